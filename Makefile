@@ -1,0 +1,48 @@
+# troupe: the two commands are `make run` and `make test`.
+# Everything is built with meson/ninja; this file only names the steps.
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+LISTEN     ?= 127.0.0.1:8080
+DATA       ?= ./data
+
+.PHONY: all deps build build-asan web run test test-unit test-api bench fuzz format clean
+
+all: build
+
+deps:
+	@scripts/setup
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) --buildtype=debugoptimized
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD) -j $(JOBS)
+	@test -x $(BUILD)/troupe
+
+# ASan+UBSan with clang: the second compiler's -Werror build, and the fuzzers.
+$(ASAN_BUILD)/build.ninja:
+	CC=clang meson setup $(ASAN_BUILD) --buildtype=debug -Db_sanitize=address,undefined \
+		-Db_lundef=false -Dfuzz=true
+
+build-asan: deps $(ASAN_BUILD)/build.ninja
+	ninja -C $(ASAN_BUILD) -j $(JOBS)
+
+web:
+	@if [ -f web/package.json ]; then scripts/build-web; fi
+
+run: build web
+	@scripts/run-serve --listen $(LISTEN) --data $(DATA)
+
+test: build build-asan web
+	@tests/run
+
+bench: build
+	@bench/run
+
+format:
+	@git ls-files '*.c' '*.h' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

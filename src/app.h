@@ -1,0 +1,25 @@
+/*
+ * app: what one troupe process holds, wired together by main.c. Modules get
+ * the pieces they need through it; each piece's owner is named here.
+ */
+#ifndef TROUPE_APP_H
+#define TROUPE_APP_H
+
+#include "core/config.h"
+#include "db/db.h"
+
+#include <signal.h>
+
+struct http_server;
+struct auth;
+
+struct app {
+	const struct config *cfg; /* owned by main */
+	struct db *db;            /* owned by main; shared by every thread */
+	struct http_server *http; /* owned by main */
+	struct auth *auth;        /* owned by main; may be NULL in roles without HTTP */
+	int64_t started_ms;
+	int64_t started_mono_us;
+};
+
+#endif

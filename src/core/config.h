@@ -1,0 +1,53 @@
+/*
+ * config: settings from flags, then TROUPE_* environment variables, then an
+ * optional config file (key = value lines), then defaults, in that
+ * precedence. Validated once at start: a bad value stops the process with
+ * one line naming the setting. Read-only after config_load().
+ */
+#ifndef TROUPE_CONFIG_H
+#define TROUPE_CONFIG_H
+
+#include "core.h"
+
+#include <stdio.h>
+
+enum role_kind { RUN_SERVE, RUN_API, RUN_WORKER, RUN_MIGRATE, RUN_ADMIN };
+
+struct config {
+	enum role_kind run;
+	char *listen;        /* HOST:PORT */
+	char *listen_host;
+	int listen_port;
+	char *data_dir;
+	char *database_url;  /* empty: sqlite under data_dir */
+	char *secret_key;    /* resolved secret (never logged) */
+	char *secret_file;   /* where serve keeps a generated secret */
+	char *admin_email;
+	char *admin_password;
+	char *cors_origins;  /* comma-separated exact origins; empty: no CORS */
+	char *web_dir;       /* built web assets; empty: none */
+	char *config_file;
+	char *log_level;
+	char *log_format;    /* json | text */
+	int64_t body_limit;  /* bytes */
+	int64_t http_threads;
+	int64_t workers;
+	int64_t db_pool;
+	int64_t shutdown_timeout_s;
+	int64_t access_ttl_s;
+	int64_t refresh_ttl_s;
+	bool allow_registration;
+	bool trust_proxy;    /* take the client address from X-Forwarded-For */
+};
+
+/* Fills cfg from argv (after the subcommand), environment and file.
+ * Returns 0, or -1 with one line in err naming the setting. Prints help
+ * and returns 1 for --help. */
+int config_load(struct config *cfg, enum role_kind run, int argc, char **argv, char *err, size_t errlen);
+/* Resolves the server secret: configured, or (serve only) generated into
+ * data_dir/secret.key with mode 0600. -1 with err when missing or short. */
+int config_resolve_secret(struct config *cfg, char *err, size_t errlen);
+void config_print_help(FILE *f, enum role_kind run);
+void config_free(struct config *cfg);
+
+#endif

@@ -1,0 +1,208 @@
+/*
+ * http: the gateway. One static route table drives dispatch, body
+ * validation, auth requirements and the OpenAPI document. libmicrohttpd is
+ * confined to server.c; handlers see struct req and struct res only.
+ *
+ * A handler returns a status. ST_OK answers 200 with res->json,
+ * ST_CREATED 201, ST_ACCEPTED 202, ST_NO_CONTENT 204; anything else answers
+ * application/problem+json built from req->problem.
+ */
+#ifndef TROUPE_HTTP_H
+#define TROUPE_HTTP_H
+
+#include "../core/core.h"
+
+#include <jansson.h>
+
+struct app;
+struct http_server;
+
+/* ---- roles: each includes the one below. A route must name one. ---- */
+enum role {
+	ROLE_UNSET = 0,    /* a route left at this fails the start */
+	ROLE_PUBLIC,       /* anyone, no credentials */
+	ROLE_USER,         /* any signed-in user; no workspace needed */
+	ROLE_VIEWER,       /* in the request's workspace */
+	ROLE_EDITOR,
+	ROLE_ADMIN,
+	ROLE_OWNER,
+	ROLE_INSTANCE,     /* instance administrator */
+};
+const char *role_name(enum role r);
+enum role role_parse(const char *s); /* viewer|editor|admin|owner; ROLE_UNSET if not */
+
+/* ---- body schemas: data, checked before the handler runs ---- */
+enum jtype { JT_ANY, JT_STRING, JT_INT, JT_NUMBER, JT_BOOL, JT_OBJECT, JT_ARRAY };
+
+struct schema;
+struct field {
+	const char *name;
+	enum jtype type;
+	bool required;
+	bool nullable;
+	int64_t min, max;            /* string: length in characters; int/number: value; array: items. 0,0: none */
+	const char *const *enums;    /* NULL-terminated allowed strings */
+	const struct schema *object; /* JT_OBJECT, or the items of a JT_ARRAY of objects */
+	enum jtype items;            /* JT_ARRAY: type of the items */
+	const char *format;          /* "email", "uuid", "date-time", "uri": checked */
+	const char *description;
+	bool write_only;             /* documented as writeOnly (secrets) */
+};
+struct schema {
+	const char *name;            /* OpenAPI component name */
+	const struct field *fields;  /* terminated by a field with name NULL */
+	bool open;                   /* unknown keys allowed (free-form maps) */
+};
+/* Validates doc against s; every problem becomes a field error named by its
+ * path ("tasks[2].context"). Returns ST_OK or ST_BAD_INPUT. */
+enum status schema_validate(const struct schema *s, json_t *doc, struct problem *p);
+
+/* ---- the principal a request acts as (filled by the auth hook) ---- */
+struct principal {
+	bool authenticated;
+	const char *user_id;
+	const char *session_id;  /* access tokens */
+	const char *api_key_id;  /* API keys */
+	const char *workspace_id;
+	enum role role;          /* in workspace_id */
+	bool instance_admin;
+	const char *email;
+};
+
+/* ---- routes ---- */
+struct req;
+struct res;
+typedef enum status (*http_handler)(struct req *rq, struct res *rs);
+
+enum route_flags {
+	ROUTE_NO_WORKSPACE = 1 << 0, /* needs no workspace (auth, users/me, workspaces list) */
+	ROUTE_IDEMPOTENT = 1 << 1,   /* honours Idempotency-Key */
+	ROUTE_RAW_BODY = 1 << 2,     /* body is not JSON (uploads): handler reads req->raw */
+	ROUTE_LIST = 1 << 3,         /* takes ?limit= and ?cursor= */
+	ROUTE_NO_LOG = 1 << 4,       /* not in the access log (health probes) */
+};
+
+enum limit_class { LIMIT_DEFAULT = 0, LIMIT_AUTH, LIMIT_NONE, LIMIT__COUNT };
+
+struct route {
+	const char *method;
+	const char *pattern;         /* "/api/v1/agents/{id}" */
+	http_handler handler;
+	enum role role;
+	const struct schema *body;   /* JSON body schema; NULL: no body accepted */
+	size_t body_limit;           /* 0: the configured default */
+	enum limit_class limit;
+	unsigned flags;
+	const char *summary;
+	const char *tag;
+};
+
+/* The one table (routes.c), terminated by a route with method NULL. */
+extern const struct route http_routes[];
+size_t http_route_count(void);
+
+/* Router: matches method and path. Returns the route, or NULL with
+ * *path_matched telling a 405 (path known, method not) from a 404, and
+ * allow filled with the methods of that path ("GET, POST"). Parameters
+ * point into a copy in the arena. */
+#define ROUTE_MAX_PARAMS 4
+struct route_match {
+	const struct route *route;
+	int nparams;
+	const char *names[ROUTE_MAX_PARAMS];
+	const char *values[ROUTE_MAX_PARAMS];
+	bool path_matched;
+	char allow[64];
+};
+int router_match(const char *method, const char *path, struct arena *a, struct route_match *m);
+
+/* ---- request and response ---- */
+struct req {
+	struct arena *arena;
+	struct app *app;
+	const struct route *route;
+	const char *method;
+	const char *path;
+	char request_id[40];
+	const char *client_ip;
+	json_t *body;                /* validated JSON body, or NULL */
+	const char *raw;             /* raw body bytes (NUL-terminated), or NULL */
+	size_t raw_len;
+	struct route_match match;
+	struct principal who;
+	struct problem problem;
+	void *impl;                  /* server.c's connection state */
+};
+
+#define RES_MAX_HEADERS 8
+struct res {
+	json_t *json;                /* owned: decref'd after sending */
+	char *body;                  /* raw body (arena), when json is NULL */
+	size_t len;
+	const char *content_type;
+	int nheaders;
+	const char *hname[RES_MAX_HEADERS];
+	const char *hvalue[RES_MAX_HEADERS];
+};
+
+const char *req_param(const struct req *rq, const char *name);
+const char *req_header(const struct req *rq, const char *name);
+const char *req_query(const struct req *rq, const char *name);
+/* Takes the reference. */
+void res_json(struct res *rs, json_t *j);
+void res_body(struct res *rs, const char *ctype, char *body, size_t len);
+void res_header(struct res *rs, const char *name, const char *value);
+
+/* Pagination: ?limit= (default 50, 1..200) and ?cursor= (opaque). The
+ * cursor decodes to the text the list was ordered by (an id). */
+enum status http_page(struct req *rq, int *limit, const char **after);
+/* {"items": items, "next_cursor": cursor of last or null}; takes items. */
+json_t *http_page_result(struct req *rq, json_t *items, int limit, const char *last_key);
+
+/* ---- problems as HTTP ---- */
+int status_http_code(enum status st);
+const char *status_http_title(enum status st);
+/* problem+json body for p (as a request with that instance path). */
+json_t *problem_to_json(const struct problem *p, const char *instance);
+
+/* ---- hooks other modules fill at start ---- */
+struct http_hooks {
+	/* Authenticates rq (fills rq->who) and checks the route's role.
+	 * Returns ST_OK, ST_UNAUTHENTICATED, ST_FORBIDDEN or ST_NOT_FOUND. */
+	enum status (*authenticate)(struct req *rq, void *ctx);
+	/* Rate limit for the route's class: ST_OK or ST_RATE_LIMITED with
+	 * *retry_after set in seconds. */
+	enum status (*rate_limit)(struct req *rq, void *ctx, int *retry_after);
+	/* Idempotency replay: before the handler (ST_OK: go on; any other
+	 * status: answered, from the stored response in rs) and after it. */
+	enum status (*idem_begin)(struct req *rq, struct res *rs, void *ctx, bool *replayed);
+	void (*idem_end)(struct req *rq, enum status st, struct res *rs, void *ctx);
+	void *ctx;
+};
+
+struct http_options {
+	const char *host;
+	int port;
+	int threads;
+	size_t body_limit;
+	int shutdown_timeout_s;
+	const char *cors_origins;
+	const char *web_dir;
+	bool trust_proxy;
+};
+
+enum status http_start(struct app *app, const struct http_options *opt, const struct http_hooks *hooks,
+		       struct http_server **out, struct problem *p);
+/* The port actually bound (for --listen HOST:0). */
+int http_port(const struct http_server *s);
+/* Stops accepting, waits for in-flight requests up to the timeout. */
+void http_stop(struct http_server **s);
+
+/* ---- metrics (Prometheus text) ---- */
+/* Render /metrics into b; the server adds DB pool and process figures. */
+void http_metrics_render(struct http_server *s, struct buf *b);
+
+/* ---- OpenAPI document built from http_routes ---- */
+json_t *openapi_document(void);
+
+#endif
