@@ -13,16 +13,17 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "troupe %s: define AI agents, compose them into crews, run and watch them.\n\n"
-		   "Usage: troupe COMMAND [OPTIONS]\n\n"
-		   "Commands:\n"
-		   "  serve     everything in one process: API, workers and web app (SQLite by default)\n"
-		   "  api       the HTTP API only (scale out over PostgreSQL)\n"
-		   "  worker    job workers only (scale out over PostgreSQL)\n"
-		   "  migrate   apply pending database migrations and exit\n"
-		   "  version   print the version\n\n"
-		   "Run 'troupe COMMAND --help' for a command's options.\n",
-		TROUPE_VERSION);
+	fprintf(f,
+	        "troupe %s: define AI agents, compose them into crews, run and watch them.\n\n"
+	        "Usage: troupe COMMAND [OPTIONS]\n\n"
+	        "Commands:\n"
+	        "  serve     everything in one process: API, workers and web app (SQLite by default)\n"
+	        "  api       the HTTP API only (scale out over PostgreSQL)\n"
+	        "  worker    job workers only (scale out over PostgreSQL)\n"
+	        "  migrate   apply pending database migrations and exit\n"
+	        "  version   print the version\n\n"
+	        "Run 'troupe COMMAND --help' for a command's options.\n",
+	        TROUPE_VERSION);
 }
 
 static int mkdir_p(const char *dir)
@@ -65,20 +66,21 @@ static int open_db(struct app *app, bool migrate)
 	if (migrate) {
 		if (db_migrate(app->db, &p) != ST_OK) {
 			fprintf(stderr, "troupe: migration failed: %s%s%s\n", p.detail ? p.detail : "unknown error",
-				p.hint ? "; " : "", p.hint ? p.hint : "");
+			        p.hint ? "; " : "", p.hint ? p.hint : "");
 			goto out;
 		}
 	} else {
 		int v = 0;
 		if (db_schema_version(app->db, &v, &p) != ST_OK) {
 			fprintf(stderr, "troupe: cannot read the schema version: %s\n",
-				p.detail ? p.detail : "unknown error");
+			        p.detail ? p.detail : "unknown error");
 			goto out;
 		}
 		if (v != db_schema_latest()) {
-			fprintf(stderr, "troupe: database schema is at version %d, this binary needs %d: run 'troupe "
-					"migrate' with the matching binary\n",
-				v, db_schema_latest());
+			fprintf(stderr,
+			        "troupe: database schema is at version %d, this binary needs %d: run 'troupe "
+			        "migrate' with the matching binary\n",
+			        v, db_schema_latest());
 			goto out;
 		}
 	}
@@ -107,14 +109,14 @@ static int run_server(struct app *app, const struct config *cfg)
 	problem_init(&p, a);
 	int rc = 1;
 	struct http_options ho = {
-		.host = cfg->listen_host,
-		.port = cfg->listen_port,
-		.threads = (int) cfg->http_threads,
-		.body_limit = (size_t) cfg->body_limit,
-		.shutdown_timeout_s = (int) cfg->shutdown_timeout_s,
-		.cors_origins = cfg->cors_origins,
-		.web_dir = cfg->web_dir,
-		.trust_proxy = cfg->trust_proxy,
+	    .host = cfg->listen_host,
+	    .port = cfg->listen_port,
+	    .threads = (int) cfg->http_threads,
+	    .body_limit = (size_t) cfg->body_limit,
+	    .shutdown_timeout_s = (int) cfg->shutdown_timeout_s,
+	    .cors_origins = cfg->cors_origins,
+	    .web_dir = cfg->web_dir,
+	    .trust_proxy = cfg->trust_proxy,
 	};
 	struct http_hooks hooks = {0};
 	if (http_start(app, &ho, &hooks, &app->http, &p) != ST_OK) {
@@ -189,10 +191,10 @@ int main(int argc, char **argv)
 		config_free(&cfg);
 		return 2;
 	}
-	log_set_level(str_eq(cfg.log_level, "debug")  ? LOG_DEBUG
-		      : str_eq(cfg.log_level, "warn")  ? LOG_WARN
-		      : str_eq(cfg.log_level, "error") ? LOG_ERROR
-						       : LOG_INFO);
+	log_set_level(str_eq(cfg.log_level, "debug")   ? LOG_DEBUG
+	              : str_eq(cfg.log_level, "warn")  ? LOG_WARN
+	              : str_eq(cfg.log_level, "error") ? LOG_ERROR
+	                                               : LOG_INFO);
 	log_set_json(str_eq(cfg.log_format, "json"));
 
 	struct app app = {.cfg = &cfg, .started_ms = time_now_ms(), .started_mono_us = time_mono_us()};

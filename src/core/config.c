@@ -14,54 +14,54 @@
 enum set_type { SET_STR, SET_INT, SET_BOOL };
 
 struct setting {
-	const char *key;   /* file key and flag name (--key with _ as -) */
+	const char *key; /* file key and flag name (--key with _ as -) */
 	const char *env;
 	enum set_type type;
 	size_t off;
 	const char *def;
 	int64_t min, max;
-	unsigned roles;    /* bitmask of 1 << role_kind; 0: all */
+	unsigned roles; /* bitmask of 1 << role_kind; 0: all */
 	const char *help;
 };
 
 #define OFF(f) offsetof(struct config, f)
-#define R(x) (1u << (x))
-#define SRV (R(RUN_SERVE) | R(RUN_API) | R(RUN_WORKER))
+#define R(x)   (1u << (x))
+#define SRV    (R(RUN_SERVE) | R(RUN_API) | R(RUN_WORKER))
 
 static const struct setting settings[] = {
-	{"listen", "TROUPE_LISTEN", SET_STR, OFF(listen), "127.0.0.1:8080", 0, 0, R(RUN_SERVE) | R(RUN_API),
-	 "address to listen on, HOST:PORT"},
-	{"data", "TROUPE_DATA_DIR", SET_STR, OFF(data_dir), "./data", 0, 0, 0,
-	 "data directory (SQLite database, objects, generated secret)"},
-	{"database_url", "TROUPE_DATABASE_URL", SET_STR, OFF(database_url), "", 0, 0, 0,
-	 "postgres://user:pass@host/db for PostgreSQL; empty for SQLite in the data directory"},
-	{"secret_key", "TROUPE_SECRET_KEY", SET_STR, OFF(secret_key), "", 0, 0, 0,
-	 "server secret, at least 32 bytes (serve generates one when unset)"},
-	{"admin_email", "TROUPE_ADMIN_EMAIL", SET_STR, OFF(admin_email), "admin@localhost", 0, 0, 0,
-	 "first administrator's email, created on first start"},
-	{"admin_password", "TROUPE_ADMIN_PASSWORD", SET_STR, OFF(admin_password), "", 0, 0, 0,
-	 "first administrator's password (generated and printed once when unset)"},
-	{"cors_origins", "TROUPE_CORS_ORIGINS", SET_STR, OFF(cors_origins), "", 0, 0, SRV,
-	 "comma-separated exact origins allowed by CORS; empty: no CORS"},
-	{"web_dir", "TROUPE_WEB_DIR", SET_STR, OFF(web_dir), "", 0, 0, SRV, "directory of the built web app"},
-	{"log_level", "TROUPE_LOG_LEVEL", SET_STR, OFF(log_level), "info", 0, 0, 0, "debug, info, warn or error"},
-	{"log_format", "TROUPE_LOG_FORMAT", SET_STR, OFF(log_format), "json", 0, 0, 0, "json or text"},
-	{"body_limit", "TROUPE_BODY_LIMIT", SET_INT, OFF(body_limit), "1048576", 1024, 1LL << 30, SRV,
-	 "largest request body in bytes (routes may set their own)"},
-	{"http_threads", "TROUPE_HTTP_THREADS", SET_INT, OFF(http_threads), "0", 0, 256, SRV,
-	 "HTTP threads; 0: twice the CPU count"},
-	{"workers", "TROUPE_WORKERS", SET_INT, OFF(workers), "2", 0, 256, SRV, "job worker threads"},
-	{"db_pool", "TROUPE_DB_POOL", SET_INT, OFF(db_pool), "8", 1, 512, 0, "database connections per process"},
-	{"shutdown_timeout", "TROUPE_SHUTDOWN_TIMEOUT", SET_INT, OFF(shutdown_timeout_s), "30", 0, 3600, SRV,
-	 "seconds to let in-flight requests finish on SIGTERM"},
-	{"access_ttl", "TROUPE_ACCESS_TTL", SET_INT, OFF(access_ttl_s), "900", 30, 86400, SRV,
-	 "access token lifetime in seconds"},
-	{"refresh_ttl", "TROUPE_REFRESH_TTL", SET_INT, OFF(refresh_ttl_s), "2592000", 300, 31536000, SRV,
-	 "refresh token lifetime in seconds"},
-	{"allow_registration", "TROUPE_ALLOW_REGISTRATION", SET_BOOL, OFF(allow_registration), "true", 0, 0, SRV,
-	 "let anyone register an account"},
-	{"trust_proxy", "TROUPE_TRUST_PROXY", SET_BOOL, OFF(trust_proxy), "false", 0, 0, SRV,
-	 "take the client address from X-Forwarded-For (only behind a proxy you run)"},
+    {"listen", "TROUPE_LISTEN", SET_STR, OFF(listen), "127.0.0.1:8080", 0, 0, R(RUN_SERVE) | R(RUN_API),
+     "address to listen on, HOST:PORT"},
+    {"data", "TROUPE_DATA_DIR", SET_STR, OFF(data_dir), "./data", 0, 0, 0,
+     "data directory (SQLite database, objects, generated secret)"},
+    {"database_url", "TROUPE_DATABASE_URL", SET_STR, OFF(database_url), "", 0, 0, 0,
+     "postgres://user:pass@host/db for PostgreSQL; empty for SQLite in the data directory"},
+    {"secret_key", "TROUPE_SECRET_KEY", SET_STR, OFF(secret_key), "", 0, 0, 0,
+     "server secret, at least 32 bytes (serve generates one when unset)"},
+    {"admin_email", "TROUPE_ADMIN_EMAIL", SET_STR, OFF(admin_email), "admin@localhost", 0, 0, 0,
+     "first administrator's email, created on first start"},
+    {"admin_password", "TROUPE_ADMIN_PASSWORD", SET_STR, OFF(admin_password), "", 0, 0, 0,
+     "first administrator's password (generated and printed once when unset)"},
+    {"cors_origins", "TROUPE_CORS_ORIGINS", SET_STR, OFF(cors_origins), "", 0, 0, SRV,
+     "comma-separated exact origins allowed by CORS; empty: no CORS"},
+    {"web_dir", "TROUPE_WEB_DIR", SET_STR, OFF(web_dir), "", 0, 0, SRV, "directory of the built web app"},
+    {"log_level", "TROUPE_LOG_LEVEL", SET_STR, OFF(log_level), "info", 0, 0, 0, "debug, info, warn or error"},
+    {"log_format", "TROUPE_LOG_FORMAT", SET_STR, OFF(log_format), "json", 0, 0, 0, "json or text"},
+    {"body_limit", "TROUPE_BODY_LIMIT", SET_INT, OFF(body_limit), "1048576", 1024, 1LL << 30, SRV,
+     "largest request body in bytes (routes may set their own)"},
+    {"http_threads", "TROUPE_HTTP_THREADS", SET_INT, OFF(http_threads), "0", 0, 256, SRV,
+     "HTTP threads; 0: twice the CPU count"},
+    {"workers", "TROUPE_WORKERS", SET_INT, OFF(workers), "2", 0, 256, SRV, "job worker threads"},
+    {"db_pool", "TROUPE_DB_POOL", SET_INT, OFF(db_pool), "8", 1, 512, 0, "database connections per process"},
+    {"shutdown_timeout", "TROUPE_SHUTDOWN_TIMEOUT", SET_INT, OFF(shutdown_timeout_s), "30", 0, 3600, SRV,
+     "seconds to let in-flight requests finish on SIGTERM"},
+    {"access_ttl", "TROUPE_ACCESS_TTL", SET_INT, OFF(access_ttl_s), "900", 30, 86400, SRV,
+     "access token lifetime in seconds"},
+    {"refresh_ttl", "TROUPE_REFRESH_TTL", SET_INT, OFF(refresh_ttl_s), "2592000", 300, 31536000, SRV,
+     "refresh token lifetime in seconds"},
+    {"allow_registration", "TROUPE_ALLOW_REGISTRATION", SET_BOOL, OFF(allow_registration), "true", 0, 0, SRV,
+     "let anyone register an account"},
+    {"trust_proxy", "TROUPE_TRUST_PROXY", SET_BOOL, OFF(trust_proxy), "false", 0, 0, SRV,
+     "take the client address from X-Forwarded-For (only behind a proxy you run)"},
 };
 
 static bool applies(const struct setting *s, enum role_kind run)
@@ -70,7 +70,7 @@ static bool applies(const struct setting *s, enum role_kind run)
 }
 
 static int set_value(struct config *cfg, const struct setting *s, const char *val, const char *from, char *err,
-		     size_t errlen)
+                     size_t errlen)
 {
 	char *base = (char *) cfg + s->off;
 	switch (s->type) {
@@ -84,7 +84,7 @@ static int set_value(struct config *cfg, const struct setting *s, const char *va
 		int64_t v;
 		if (str_to_i64(val, s->min, s->max, &v) < 0) {
 			snprintf(err, errlen, "invalid %s (%s): must be a whole number from %lld to %lld", s->key, from,
-				 (long long) s->min, (long long) s->max);
+			         (long long) s->min, (long long) s->max);
 			return -1;
 		}
 		*(int64_t *) base = v;
@@ -95,7 +95,7 @@ static int set_value(struct config *cfg, const struct setting *s, const char *va
 		    str_eq_nocase(val, "on")) {
 			*(bool *) base = true;
 		} else if (str_eq_nocase(val, "false") || str_eq(val, "0") || str_eq_nocase(val, "no") ||
-			   str_eq_nocase(val, "off")) {
+		           str_eq_nocase(val, "off")) {
 			*(bool *) base = false;
 		} else {
 			snprintf(err, errlen, "invalid %s (%s): must be true or false", s->key, from);
@@ -162,7 +162,7 @@ static int load_file(struct config *cfg, const char *path, bool *seen, char *err
 		const struct setting *st = find_key(key, strlen(key));
 		if (!st) {
 			snprintf(err, errlen, "invalid config_file: %s line %d: unknown setting \"%s\"", path, lineno,
-				 key);
+			         key);
 			rc = -1;
 			break;
 		}
@@ -227,7 +227,7 @@ static int validate(struct config *cfg, char *err, size_t errlen)
 void config_print_help(FILE *f, enum role_kind run)
 {
 	fprintf(f, "Options (flag, environment variable; flags win over the environment, which wins over "
-		   "--config_file):\n");
+	           "--config_file):\n");
 	fprintf(f, "  --config-file PATH    (TROUPE_CONFIG_FILE) key = value settings file\n");
 	for (size_t i = 0; i < ARRAY_LEN(settings); i++) {
 		const struct setting *s = &settings[i];
@@ -343,7 +343,7 @@ int config_resolve_secret(struct config *cfg, char *err, size_t errlen)
 			int fd = open(cfg->secret_file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 			if (fd < 0) {
 				snprintf(err, errlen, "invalid secret_key: cannot create %s: %s", cfg->secret_file,
-					 strerror(errno));
+				         strerror(errno));
 				return -1;
 			}
 			size_t n = strlen(enc);
@@ -357,13 +357,14 @@ int config_resolve_secret(struct config *cfg, char *err, size_t errlen)
 			cfg->secret_key = xstrdup(enc);
 		} else {
 			snprintf(err, errlen,
-				 "missing secret_key: set TROUPE_SECRET_KEY (at least 32 bytes) for this role; only "
-				 "'serve' generates one");
+			         "missing secret_key: set TROUPE_SECRET_KEY (at least 32 bytes) for this role; only "
+			         "'serve' generates one");
 			return -1;
 		}
 	}
 	if (strlen(cfg->secret_key) < 32) {
-		snprintf(err, errlen, "invalid secret_key: must be at least 32 bytes, got %zu", strlen(cfg->secret_key));
+		snprintf(err, errlen, "invalid secret_key: must be at least 32 bytes, got %zu",
+		         strlen(cfg->secret_key));
 		return -1;
 	}
 	return 0;

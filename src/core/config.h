@@ -15,21 +15,21 @@ enum role_kind { RUN_SERVE, RUN_API, RUN_WORKER, RUN_MIGRATE, RUN_ADMIN };
 
 struct config {
 	enum role_kind run;
-	char *listen;        /* HOST:PORT */
+	char *listen; /* HOST:PORT */
 	char *listen_host;
 	int listen_port;
 	char *data_dir;
-	char *database_url;  /* empty: sqlite under data_dir */
-	char *secret_key;    /* resolved secret (never logged) */
-	char *secret_file;   /* where serve keeps a generated secret */
+	char *database_url; /* empty: sqlite under data_dir */
+	char *secret_key;   /* resolved secret (never logged) */
+	char *secret_file;  /* where serve keeps a generated secret */
 	char *admin_email;
 	char *admin_password;
-	char *cors_origins;  /* comma-separated exact origins; empty: no CORS */
-	char *web_dir;       /* built web assets; empty: none */
+	char *cors_origins; /* comma-separated exact origins; empty: no CORS */
+	char *web_dir;      /* built web assets; empty: none */
 	char *config_file;
 	char *log_level;
-	char *log_format;    /* json | text */
-	int64_t body_limit;  /* bytes */
+	char *log_format;   /* json | text */
+	int64_t body_limit; /* bytes */
 	int64_t http_threads;
 	int64_t workers;
 	int64_t db_pool;
@@ -37,7 +37,7 @@ struct config {
 	int64_t access_ttl_s;
 	int64_t refresh_ttl_s;
 	bool allow_registration;
-	bool trust_proxy;    /* take the client address from X-Forwarded-For */
+	bool trust_proxy; /* take the client address from X-Forwarded-For */
 };
 
 /* Fills cfg from argv (after the subcommand), environment and file.

@@ -13,9 +13,9 @@
 
 #define TROUPE_VERSION "0.1.0"
 
-#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define ARRAY_LEN(a)      (sizeof(a) / sizeof((a)[0]))
 #define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
-#define UNUSED __attribute__((unused))
+#define UNUSED            __attribute__((unused))
 
 /* ---- status: one enum for every module; http/problem.c maps it to HTTP ---- */
 enum status {
@@ -127,8 +127,8 @@ void log_raw(const char *line, size_t len);
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 
 /* ---- time ---- */
-int64_t time_now_ms(void);   /* wall clock, ms since the epoch */
-int64_t time_mono_us(void);  /* monotonic, microseconds */
+int64_t time_now_ms(void);  /* wall clock, ms since the epoch */
+int64_t time_mono_us(void); /* monotonic, microseconds */
 /* "2026-11-25T06:07:34.123Z" into out (at least 32 bytes). */
 void time_iso8601(int64_t ms, char *out, size_t outlen);
 /* Parses RFC 3339 UTC or with offset; -1 on error. */

@@ -35,7 +35,7 @@ void time_iso8601(int64_t ms, char *out, size_t outlen)
 	struct tm tm;
 	gmtime_r(&secs, &tm);
 	snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-		 tm.tm_hour, tm.tm_min, tm.tm_sec, (int) (ms % 1000));
+	         tm.tm_hour, tm.tm_min, tm.tm_sec, (int) (ms % 1000));
 }
 
 static int parse_digits(const char **s, int n, int *out)
@@ -158,7 +158,7 @@ void hex_encode(const void *p, size_t n, char *out)
 void b64url_encode(const void *p, size_t n, char *out)
 {
 	sodium_bin2base64(out, sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_URLSAFE_NO_PADDING), p, n,
-			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
 long b64url_decode(const char *s, size_t slen, void *out, size_t outmax)

@@ -19,14 +19,14 @@ struct http_server;
 
 /* ---- roles: each includes the one below. A route must name one. ---- */
 enum role {
-	ROLE_UNSET = 0,    /* a route left at this fails the start */
-	ROLE_PUBLIC,       /* anyone, no credentials */
-	ROLE_USER,         /* any signed-in user; no workspace needed */
-	ROLE_VIEWER,       /* in the request's workspace */
+	ROLE_UNSET = 0, /* a route left at this fails the start */
+	ROLE_PUBLIC,    /* anyone, no credentials */
+	ROLE_USER,      /* any signed-in user; no workspace needed */
+	ROLE_VIEWER,    /* in the request's workspace */
 	ROLE_EDITOR,
 	ROLE_ADMIN,
 	ROLE_OWNER,
-	ROLE_INSTANCE,     /* instance administrator */
+	ROLE_INSTANCE, /* instance administrator */
 };
 const char *role_name(enum role r);
 enum role role_parse(const char *s); /* viewer|editor|admin|owner; ROLE_UNSET if not */
@@ -46,12 +46,12 @@ struct field {
 	enum jtype items;            /* JT_ARRAY: type of the items */
 	const char *format;          /* "email", "uuid", "date-time", "uri": checked */
 	const char *description;
-	bool write_only;             /* documented as writeOnly (secrets) */
+	bool write_only; /* documented as writeOnly (secrets) */
 };
 struct schema {
-	const char *name;            /* OpenAPI component name */
-	const struct field *fields;  /* terminated by a field with name NULL */
-	bool open;                   /* unknown keys allowed (free-form maps) */
+	const char *name;           /* OpenAPI component name */
+	const struct field *fields; /* terminated by a field with name NULL */
+	bool open;                  /* unknown keys allowed (free-form maps) */
 };
 /* Validates doc against s; every problem becomes a field error named by its
  * path ("tasks[2].context"). Returns ST_OK or ST_BAD_INPUT. */
@@ -61,10 +61,10 @@ enum status schema_validate(const struct schema *s, json_t *doc, struct problem 
 struct principal {
 	bool authenticated;
 	const char *user_id;
-	const char *session_id;  /* access tokens */
-	const char *api_key_id;  /* API keys */
+	const char *session_id; /* access tokens */
+	const char *api_key_id; /* API keys */
 	const char *workspace_id;
-	enum role role;          /* in workspace_id */
+	enum role role; /* in workspace_id */
 	bool instance_admin;
 	const char *email;
 };
@@ -86,11 +86,11 @@ enum limit_class { LIMIT_DEFAULT = 0, LIMIT_AUTH, LIMIT_NONE, LIMIT__COUNT };
 
 struct route {
 	const char *method;
-	const char *pattern;         /* "/api/v1/agents/{id}" */
+	const char *pattern; /* "/api/v1/agents/{id}" */
 	http_handler handler;
 	enum role role;
-	const struct schema *body;   /* JSON body schema; NULL: no body accepted */
-	size_t body_limit;           /* 0: the configured default */
+	const struct schema *body; /* JSON body schema; NULL: no body accepted */
+	size_t body_limit;         /* 0: the configured default */
 	enum limit_class limit;
 	unsigned flags;
 	const char *summary;
@@ -125,19 +125,19 @@ struct req {
 	const char *path;
 	char request_id[40];
 	const char *client_ip;
-	json_t *body;                /* validated JSON body, or NULL */
-	const char *raw;             /* raw body bytes (NUL-terminated), or NULL */
+	json_t *body;    /* validated JSON body, or NULL */
+	const char *raw; /* raw body bytes (NUL-terminated), or NULL */
 	size_t raw_len;
 	struct route_match match;
 	struct principal who;
 	struct problem problem;
-	void *impl;                  /* server.c's connection state */
+	void *impl; /* server.c's connection state */
 };
 
 #define RES_MAX_HEADERS 8
 struct res {
-	json_t *json;                /* owned: decref'd after sending */
-	char *body;                  /* raw body (arena), when json is NULL */
+	json_t *json; /* owned: decref'd after sending */
+	char *body;   /* raw body (arena), when json is NULL */
 	size_t len;
 	const char *content_type;
 	int nheaders;
@@ -192,7 +192,7 @@ struct http_options {
 };
 
 enum status http_start(struct app *app, const struct http_options *opt, const struct http_hooks *hooks,
-		       struct http_server **out, struct problem *p);
+                       struct http_server **out, struct problem *p);
 /* The port actually bound (for --listen HOST:0). */
 int http_port(const struct http_server *s);
 /* Stops accepting, waits for in-flight requests up to the timeout. */

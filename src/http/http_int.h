@@ -1,0 +1,29 @@
+/* http's private header: metrics and shared helpers of the gateway. */
+#ifndef TROUPE_HTTP_INT_H
+#define TROUPE_HTTP_INT_H
+
+#include "http.h"
+
+#include <stdatomic.h>
+
+#define METRICS_CODES   20
+#define METRICS_BUCKETS 12
+
+/* Per route (plus one for unmatched): counts per status code and a latency
+ * histogram. Lock-free: every counter is an atomic. */
+struct route_metrics {
+	atomic_uint_fast64_t by_code[METRICS_CODES];
+	atomic_uint_fast64_t buckets[METRICS_BUCKETS];
+	atomic_uint_fast64_t count;
+	atomic_uint_fast64_t sum_us;
+};
+struct http_metrics {
+	size_t nroutes;
+	struct route_metrics *routes; /* nroutes + 1; the last is unmatched */
+};
+void metrics_init(struct http_metrics *m, size_t nroutes);
+void metrics_free(struct http_metrics *m);
+void metrics_observe(struct http_metrics *m, int route_idx, int code, int64_t dur_us);
+void metrics_render(struct http_metrics *m, struct buf *b);
+
+#endif

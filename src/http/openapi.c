@@ -1,0 +1,249 @@
+/* The OpenAPI 3.1 document, written from the route table and its schemas:
+ * dispatch and documentation cannot disagree. */
+#include "http.h"
+
+#include <string.h>
+
+static json_t *schema_json(const struct schema *s, json_t *components);
+
+static const char *jtype_openapi(enum jtype t)
+{
+	switch (t) {
+	case JT_STRING:
+		return "string";
+	case JT_INT:
+		return "integer";
+	case JT_NUMBER:
+		return "number";
+	case JT_BOOL:
+		return "boolean";
+	case JT_OBJECT:
+		return "object";
+	case JT_ARRAY:
+		return "array";
+	case JT_ANY:
+		break;
+	}
+	return NULL;
+}
+
+static json_t *type_json(enum jtype t, bool nullable)
+{
+	const char *name = jtype_openapi(t);
+	if (!name)
+		return NULL;
+	if (nullable)
+		return json_pack("[s,s]", name, "null");
+	return json_string(name);
+}
+
+static void bounds_json(const struct field *f, json_t *j)
+{
+	if (f->min == 0 && f->max == 0)
+		return;
+	const char *lo = NULL, *hi = NULL;
+	switch (f->type) {
+	case JT_STRING:
+		lo = "minLength", hi = "maxLength";
+		break;
+	case JT_INT:
+	case JT_NUMBER:
+		lo = "minimum", hi = "maximum";
+		break;
+	case JT_ARRAY:
+		lo = "minItems", hi = "maxItems";
+		break;
+	default:
+		return;
+	}
+	if (f->min)
+		json_object_set_new(j, lo, json_integer(f->min));
+	if (f->max)
+		json_object_set_new(j, hi, json_integer(f->max));
+}
+
+static json_t *ref_to(const struct schema *s, json_t *components)
+{
+	if (!json_object_get(components, s->name)) {
+		json_object_set_new(components, s->name, json_object()); /* breaks cycles */
+		json_object_set_new(components, s->name, schema_json(s, components));
+	}
+	char ref[160];
+	snprintf(ref, sizeof(ref), "#/components/schemas/%s", s->name);
+	return json_pack("{s:s}", "$ref", ref);
+}
+
+static json_t *field_json(const struct field *f, json_t *components)
+{
+	json_t *j;
+	if (f->type == JT_OBJECT && f->object) {
+		j = ref_to(f->object, components);
+		if (f->nullable)
+			j = json_pack("{s:[o,{s:s}]}", "anyOf", j, "type", "null");
+	} else {
+		j = json_object();
+		json_t *t = type_json(f->type, f->nullable);
+		if (t)
+			json_object_set_new(j, "type", t);
+		bounds_json(f, j);
+		if (f->format)
+			json_object_set_new(j, "format", json_string(f->format));
+		if (f->enums) {
+			json_t *e = json_array();
+			for (const char *const *x = f->enums; *x; x++)
+				json_array_append_new(e, json_string(*x));
+			json_object_set_new(j, "enum", e);
+		}
+		if (f->type == JT_ARRAY) {
+			json_t *items;
+			if (f->items == JT_OBJECT && f->object)
+				items = ref_to(f->object, components);
+			else {
+				items = json_object();
+				json_t *it = type_json(f->items, false);
+				if (it)
+					json_object_set_new(items, "type", it);
+			}
+			json_object_set_new(j, "items", items);
+		}
+	}
+	if (f->description && json_is_object(j) && !json_object_get(j, "$ref"))
+		json_object_set_new(j, "description", json_string(f->description));
+	if (f->write_only && json_is_object(j) && !json_object_get(j, "$ref"))
+		json_object_set_new(j, "writeOnly", json_true());
+	return j;
+}
+
+static json_t *schema_json(const struct schema *s, json_t *components)
+{
+	json_t *props = json_object(), *req = json_array();
+	for (const struct field *f = s->fields; f && f->name; f++) {
+		json_object_set_new(props, f->name, field_json(f, components));
+		if (f->required)
+			json_array_append_new(req, json_string(f->name));
+	}
+	json_t *j =
+	    json_pack("{s:s, s:o, s:b}", "type", "object", "properties", props, "additionalProperties", s->open);
+	if (json_array_size(req))
+		json_object_set_new(j, "required", req);
+	else
+		json_decref(req);
+	return j;
+}
+
+static json_t *problem_schema(void)
+{
+	return json_pack("{s:s, s:[s,s,s,s], s:{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, "
+	                 "s:{s:s, s:{s:s, s:{s:{s:s}, s:{s:s}}}}}}",
+	                 "type", "object", "required", "type", "title", "status", "detail", "properties", "type",
+	                 "type", "string", "title", "type", "string", "status", "type", "integer", "detail", "type",
+	                 "string", "instance", "type", "string", "hint", "type", "string", "errors", "type", "array",
+	                 "items", "type", "object", "properties", "field", "type", "string", "message", "type",
+	                 "string");
+}
+
+static json_t *error_response(const char *desc)
+{
+	return json_pack("{s:s, s:{s:{s:{s:s}}}}", "description", desc, "content", "application/problem+json", "schema",
+	                 "$ref", "#/components/schemas/Problem");
+}
+
+static json_t *operation(const struct route *r, json_t *components)
+{
+	json_t *op = json_object();
+	char opid[200];
+	snprintf(opid, sizeof(opid), "%s %s", r->method, r->pattern);
+	json_object_set_new(op, "operationId", json_string(opid));
+	json_object_set_new(op, "summary", json_string(r->summary));
+	if (r->tag)
+		json_object_set_new(op, "tags", json_pack("[s]", r->tag));
+	json_object_set_new(op, "x-troupe-role", json_string(role_name(r->role)));
+
+	json_t *params = json_array();
+	for (const char *p = strchr(r->pattern, '{'); p; p = strchr(p + 1, '{')) {
+		const char *e = strchr(p, '}');
+		if (!e)
+			break;
+		char name[64];
+		snprintf(name, sizeof(name), "%.*s", (int) (e - p - 1), p + 1);
+		json_array_append_new(params, json_pack("{s:s, s:s, s:b, s:{s:s}}", "name", name, "in", "path",
+		                                        "required", 1, "schema", "type", "string"));
+	}
+	if (r->flags & ROUTE_LIST) {
+		json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s, s:i, s:i, s:i}}", "name", "limit", "in",
+		                                        "query", "schema", "type", "integer", "minimum", 1, "maximum",
+		                                        200, "default", 50));
+		json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s}}", "name", "cursor", "in", "query",
+		                                        "schema", "type", "string"));
+	}
+	if (r->role > ROLE_USER && !(r->flags & ROUTE_NO_WORKSPACE))
+		json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s, s:s}}", "name", "X-Workspace-Id", "in",
+		                                        "header", "schema", "type", "string", "format", "uuid"));
+	if (r->flags & ROUTE_IDEMPOTENT)
+		json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s, s:i}}", "name", "Idempotency-Key", "in",
+		                                        "header", "schema", "type", "string", "maxLength", 200));
+	if (json_array_size(params))
+		json_object_set_new(op, "parameters", params);
+	else
+		json_decref(params);
+
+	if (r->body)
+		json_object_set_new(op, "requestBody",
+		                    json_pack("{s:b, s:{s:{s:o}}}", "required", 1, "content", "application/json",
+		                              "schema", ref_to(r->body, components)));
+	else if (r->flags & ROUTE_RAW_BODY)
+		json_object_set_new(op, "requestBody",
+		                    json_pack("{s:b, s:{s:{s:{s:s, s:s}}}}", "required", 1, "content",
+		                              "application/octet-stream", "schema", "type", "string", "format",
+		                              "binary"));
+
+	json_t *resp = json_object();
+	bool creates = str_eq(r->method, "POST") && (r->flags & ROUTE_IDEMPOTENT);
+	json_object_set_new(resp, creates ? "201" : (str_eq(r->method, "DELETE") ? "204" : "200"),
+	                    json_pack("{s:s}", "description", "success"));
+	if (r->body || (r->flags & (ROUTE_LIST | ROUTE_RAW_BODY)) || strchr(r->pattern, '{'))
+		json_object_set_new(resp, "400", error_response("invalid request"));
+	if (r->role != ROLE_PUBLIC) {
+		json_object_set_new(resp, "401", error_response("not authenticated"));
+		json_object_set_new(resp, "403", error_response("role too low"));
+	}
+	if (strchr(r->pattern, '{'))
+		json_object_set_new(resp, "404", error_response("no such object in this workspace"));
+	if (r->body || (r->flags & ROUTE_RAW_BODY)) {
+		json_object_set_new(resp, "413", error_response("body too large"));
+		json_object_set_new(resp, "415", error_response("not application/json"));
+	}
+	if (r->limit != LIMIT_NONE)
+		json_object_set_new(resp, "429", error_response("rate limited; see Retry-After"));
+	json_object_set_new(resp, "default", error_response("error"));
+	json_object_set_new(op, "responses", resp);
+	if (r->role == ROLE_PUBLIC)
+		json_object_set_new(op, "security", json_array());
+	return op;
+}
+
+json_t *openapi_document(void)
+{
+	json_t *components = json_object();
+	json_object_set_new(components, "Problem", problem_schema());
+	json_t *paths = json_object();
+	for (const struct route *r = http_routes; r->method; r++) {
+		json_t *item = json_object_get(paths, r->pattern);
+		if (!item) {
+			item = json_object();
+			json_object_set_new(paths, r->pattern, item);
+		}
+		char m[16];
+		size_t i;
+		for (i = 0; r->method[i] && i < sizeof(m) - 1; i++)
+			m[i] = (char) (r->method[i] | 0x20);
+		m[i] = '\0';
+		json_object_set_new(item, m, operation(r, components));
+	}
+	return json_pack("{s:s, s:{s:s, s:s, s:s}, s:[{s:s}], s:o, s:{s:o, s:{s:{s:s, s:s, s:s}}}, s:[{s:[]}]}",
+	                 "openapi", "3.1.0", "info", "title", "troupe API", "version", TROUPE_VERSION, "description",
+	                 "Define AI agents, compose them into crews, run them and watch every step.", "servers", "url",
+	                 "/", "paths", paths, "components", "schemas", components, "securitySchemes", "bearerAuth",
+	                 "type", "http", "scheme", "bearer", "bearerFormat", "JWT or trp_ API key", "security",
+	                 "bearerAuth");
+}

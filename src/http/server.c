@@ -1,0 +1,772 @@
+/*
+ * The HTTP server: the only file that includes microhttpd.h.
+ *
+ * The middleware chain, in order, for every request:
+ *   request id -> route match (404/405) -> body limit (413 from
+ *   Content-Length, before reading) -> content type (415) -> auth hook ->
+ *   rate limit hook -> body accumulation under the limit -> JSON parsing
+ *   (duplicate keys refused) -> schema validation -> idempotency hook ->
+ *   handler -> error mapping (problem+json) -> security headers, CORS ->
+ *   access log and metrics (on completion).
+ */
+#include "http_int.h"
+#include "../app.h"
+
+#include <microhttpd.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct http_server {
+	struct MHD_Daemon *d;
+	struct app *app;
+	struct http_options opt;
+	struct http_hooks hooks;
+	int port;
+	char *web_root; /* realpath of web_dir, or NULL */
+	char **cors;
+	int ncors;
+	atomic_int inflight;
+	atomic_int open_conns;
+	struct http_metrics metrics;
+};
+
+struct conn_state {
+	struct http_server *s;
+	struct MHD_Connection *c;
+	struct req rq;
+	struct res rs;
+	struct buf body;
+	size_t limit;
+	int64_t start_us;
+	int code;
+	size_t bytes;
+	bool too_large;
+	bool responded;
+	bool has_body;
+};
+
+/* ---- request accessors ---- */
+
+const char *req_header(const struct req *rq, const char *name)
+{
+	struct conn_state *cs = rq->impl;
+	return MHD_lookup_connection_value(cs->c, MHD_HEADER_KIND, name);
+}
+
+const char *req_query(const struct req *rq, const char *name)
+{
+	struct conn_state *cs = rq->impl;
+	return MHD_lookup_connection_value(cs->c, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *req_param(const struct req *rq, const char *name)
+{
+	for (int i = 0; i < rq->match.nparams; i++)
+		if (str_eq(rq->match.names[i], name))
+			return rq->match.values[i];
+	return NULL;
+}
+
+void res_json(struct res *rs, json_t *j)
+{
+	if (rs->json)
+		json_decref(rs->json);
+	rs->json = j;
+}
+
+void res_body(struct res *rs, const char *ctype, char *body, size_t len)
+{
+	rs->content_type = ctype;
+	rs->body = body;
+	rs->len = len;
+}
+
+void res_header(struct res *rs, const char *name, const char *value)
+{
+	if (rs->nheaders >= RES_MAX_HEADERS)
+		return;
+	rs->hname[rs->nheaders] = name;
+	rs->hvalue[rs->nheaders] = value;
+	rs->nheaders++;
+}
+
+int http_port(const struct http_server *s)
+{
+	return s->port;
+}
+
+/* ---- responses ---- */
+
+static bool cors_allowed(struct http_server *s, const char *origin)
+{
+	if (!origin)
+		return false;
+	for (int i = 0; i < s->ncors; i++)
+		if (str_eq(s->cors[i], origin))
+			return true;
+	return false;
+}
+
+static void add_common_headers(struct conn_state *cs, struct MHD_Response *r, bool web_page)
+{
+	MHD_add_response_header(r, "X-Request-Id", cs->rq.request_id);
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, "X-Frame-Options", "DENY");
+	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+	if (web_page) {
+		/* MUI's emotion injects <style> elements, hence style-src inline. */
+		MHD_add_response_header(
+		    r, "Content-Security-Policy",
+		    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+		    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
+		    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
+	} else {
+		MHD_add_response_header(r, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+		MHD_add_response_header(r, "Cache-Control", "no-store");
+	}
+	const char *origin = MHD_lookup_connection_value(cs->c, MHD_HEADER_KIND, "Origin");
+	if (cors_allowed(cs->s, origin)) {
+		/* An exact match from the allowlist: never a reflected origin. */
+		MHD_add_response_header(r, "Access-Control-Allow-Origin", origin);
+		MHD_add_response_header(r, "Access-Control-Expose-Headers", "X-Request-Id, Retry-After");
+	}
+	if (cs->s->ncors)
+		MHD_add_response_header(r, "Vary", "Origin");
+}
+
+static enum MHD_Result queue(struct conn_state *cs, int code, const char *ctype, const char *body, size_t len,
+                             bool web_page)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *) body, MHD_RESPMEM_MUST_COPY);
+	if (!r)
+		return MHD_NO;
+	if (ctype)
+		MHD_add_response_header(r, "Content-Type", ctype);
+	add_common_headers(cs, r, web_page);
+	for (int i = 0; i < cs->rs.nheaders; i++)
+		MHD_add_response_header(r, cs->rs.hname[i], cs->rs.hvalue[i]);
+	if (code == 405 && cs->rq.match.allow[0])
+		MHD_add_response_header(r, "Allow", cs->rq.match.allow);
+	enum MHD_Result ret = MHD_queue_response(cs->c, (unsigned) code, r);
+	MHD_destroy_response(r);
+	cs->code = code;
+	cs->bytes = len;
+	cs->responded = true;
+	return ret;
+}
+
+static enum MHD_Result respond_problem(struct conn_state *cs, enum status st)
+{
+	struct problem *p = &cs->rq.problem;
+	if (status_ok(p->st) || p->st != st) {
+		if (status_ok(p->st))
+			p->st = st;
+		else
+			st = p->st;
+	}
+	if (st == ST_INTERNAL && !p->detail)
+		p->detail = "an internal error occurred; the request id identifies it in the server log";
+	json_t *j = problem_to_json(p, cs->rq.path);
+	char *text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	enum MHD_Result ret =
+	    queue(cs, status_http_code(st), "application/problem+json", text, text ? strlen(text) : 0, false);
+	free(text);
+	return ret;
+}
+
+static enum MHD_Result respond_ok(struct conn_state *cs, enum status st)
+{
+	int code = status_http_code(st);
+	if (st == ST_NO_CONTENT)
+		return queue(cs, code, NULL, "", 0, false);
+	if (cs->rs.json) {
+		char *text = json_dumps(cs->rs.json, JSON_COMPACT);
+		enum MHD_Result ret = queue(cs, code, "application/json", text, text ? strlen(text) : 0, false);
+		free(text);
+		return ret;
+	}
+	return queue(cs, code, cs->rs.content_type ? cs->rs.content_type : "application/json",
+	             cs->rs.body ? cs->rs.body : "", cs->rs.body ? cs->rs.len : 0, false);
+}
+
+static enum MHD_Result respond(struct conn_state *cs, enum status st)
+{
+	return status_ok(st) ? respond_ok(cs, st) : respond_problem(cs, st);
+}
+
+/* ---- static web app ---- */
+
+static const char *mime_type(const char *path)
+{
+	static const struct {
+		const char *ext, *type;
+	} types[] = {
+	    {".html", "text/html; charset=utf-8"},
+	    {".js", "text/javascript; charset=utf-8"},
+	    {".mjs", "text/javascript; charset=utf-8"},
+	    {".css", "text/css; charset=utf-8"},
+	    {".json", "application/json"},
+	    {".svg", "image/svg+xml"},
+	    {".png", "image/png"},
+	    {".ico", "image/x-icon"},
+	    {".woff2", "font/woff2"},
+	    {".woff", "font/woff"},
+	    {".txt", "text/plain; charset=utf-8"},
+	    {".map", "application/json"},
+	};
+	const char *dot = strrchr(path, '.');
+	if (dot && !strchr(dot, '/'))
+		for (size_t i = 0; i < ARRAY_LEN(types); i++)
+			if (str_eq(dot, types[i].ext))
+				return types[i].type;
+	return "application/octet-stream";
+}
+
+/* A path that may name a file below the web root: no dot segments, no
+ * backslashes, no control characters. */
+static bool web_path_ok(const char *path)
+{
+	if (path[0] != '/')
+		return false;
+	for (const char *p = path; *p; p++) {
+		if ((unsigned char) *p < 0x20 || *p == '\\')
+			return false;
+		if (*p == '/' && p[1] == '.')
+			return false;
+		if (*p == '/' && p[1] == '/')
+			return false;
+	}
+	return true;
+}
+
+static enum MHD_Result serve_file(struct conn_state *cs, const char *full, bool head)
+{
+	int fd = open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		if (fd >= 0)
+			close(fd);
+		return MHD_NO;
+	}
+	struct MHD_Response *r;
+	if (head) {
+		close(fd);
+		r = MHD_create_response_from_buffer(0, (void *) "", MHD_RESPMEM_PERSISTENT);
+	} else {
+		r = MHD_create_response_from_fd((uint64_t) st.st_size, fd);
+	}
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, "Content-Type", mime_type(full));
+	add_common_headers(cs, r, true);
+	/* Vite names built assets by content hash: they never change. */
+	if (strstr(full, "/assets/"))
+		MHD_add_response_header(r, "Cache-Control", "public, max-age=31536000, immutable");
+	else
+		MHD_add_response_header(r, "Cache-Control", "no-cache");
+	enum MHD_Result ret = MHD_queue_response(cs->c, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	cs->code = 200;
+	cs->bytes = (size_t) st.st_size;
+	cs->responded = true;
+	return ret;
+}
+
+static enum MHD_Result serve_web(struct conn_state *cs)
+{
+	const char *path = cs->rq.path;
+	bool head = str_eq(cs->rq.method, "HEAD");
+	struct arena *a = cs->rq.arena;
+	if (!cs->s->web_root || !web_path_ok(path)) {
+		problem_set(&cs->rq.problem, ST_NOT_FOUND, "no route matches %s", path);
+		return respond_problem(cs, ST_NOT_FOUND);
+	}
+	const char *rel = str_eq(path, "/") ? "/index.html" : path;
+	char *full = arena_printf(a, "%s%s", cs->s->web_root, rel);
+	if (serve_file(cs, full, head) == MHD_YES)
+		return MHD_YES;
+	/* Client-side routes (no extension) get the app's index page. */
+	const char *last = strrchr(path, '/');
+	if (!strchr(last, '.')) {
+		full = arena_printf(a, "%s/index.html", cs->s->web_root);
+		if (serve_file(cs, full, head) == MHD_YES)
+			return MHD_YES;
+	}
+	problem_set(&cs->rq.problem, ST_NOT_FOUND, "no file or route matches %s", path);
+	return respond_problem(cs, ST_NOT_FOUND);
+}
+
+/* ---- the chain ---- */
+
+static void set_request_id(struct conn_state *cs)
+{
+	const char *given = MHD_lookup_connection_value(cs->c, MHD_HEADER_KIND, "X-Request-Id");
+	size_t n = given ? strlen(given) : 0;
+	bool ok = n > 0 && n < sizeof(cs->rq.request_id);
+	for (size_t i = 0; ok && i < n; i++) {
+		char ch = given[i];
+		ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+		     ch == '_' || ch == '.';
+	}
+	if (ok) {
+		memcpy(cs->rq.request_id, given, n + 1);
+	} else {
+		unsigned char raw[12];
+		rand_bytes(raw, sizeof(raw));
+		b64url_encode(raw, sizeof(raw), cs->rq.request_id);
+	}
+}
+
+static void set_client_ip(struct conn_state *cs)
+{
+	if (cs->s->opt.trust_proxy) {
+		const char *xff = MHD_lookup_connection_value(cs->c, MHD_HEADER_KIND, "X-Forwarded-For");
+		if (xff && *xff) {
+			const char *comma = strchr(xff, ',');
+			size_t n = comma ? (size_t) (comma - xff) : strlen(xff);
+			while (n && xff[n - 1] == ' ')
+				n--;
+			cs->rq.client_ip = arena_strndup(cs->rq.arena, xff, n);
+			return;
+		}
+	}
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(cs->c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	char ip[INET6_ADDRSTRLEN] = "unknown";
+	if (ci && ci->client_addr) {
+		const struct sockaddr *sa = ci->client_addr;
+		if (sa->sa_family == AF_INET)
+			inet_ntop(AF_INET, &((const struct sockaddr_in *) (const void *) sa)->sin_addr, ip, sizeof(ip));
+		else if (sa->sa_family == AF_INET6)
+			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) (const void *) sa)->sin6_addr, ip,
+			          sizeof(ip));
+	}
+	cs->rq.client_ip = arena_strdup(cs->rq.arena, ip);
+}
+
+static bool json_content_type(const char *ct)
+{
+	if (!ct)
+		return false;
+	size_t n = strlen("application/json");
+	if (strncasecmp(ct, "application/json", n) != 0)
+		return false;
+	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
+}
+
+/* Path parameters that name ids must look like ids: a clear 400 naming the
+ * parameter, before any query runs. */
+static enum status check_params(struct req *rq)
+{
+	for (int i = 0; i < rq->match.nparams; i++) {
+		const char *n = rq->match.names[i];
+		if ((str_eq(n, "id") || (strlen(n) > 3 && str_eq(n + strlen(n) - 3, "_id"))) &&
+		    !id_valid(rq->match.values[i])) {
+			problem_field(&rq->problem, arena_printf(rq->arena, "path.%s", n), "must be an id (UUID)");
+			return problem_set(&rq->problem, ST_BAD_INPUT, "the path parameter %s is not a valid id", n);
+		}
+	}
+	return ST_OK;
+}
+
+/* Steps before the body is read. ST_OK: go on reading. */
+static enum status begin(struct conn_state *cs)
+{
+	struct req *rq = &cs->rq;
+	struct http_server *s = cs->s;
+	const struct route *r = rq->match.route;
+
+	/* Content-Length over the limit: answered now, the body is never read. */
+	const char *cl = MHD_lookup_connection_value(cs->c, MHD_HEADER_KIND, "Content-Length");
+	const char *te = MHD_lookup_connection_value(cs->c, MHD_HEADER_KIND, "Transfer-Encoding");
+	int64_t clen = 0;
+	if (cl && str_to_i64(cl, 0, INT64_MAX, &clen) < 0)
+		return problem_set(&rq->problem, ST_BAD_INPUT, "invalid Content-Length");
+	cs->has_body = clen > 0 || (te && strcasestr(te, "chunked"));
+	cs->limit = r->body_limit ? r->body_limit : s->opt.body_limit;
+	if (clen > (int64_t) cs->limit) {
+		problem_set(&rq->problem, ST_TOO_LARGE,
+		            "the request body is %lld bytes; this endpoint takes at most %zu", (long long) clen,
+		            cs->limit);
+		return ST_TOO_LARGE;
+	}
+	if (cs->has_body && !(r->flags & ROUTE_RAW_BODY)) {
+		if (!r->body)
+			return problem_set(&rq->problem, ST_BAD_INPUT, "this endpoint takes no request body");
+		if (!json_content_type(MHD_lookup_connection_value(cs->c, MHD_HEADER_KIND, "Content-Type"))) {
+			problem_set(&rq->problem, ST_UNSUPPORTED_MEDIA, "the request body must be application/json");
+			problem_hint(&rq->problem, "send the header Content-Type: application/json");
+			return ST_UNSUPPORTED_MEDIA;
+		}
+	}
+	enum status st = check_params(rq);
+	if (st != ST_OK)
+		return st;
+	if (s->hooks.authenticate) {
+		st = s->hooks.authenticate(rq, s->hooks.ctx);
+		if (st != ST_OK)
+			return problem_set(&rq->problem, st,
+			                   st == ST_UNAUTHENTICATED ? "authentication required" : NULL);
+	} else if (r->role != ROLE_PUBLIC) {
+		return problem_set(&rq->problem, ST_UNAUTHENTICATED, "authentication required");
+	}
+	if (s->hooks.rate_limit && r->limit != LIMIT_NONE) {
+		int retry = 0;
+		st = s->hooks.rate_limit(rq, s->hooks.ctx, &retry);
+		if (st != ST_OK) {
+			res_header(&cs->rs, "Retry-After", arena_printf(rq->arena, "%d", retry > 0 ? retry : 1));
+			return problem_set(&rq->problem, ST_RATE_LIMITED, "too many requests; retry in %d seconds",
+			                   retry > 0 ? retry : 1);
+		}
+	}
+	return ST_OK;
+}
+
+static enum status parse_body(struct conn_state *cs)
+{
+	struct req *rq = &cs->rq;
+	const struct route *r = rq->match.route;
+	rq->raw = cs->body.data;
+	rq->raw_len = cs->body.len;
+	if (r->flags & ROUTE_RAW_BODY)
+		return ST_OK;
+	if (!r->body)
+		return cs->body.len ? problem_set(&rq->problem, ST_BAD_INPUT, "this endpoint takes no request body")
+		                    : ST_OK;
+	if (cs->body.len == 0) {
+		problem_set(&rq->problem, ST_BAD_INPUT, "the request body must be a JSON object");
+		rq->problem.type = "/problems/validation";
+		return ST_BAD_INPUT;
+	}
+	json_error_t err;
+	json_t *j = json_loadb(cs->body.data, cs->body.len, JSON_REJECT_DUPLICATES, &err);
+	if (!j) {
+		rq->problem.type = "/problems/malformed-json";
+		/* jansson says: duplicate object key near '"name"' */
+		const char *dup = strstr(err.text, "duplicate object key");
+		if (dup) {
+			const char *q1 = strstr(err.text, "'\"");
+			const char *q2 = q1 ? strstr(q1 + 2, "\"'") : NULL;
+			const char *key = q1 && q2 ? arena_strndup(rq->arena, q1 + 2, (size_t) (q2 - q1 - 2)) : "";
+			problem_field(&rq->problem, key, "duplicate key");
+			rq->problem.type = "/problems/malformed-json";
+			return problem_set(&rq->problem, ST_BAD_INPUT,
+			                   "the JSON body repeats the key \"%s\" (at byte %d)", key, err.position);
+		}
+		return problem_set(&rq->problem, ST_BAD_INPUT, "malformed JSON at byte %d: %s", err.position, err.text);
+	}
+	arena_defer(rq->arena, (void (*)(void *)) json_decref, j);
+	rq->body = j;
+	return schema_validate(r->body, j, &rq->problem);
+}
+
+static enum MHD_Result finish(struct conn_state *cs)
+{
+	struct req *rq = &cs->rq;
+	struct http_server *s = cs->s;
+	if (cs->too_large) {
+		problem_set(&rq->problem, ST_TOO_LARGE,
+		            "the request body is larger than the %zu bytes this endpoint takes", cs->limit);
+		return respond_problem(cs, ST_TOO_LARGE);
+	}
+	enum status st = parse_body(cs);
+	if (st != ST_OK)
+		return respond_problem(cs, st);
+	bool replayed = false;
+	bool idem = (rq->route->flags & ROUTE_IDEMPOTENT) && s->hooks.idem_begin;
+	if (idem) {
+		st = s->hooks.idem_begin(rq, &cs->rs, s->hooks.ctx, &replayed);
+		if (replayed || st != ST_OK)
+			return respond(cs, st);
+	}
+	st = rq->route->handler(rq, &cs->rs);
+	if (!status_ok(st) && status_ok(rq->problem.st))
+		rq->problem.st = st;
+	if (idem && s->hooks.idem_end)
+		s->hooks.idem_end(rq, st, &cs->rs, s->hooks.ctx);
+	return respond(cs, st);
+}
+
+static struct conn_state *state_new(struct http_server *s, struct MHD_Connection *c, const char *url,
+                                    const char *method)
+{
+	struct arena *a = arena_new();
+	struct conn_state *cs = arena_zalloc(a, sizeof(*cs));
+	cs->s = s;
+	cs->c = c;
+	cs->start_us = time_mono_us();
+	cs->rq.arena = a;
+	cs->rq.app = s->app;
+	cs->rq.method = arena_strdup(a, method);
+	cs->rq.path = arena_strdup(a, url);
+	cs->rq.impl = cs;
+	problem_init(&cs->rq.problem, a);
+	buf_init(&cs->body, 0);
+	return cs;
+}
+
+static enum MHD_Result on_first(struct conn_state *cs)
+{
+	struct req *rq = &cs->rq;
+	struct http_server *s = cs->s;
+	set_request_id(cs);
+	set_client_ip(cs);
+	router_match(rq->method, rq->path, rq->arena, &rq->match);
+	rq->route = rq->match.route;
+	if (!rq->route) {
+		if (str_eq(rq->method, "OPTIONS") && rq->match.path_matched && s->ncors &&
+		    cors_allowed(s, MHD_lookup_connection_value(cs->c, MHD_HEADER_KIND, "Origin"))) {
+			res_header(&cs->rs, "Access-Control-Allow-Methods", arena_strdup(rq->arena, rq->match.allow));
+			res_header(&cs->rs, "Access-Control-Allow-Headers",
+			           "Authorization, Content-Type, Idempotency-Key, X-Request-Id, X-Workspace-Id");
+			res_header(&cs->rs, "Access-Control-Max-Age", "600");
+			return queue(cs, 204, NULL, "", 0, false);
+		}
+		if (rq->match.path_matched) {
+			problem_set(&rq->problem, ST_METHOD_NOT_ALLOWED, "%s is not allowed on %s; allowed: %s",
+			            rq->method, rq->path, rq->match.allow);
+			return respond_problem(cs, ST_METHOD_NOT_ALLOWED);
+		}
+		if ((str_eq(rq->method, "GET") || str_eq(rq->method, "HEAD")) && !str_startswith(rq->path, "/api/"))
+			return serve_web(cs);
+		problem_set(&rq->problem, ST_NOT_FOUND, "no route matches %s %s", rq->method, rq->path);
+		return respond_problem(cs, ST_NOT_FOUND);
+	}
+	enum status st = begin(cs);
+	if (st != ST_OK)
+		return respond_problem(cs, st);
+	/* Without a body the whole request is here: answer at once. */
+	if (!cs->has_body)
+		return finish(cs);
+	buf_init(&cs->body, cs->limit);
+	return MHD_YES;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+	(void) version;
+	struct http_server *s = cls;
+	struct conn_state *cs = *con_cls;
+	if (!cs) {
+		cs = state_new(s, c, url, method);
+		*con_cls = cs;
+		atomic_fetch_add(&s->inflight, 1);
+		return on_first(cs);
+	}
+	if (cs->responded)
+		return MHD_YES;
+	if (*upload_data_size) {
+		/* Over the limit (a chunked body): drop the rest, answer 413 at the end. */
+		if (!cs->too_large && buf_append(&cs->body, upload_data, *upload_data_size) < 0) {
+			cs->too_large = true;
+			buf_free(&cs->body);
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	return finish(cs);
+}
+
+static void access_log(struct conn_state *cs, int64_t dur_us)
+{
+	const struct route *r = cs->rq.route;
+	if (r && (r->flags & ROUTE_NO_LOG))
+		return;
+	char ts[40], line[1024];
+	time_iso8601(time_now_ms(), ts, sizeof(ts));
+	/* The route pattern, never the raw path: ids and query strings stay out. */
+	const char *route = r ? r->pattern : (cs->code == 200 ? "static" : "unmatched");
+	int n =
+	    snprintf(line, sizeof(line),
+	             "{\"time\":\"%s\",\"level\":\"info\",\"msg\":\"request\",\"request_id\":\"%s\",\"method\":\"%s\","
+	             "\"route\":\"%s\",\"status\":%d,\"duration_ms\":%.3f,\"bytes\":%zu,\"client\":\"%s\"}",
+	             ts, cs->rq.request_id, r ? r->method : "-", route, cs->code, (double) dur_us / 1000.0, cs->bytes,
+	             cs->rq.client_ip ? cs->rq.client_ip : "");
+	if (n > 0)
+		log_raw(line, (size_t) n < sizeof(line) ? (size_t) n : sizeof(line) - 1);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	(void) c;
+	(void) toe;
+	struct http_server *s = cls;
+	struct conn_state *cs = *con_cls;
+	if (!cs)
+		return;
+	int64_t dur = time_mono_us() - cs->start_us;
+	if (cs->code) {
+		metrics_observe(&s->metrics, cs->rq.route ? (int) (cs->rq.route - http_routes) : -1, cs->code, dur);
+		access_log(cs, dur);
+	}
+	if (cs->rs.json)
+		json_decref(cs->rs.json);
+	buf_free(&cs->body);
+	struct arena *a = cs->rq.arena;
+	arena_free(&a);
+	*con_cls = NULL;
+	atomic_fetch_sub(&s->inflight, 1);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+	(void) c;
+	(void) socket_context;
+	struct http_server *s = cls;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+		atomic_fetch_add(&s->open_conns, 1);
+	else
+		atomic_fetch_sub(&s->open_conns, 1);
+}
+
+static void parse_cors(struct http_server *s, const char *list)
+{
+	if (!list || !*list)
+		return;
+	char *copy = xstrdup(list), *save = NULL;
+	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		while (*tok == ' ')
+			tok++;
+		size_t n = strlen(tok);
+		while (n && tok[n - 1] == ' ')
+			tok[--n] = '\0';
+		if (!n)
+			continue;
+		s->cors = xrealloc(s->cors, sizeof(char *) * (size_t) (s->ncors + 1));
+		s->cors[s->ncors++] = xstrdup(tok);
+	}
+	free(copy);
+}
+
+static int check_routes(struct problem *p)
+{
+	for (const struct route *r = http_routes; r->method; r++) {
+		if (r->role == ROLE_UNSET) {
+			problem_set(p, ST_INTERNAL, "route %s %s declares no role", r->method, r->pattern);
+			return -1;
+		}
+		if (!r->handler || !r->summary) {
+			problem_set(p, ST_INTERNAL, "route %s %s lacks a handler or summary", r->method, r->pattern);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void server_free(struct http_server *s)
+{
+	for (int i = 0; i < s->ncors; i++)
+		free(s->cors[i]);
+	free(s->cors);
+	free(s->web_root);
+	free((char *) s->opt.host);
+	metrics_free(&s->metrics);
+	free(s);
+}
+
+enum status http_start(struct app *app, const struct http_options *opt, const struct http_hooks *hooks,
+                       struct http_server **out, struct problem *p)
+{
+	if (check_routes(p) < 0)
+		return p->st;
+	struct http_server *s = xcalloc(1, sizeof(*s));
+	s->app = app;
+	s->opt = *opt;
+	s->opt.host = xstrdup(opt->host ? opt->host : "127.0.0.1");
+	if (hooks)
+		s->hooks = *hooks;
+	parse_cors(s, opt->cors_origins);
+	if (opt->web_dir && opt->web_dir[0]) {
+		char resolved[PATH_MAX];
+		if (realpath(opt->web_dir, resolved))
+			s->web_root = xstrdup(resolved);
+		else
+			log_kv(LOG_WARN, "web app directory not found; serving the API only", "web_dir", opt->web_dir,
+			       NULL);
+	}
+	metrics_init(&s->metrics, http_route_count());
+
+	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof(ss));
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_TURBO;
+	struct sockaddr_in *sin = (struct sockaddr_in *) &ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *) &ss;
+	if (inet_pton(AF_INET, s->opt.host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t) opt->port);
+	} else if (inet_pton(AF_INET6, s->opt.host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t) opt->port);
+		flags |= MHD_USE_IPv6;
+	} else if (str_eq(s->opt.host, "localhost")) {
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		sin->sin_port = htons((uint16_t) opt->port);
+	} else {
+		problem_set(p, ST_BAD_INPUT, "listen host \"%s\" is not an IP address", s->opt.host);
+		server_free(s);
+		return ST_BAD_INPUT;
+	}
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned threads = opt->threads > 0 ? (unsigned) opt->threads : (unsigned) (ncpu > 0 ? 2 * ncpu : 2);
+	s->d = MHD_start_daemon(flags, (uint16_t) opt->port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &ss,
+	                        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+	                        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_CONNECTION_TIMEOUT,
+	                        (unsigned) 60, MHD_OPTION_CONNECTION_LIMIT, (unsigned) 4096,
+	                        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned) 1024, MHD_OPTION_END);
+	if (!s->d) {
+		problem_set(p, ST_UNAVAILABLE, "cannot listen on %s:%d: %s", s->opt.host, opt->port, strerror(errno));
+		server_free(s);
+		return ST_UNAVAILABLE;
+	}
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+	s->port = di ? di->port : opt->port;
+	*out = s;
+	return ST_OK;
+}
+
+void http_stop(struct http_server **sp)
+{
+	struct http_server *s = *sp;
+	if (!s)
+		return;
+	/* Stop accepting first; in-flight requests finish up to the timeout. */
+	MHD_socket fd = MHD_quiesce_daemon(s->d);
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
+	int64_t deadline = time_mono_us() + (int64_t) s->opt.shutdown_timeout_s * 1000000;
+	while (atomic_load(&s->inflight) > 0 && time_mono_us() < deadline)
+		usleep(10000);
+	if (atomic_load(&s->inflight) > 0)
+		log_kv(LOG_WARN, "shutdown timeout: dropping in-flight requests", NULL);
+	MHD_stop_daemon(s->d);
+	server_free(s);
+	*sp = NULL;
+}
+
+void http_metrics_render(struct http_server *s, struct buf *b)
+{
+	metrics_render(&s->metrics, b);
+	buf_printf(b,
+	           "# HELP troupe_http_open_connections Open HTTP connections.\n"
+	           "# TYPE troupe_http_open_connections gauge\ntroupe_http_open_connections %d\n",
+	           atomic_load(&s->open_conns));
+	buf_printf(b,
+	           "# HELP troupe_http_inflight_requests Requests being handled.\n"
+	           "# TYPE troupe_http_inflight_requests gauge\ntroupe_http_inflight_requests %d\n",
+	           atomic_load(&s->inflight));
+}
