@@ -14,19 +14,18 @@ all: build
 deps:
 	@scripts/setup
 
-$(BUILD)/build.ninja:
-	meson setup $(BUILD) --buildtype=debugoptimized
-
-build: deps $(BUILD)/build.ninja
+# Reconfigure each time: test and migration files are found by globbing.
+build: deps
+	@if [ -f $(BUILD)/build.ninja ]; then meson setup --reconfigure $(BUILD) >/dev/null; \
+	else meson setup $(BUILD) --buildtype=debugoptimized >/dev/null; fi
 	ninja -C $(BUILD) -j $(JOBS)
 	@test -x $(BUILD)/troupe
 
 # ASan+UBSan with clang: the second compiler's -Werror build, and the fuzzers.
-$(ASAN_BUILD)/build.ninja:
-	CC=clang meson setup $(ASAN_BUILD) --buildtype=debug -Db_sanitize=address,undefined \
-		-Db_lundef=false -Dfuzz=true
-
-build-asan: deps $(ASAN_BUILD)/build.ninja
+build-asan: deps
+	@if [ -f $(ASAN_BUILD)/build.ninja ]; then meson setup --reconfigure $(ASAN_BUILD) >/dev/null; \
+	else CC=clang meson setup $(ASAN_BUILD) --buildtype=debug -Db_sanitize=address,undefined \
+		-Db_lundef=false -Dfuzz=true >/dev/null; fi
 	ninja -C $(ASAN_BUILD) -j $(JOBS)
 
 web:

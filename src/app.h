@@ -12,12 +12,14 @@
 
 struct http_server;
 struct auth;
+struct models;
 
 struct app {
 	const struct config *cfg; /* owned by main */
 	struct db *db;            /* owned by main; shared by every thread */
 	struct http_server *http; /* owned by main */
 	struct auth *auth;        /* owned by main; may be NULL in roles without HTTP */
+	struct models *models;    /* owned by main */
 	int64_t started_ms;
 	int64_t started_mono_us;
 };

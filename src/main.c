@@ -2,6 +2,7 @@
 #include "app.h"
 #include "core/config.h"
 #include "http/http.h"
+#include "models/models.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -10,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
 
 static void usage(FILE *f)
 {
@@ -91,6 +95,55 @@ out:
 	return rc;
 }
 
+/* `troupe secrets rotate`: the new secret comes on stdin, never in argv or
+ * the environment, where other users could see it. */
+static int rotate_secrets(struct app *app, struct config *cfg)
+{
+	char line[1024];
+	if (!fgets(line, sizeof(line), stdin)) {
+		fprintf(stderr, "troupe: secrets rotate reads the new secret (at least 32 bytes) from stdin\n");
+		return 2;
+	}
+	line[strcspn(line, "\r\n")] = '\0';
+	struct arena *a = arena_new();
+	struct problem p;
+	problem_init(&p, a);
+	int count = 0, rc = 1;
+	if (models_rotate_secret(app->db, cfg->secret_key, line, &count, &p) != ST_OK) {
+		fprintf(stderr, "troupe: rotation failed, nothing changed: %s\n", p.detail ? p.detail : "error");
+		goto out;
+	}
+	if (cfg->secret_file && access(cfg->secret_file, F_OK) == 0) {
+		/* The secret came from the data directory: replace the file too. */
+		char *tmp = xasprintf("%s.new", cfg->secret_file);
+		FILE *f = fopen(tmp, "w");
+		int ok = f && fchmod(fileno(f), 0600) == 0 && fprintf(f, "%s\n", line) > 0 && fflush(f) == 0 &&
+		         fsync(fileno(f)) == 0;
+		if (f)
+			fclose(f);
+		ok = ok && rename(tmp, cfg->secret_file) == 0;
+		free(tmp);
+		if (!ok) {
+			fprintf(stderr,
+			        "troupe: secrets were re-encrypted but %s could not be replaced: write the new "
+			        "secret there by hand\n",
+			        cfg->secret_file);
+			goto out;
+		}
+		printf("troupe: re-encrypted %d model configuration(s); %s holds the new secret\n", count,
+		       cfg->secret_file);
+	} else {
+		printf("troupe: re-encrypted %d model configuration(s); set TROUPE_SECRET_KEY to the new secret "
+		       "for every process\n",
+		       count);
+	}
+	rc = 0;
+out:
+	sodium_memzero(line, sizeof(line));
+	arena_free(&a);
+	return rc;
+}
+
 static int wait_for_signal(void)
 {
 	sigset_t set;
@@ -158,6 +211,14 @@ int main(int argc, char **argv)
 		run = RUN_WORKER;
 	} else if (str_eq(cmd, "migrate")) {
 		run = RUN_MIGRATE;
+	} else if (str_eq(cmd, "secrets")) {
+		if (argc < 3 || !str_eq(argv[2], "rotate")) {
+			fprintf(stderr, "troupe: usage: troupe secrets rotate [OPTIONS] < new-secret\n");
+			return 2;
+		}
+		run = RUN_ADMIN;
+		argv++;
+		argc--;
 	} else {
 		fprintf(stderr, "troupe: unknown command \"%s\"\n\n", cmd);
 		usage(stderr);
@@ -212,6 +273,17 @@ int main(int argc, char **argv)
 	}
 	if (open_db(&app, run == RUN_SERVE || run == RUN_MIGRATE) < 0)
 		goto out;
+	if (run != RUN_MIGRATE && run != RUN_ADMIN) {
+		struct arena *a = arena_new();
+		struct problem p;
+		problem_init(&p, a);
+		enum status st = models_new(app.db, cfg.secret_key, &app.models, &p);
+		if (st != ST_OK)
+			fprintf(stderr, "troupe: %s\n", p.detail);
+		arena_free(&a);
+		if (st != ST_OK)
+			goto out;
+	}
 	switch (run) {
 	case RUN_MIGRATE:
 		printf("troupe: database at schema version %d\n", db_schema_latest());
@@ -227,9 +299,11 @@ int main(int argc, char **argv)
 		rc = 0;
 		break;
 	case RUN_ADMIN:
+		rc = rotate_secrets(&app, &cfg);
 		break;
 	}
 out:
+	models_free(&app.models);
 	db_close(&app.db);
 	config_free(&cfg);
 	return rc;

@@ -11,4 +11,13 @@ enum status api_metrics(struct req *rq, struct res *rs);
 enum status api_openapi(struct req *rq, struct res *rs);
 enum status api_version(struct req *rq, struct res *rs);
 
+/* models */
+extern const struct schema api_model_create_schema, api_model_update_schema;
+enum status api_models_list(struct req *rq, struct res *rs);
+enum status api_models_create(struct req *rq, struct res *rs);
+enum status api_models_get(struct req *rq, struct res *rs);
+enum status api_models_update(struct req *rq, struct res *rs);
+enum status api_models_delete(struct req *rq, struct res *rs);
+enum status api_models_providers(struct req *rq, struct res *rs);
+
 #endif

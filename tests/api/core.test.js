@@ -1,0 +1,252 @@
+// The gateway's contract (issue: core server): errors, limits, headers,
+// health, metrics, OpenAPI, shutdown.
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const net = require('node:net');
+const { startServer, api, assertProblem, uniqueEmail } = require('./lib');
+
+// A POST route with a JSON body schema, public, that every build has.
+const BODY_ROUTE = '/api/v1/auth/register';
+
+function rawRequest(port, head, { body, waitMs = 3000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1');
+    let data = '';
+    const t0 = Date.now();
+    let firstByteMs = null;
+    s.on('data', (d) => { if (firstByteMs === null) firstByteMs = Date.now() - t0; data += d; });
+    s.on('error', (e) => { if (!data) reject(e); });
+    s.on('close', () => resolve({ data, firstByteMs }));
+    s.write(head);
+    if (body) s.write(body);
+    setTimeout(() => s.destroy(), waitMs);
+  });
+}
+
+test('core gateway', async (t) => {
+  const srv = await startServer({ env: { TROUPE_CORS_ORIGINS: 'https://app.example.test' } });
+  t.after(() => srv.stop());
+
+  await t.test('healthz answers 200 with security headers and a request id', async () => {
+    const r = await api(srv, 'GET', '/healthz');
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.json, { status: 'ok' });
+    assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
+    assert.equal(r.headers.get('x-frame-options'), 'DENY');
+    assert.equal(r.headers.get('referrer-policy'), 'no-referrer');
+    assert.ok(r.headers.get('content-security-policy'));
+    assert.match(r.headers.get('x-request-id'), /^[A-Za-z0-9_-]{8,}$/);
+  });
+
+  await t.test('a given X-Request-Id is echoed; a hostile one is replaced', async () => {
+    let r = await api(srv, 'GET', '/healthz', { headers: { 'x-request-id': 'abc-123.x' } });
+    assert.equal(r.headers.get('x-request-id'), 'abc-123.x');
+    r = await api(srv, 'GET', '/healthz', { headers: { 'x-request-id': 'bad"id<script>' } });
+    assert.notEqual(r.headers.get('x-request-id'), 'bad"id<script>');
+  });
+
+  await t.test('unknown route is 404 problem+json', async () => {
+    const r = await api(srv, 'GET', '/api/v1/nope');
+    assertProblem(r, 404);
+    assert.equal(r.json.instance, '/api/v1/nope');
+    assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
+  });
+
+  await t.test('case variants and trailing slashes do not reach a route', async () => {
+    assertProblem(await api(srv, 'GET', '/API/v1/version'), 404);
+    assertProblem(await api(srv, 'GET', '/api/v1/version/'), 404);
+    assertProblem(await api(srv, 'GET', '/api/v1//version'), 404);
+  });
+
+  await t.test('wrong method is 405 with Allow', async () => {
+    const r = await api(srv, 'DELETE', '/healthz');
+    assertProblem(r, 405);
+    assert.equal(r.headers.get('allow'), 'GET');
+    const r2 = await api(srv, 'PUT', BODY_ROUTE, { body: {} });
+    assertProblem(r2, 405);
+    assert.equal(r2.headers.get('allow'), 'POST');
+  });
+
+  await t.test('non-JSON content type is 415', async () => {
+    const r = await api(srv, 'POST', BODY_ROUTE, { body: 'email=a', headers: { 'content-type': 'text/plain' } });
+    assertProblem(r, 415);
+  });
+
+  await t.test('malformed JSON is 400 with the byte offset', async () => {
+    const r = await api(srv, 'POST', BODY_ROUTE, { body: '{"email": "a@b.c",, }', headers: { 'content-type': 'application/json' } });
+    assertProblem(r, 400);
+    assert.match(r.json.detail, /byte \d+/);
+  });
+
+  await t.test('duplicate keys are 400 naming the key', async () => {
+    const r = await api(srv, 'POST', BODY_ROUTE, {
+      body: '{"email":"a@b.test","email":"c@d.test","password":"x","name":"n"}',
+      headers: { 'content-type': 'application/json' },
+    });
+    assertProblem(r, 400, 'email');
+  });
+
+  await t.test('unknown fields are 400 naming the field', async () => {
+    const r = await api(srv, 'POST', BODY_ROUTE, {
+      body: { email: uniqueEmail(), password: 'long-enough-pass-1', name: 'N', bogus: 1 },
+    });
+    assertProblem(r, 400, 'bogus');
+  });
+
+  await t.test('wrong types are 400 naming the field', async () => {
+    const r = await api(srv, 'POST', BODY_ROUTE, { body: { email: 5, password: 'long-enough-pass-1', name: 'N' } });
+    assertProblem(r, 400, 'email');
+    const r2 = await api(srv, 'POST', BODY_ROUTE, { body: [1, 2] });
+    assertProblem(r2, 400);
+  });
+
+  await t.test('413 from Content-Length before the body is sent', async () => {
+    const head = `POST ${BODY_ROUTE} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 104857600\r\n\r\n`;
+    const { data, firstByteMs } = await rawRequest(srv.port, head, { waitMs: 3000 });
+    assert.match(data, /^HTTP\/1\.1 413 /);
+    assert.match(data, /application\/problem\+json/);
+    // Answered without a byte of the 100 MiB body: well before the socket timeout.
+    assert.ok(firstByteMs !== null && firstByteMs < 2000, `first byte after ${firstByteMs} ms`);
+  });
+
+  await t.test('413 when a chunked body crosses the limit', async () => {
+    const chunk = 'x'.repeat(65536);
+    let body = '';
+    for (let i = 0; i < 20; i++) body += `${(65536).toString(16)}\r\n${chunk}\r\n`;
+    body += '0\r\n\r\n';
+    const head = `POST ${BODY_ROUTE} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`;
+    const { data } = await rawRequest(srv.port, head, { body, waitMs: 5000 });
+    assert.match(data, /^HTTP\/1\.1 413 /);
+  });
+
+  await t.test('a GET with a body is 400', async () => {
+    const head = 'GET /api/v1/version HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}';
+    const { data } = await rawRequest(srv.port, head, { waitMs: 2000 });
+    assert.match(data, /^HTTP\/1\.1 400 /);
+  });
+
+  await t.test('bad path ids are 400 naming the parameter', async () => {
+    assertProblem(await api(srv, 'GET', '/api/v1/users/not-an-id'), 400, 'path.id');
+    assertProblem(await api(srv, 'GET', '/api/v1/users/..%2f..%2fetc'), 400, 'path.id');
+  });
+
+  await t.test('no CORS header for an unlisted Origin; exact match for a listed one', async () => {
+    let r = await api(srv, 'GET', '/healthz', { headers: { origin: 'https://evil.example' } });
+    assert.equal(r.headers.get('access-control-allow-origin'), null);
+    r = await api(srv, 'GET', '/healthz', { headers: { origin: 'https://app.example.test' } });
+    assert.equal(r.headers.get('access-control-allow-origin'), 'https://app.example.test');
+    r = await api(srv, 'OPTIONS', '/api/v1/version', { headers: { origin: 'https://evil.example', 'access-control-request-method': 'GET' } });
+    assert.equal(r.headers.get('access-control-allow-origin'), null);
+    r = await api(srv, 'OPTIONS', '/api/v1/version', { headers: { origin: 'https://app.example.test', 'access-control-request-method': 'GET' } });
+    assert.equal(r.status, 204);
+    assert.equal(r.headers.get('access-control-allow-origin'), 'https://app.example.test');
+  });
+
+  await t.test('readyz is 200 with the schema version', async () => {
+    const r = await api(srv, 'GET', '/readyz');
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.status, 'ready');
+  });
+
+  await t.test('version', async () => {
+    const r = await api(srv, 'GET', '/api/v1/version');
+    assert.equal(r.status, 200);
+    assert.match(r.json.version, /^\d+\.\d+\.\d+/);
+  });
+
+  await t.test('metrics are Prometheus text with route, method and status labels', async () => {
+    await api(srv, 'GET', '/healthz');
+    const r = await api(srv, 'GET', '/metrics');
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('content-type'), /^text\/plain/);
+    assert.match(r.text, /troupe_http_requests_total\{route="\/healthz",method="GET",status="200"\} \d+/);
+    assert.match(r.text, /troupe_http_request_duration_seconds_bucket\{route="\/healthz",method="GET",le="\+Inf"\} \d+/);
+    assert.match(r.text, /process_resident_memory_bytes \d+/);
+    assert.match(r.text, /troupe_http_open_connections \d+/);
+    assert.match(r.text, /troupe_db_pool_size \d+/);
+    assert.match(r.text, /troupe_http_requests_total\{route="unmatched",method="any",status="404"\} \d+/);
+  });
+
+  await t.test('the access log is one JSON line per request without query strings', async () => {
+    await api(srv, 'GET', '/api/v1/version?token=sekrit-canary-123');
+    await new Promise((r) => setTimeout(r, 100));
+    const lines = srv.stderr().split('\n').filter((l) => l.includes('"msg":"request"'));
+    assert.ok(lines.length > 5);
+    for (const l of lines) {
+      const j = JSON.parse(l);
+      for (const k of ['time', 'request_id', 'method', 'route', 'status', 'duration_ms', 'bytes']) assert.ok(k in j, k);
+    }
+    assert.doesNotMatch(srv.logs(), /sekrit-canary-123/);
+  });
+});
+
+test('OpenAPI document is valid 3.1 and lists exactly the routes served', async (t) => {
+  const srv = await startServer();
+  t.after(() => srv.stop());
+  const r = await api(srv, 'GET', '/api/v1/openapi.json');
+  assert.equal(r.status, 200);
+  const doc = r.json;
+  assert.equal(doc.openapi, '3.1.0');
+  assert.ok(doc.info.title && doc.info.version);
+  assert.ok(doc.paths['/healthz'].get);
+  // Every $ref resolves.
+  const refs = [];
+  (function walk(o) {
+    if (o && typeof o === 'object') {
+      if (typeof o.$ref === 'string') refs.push(o.$ref);
+      for (const v of Object.values(o)) walk(v);
+    }
+  })(doc);
+  for (const ref of refs) {
+    const parts = ref.replace(/^#\//, '').split('/');
+    let cur = doc;
+    for (const p of parts) cur = cur && cur[p];
+    assert.ok(cur, `unresolved ${ref}`);
+  }
+  const methods = ['get', 'post', 'put', 'patch', 'delete'];
+  const id = '01900000-0000-7000-8000-000000000000';
+  for (const [p, item] of Object.entries(doc.paths)) {
+    assert.match(p, /^\//);
+    const concrete = p.replace(/\{[^}]+\}/g, id);
+    for (const m of methods) {
+      const res = await fetch(srv.url + concrete, { method: m.toUpperCase(), headers: { 'content-type': 'application/json' }, body: m === 'get' || m === 'delete' ? undefined : '{}' });
+      const body = await res.text();
+      if (item[m]) {
+        assert.ok(item[m].responses && item[m].operationId && item[m].summary, `${m} ${p} is incomplete`);
+        // Served: the router knows it (whatever the auth or validation says).
+        assert.ok(!(res.status === 404 && /no route matches/.test(body)) && res.status !== 405,
+          `${m.toUpperCase()} ${p} is documented but not served: ${res.status} ${body}`);
+      } else {
+        assert.equal(res.status, 405, `${m.toUpperCase()} ${p} is served but not documented: ${res.status}`);
+      }
+    }
+  }
+});
+
+test('SIGTERM lets a slow request finish, exits 0, and the data dir starts again', async () => {
+  const srv = await startServer();
+  const body = JSON.stringify({ email: uniqueEmail('slow'), password: 'a-long-enough-password-9', name: 'Slow' });
+  const head = `POST ${BODY_ROUTE} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
+  const done = new Promise((resolve) => {
+    const s = net.connect(srv.port, '127.0.0.1');
+    let data = '';
+    s.on('data', (d) => { data += d; });
+    s.on('close', () => resolve(data));
+    s.on('error', () => resolve(data));
+    s.write(head + body.slice(0, 10));
+    setTimeout(() => {
+      srv.child.kill('SIGTERM'); // mid-request
+      setTimeout(() => s.write(body.slice(10)), 500);
+    }, 200);
+  });
+  const data = await done;
+  assert.match(data, /^HTTP\/1\.1 (201|200|403) /, `the slow request was not answered: ${data}`);
+  const st = await srv.exited;
+  assert.equal(st.code, 0);
+  const again = await startServer({ dataDir: srv.dataDir, db: srv.db });
+  const r = await api(again, 'GET', '/readyz');
+  assert.equal(r.status, 200);
+  await again.stop();
+  await srv.stop();
+});

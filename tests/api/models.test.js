@@ -1,0 +1,139 @@
+// /api/v1/models: configurations per provider, keys sealed at rest and never
+// shown, roles, workspace scoping.
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const path = require('node:path');
+const { execFileSync } = require('node:child_process');
+const { startServer, api, assertProblem, uniqueEmail, ADMIN_EMAIL, ADMIN_PASSWORD, pgQuery } = require('./lib');
+
+async function login(srv, email, password) {
+  const r = await api(srv, 'POST', '/api/v1/auth/login', { body: { email, password } });
+  assert.equal(r.status, 200, r.text);
+  return r.json.access_token;
+}
+
+async function register(srv, tag) {
+  const email = uniqueEmail(tag);
+  const password = 'a-long-enough-password-' + tag;
+  const r = await api(srv, 'POST', '/api/v1/auth/register', { body: { email, password, name: tag } });
+  assert.ok([200, 201].includes(r.status), r.text);
+  return { email, token: await login(srv, email, password) };
+}
+
+// Every DB text column, for the canary checks.
+function dbDump(srv) {
+  if (srv.db) return pgQuery(srv.db.url, 'SELECT row_to_json(m)::text FROM model_configs m');
+  return execFileSync('sqlite3', [path.join(srv.dataDir, 'troupe.db'), 'SELECT * FROM model_configs'], { encoding: 'utf8' });
+}
+
+const KEY = 'sk-canary-' + 'Zx9'.repeat(8) + 'LAST';
+
+const configs = {
+  openai: { name: 'gpt', provider: 'openai', model: 'gpt-4o-mini', api_key: KEY },
+  azure_openai: { name: 'azure', provider: 'azure_openai', model: 'gpt-4o', api_key: KEY, base_url: 'https://r.openai.azure.com', deployment: 'dep1', api_version: '2024-10-21' },
+  anthropic: { name: 'claude', provider: 'anthropic', model: 'claude-3-5-haiku-latest', api_key: KEY },
+  ollama: { name: 'local', provider: 'ollama', model: 'llama3.1', base_url: 'http://127.0.0.1:11434' },
+  openai_compatible: { name: 'vllm', provider: 'openai_compatible', model: 'qwen2.5-7b', base_url: 'http://127.0.0.1:8000/v1', api_key: KEY, params: { extra_headers: { 'X-Team': 'header-canary-value' } } },
+};
+
+test('model configurations', async (t) => {
+  const srv = await startServer();
+  t.after(() => srv.stop());
+  const admin = await login(srv, ADMIN_EMAIL, ADMIN_PASSWORD);
+  const ids = {};
+
+  await t.test('create one per provider; the key never comes back', async () => {
+    for (const [prov, body] of Object.entries(configs)) {
+      const r = await api(srv, 'POST', '/api/v1/models', { token: admin, body });
+      assert.equal(r.status, 201, `${prov}: ${r.text}`);
+      assert.equal(r.json.provider, prov);
+      assert.doesNotMatch(r.text, /canary/);
+      assert.equal(r.json.api_key, undefined);
+      if (body.api_key) {
+        assert.equal(r.json.api_key_set, true);
+        assert.equal(r.json.api_key_last4, 'LAST');
+      } else {
+        assert.equal(r.json.api_key_set, false);
+      }
+      ids[prov] = r.json.id;
+    }
+    const vllm = await api(srv, 'GET', `/api/v1/models/${ids.openai_compatible}`, { token: admin });
+    assert.deepEqual(vllm.json.params.extra_headers, ['X-Team']);
+  });
+
+  await t.test('known models get default capabilities and prices; overrides win', async () => {
+    const r = await api(srv, 'GET', `/api/v1/models/${ids.openai}`, { token: admin });
+    assert.equal(r.json.pricing.input_per_mtok, 0.15);
+    assert.equal(r.json.capabilities.tools, true);
+    assert.equal(r.json.capabilities.context_window, 128000);
+    const u = await api(srv, 'PATCH', `/api/v1/models/${ids.openai}`, { token: admin, body: { pricing: { input_per_mtok: 1.5, output_per_mtok: 2 } } });
+    assert.equal(u.status, 200, u.text);
+    assert.equal(u.json.pricing.input_per_mtok, 1.5);
+    assert.equal(u.json.api_key_last4, 'LAST', 'the key stays when not patched');
+  });
+
+  await t.test('provider rules: azure needs a deployment, openai_compatible a base_url', async () => {
+    assertProblem(await api(srv, 'POST', '/api/v1/models', { token: admin, body: { name: 'az2', provider: 'azure_openai', model: 'gpt-4o', api_key: KEY, base_url: 'https://r.openai.azure.com' } }), 400, 'deployment');
+    assertProblem(await api(srv, 'POST', '/api/v1/models', { token: admin, body: { name: 'c2', provider: 'openai_compatible', model: 'x' } }), 400, 'base_url');
+    assertProblem(await api(srv, 'POST', '/api/v1/models', { token: admin, body: { name: 'o2', provider: 'openai', model: 'gpt-4o' } }), 400, 'api_key');
+    assertProblem(await api(srv, 'POST', '/api/v1/models', { token: admin, body: { name: 'o3', provider: 'bogus', model: 'x' } }), 400, 'provider');
+    assertProblem(await api(srv, 'POST', '/api/v1/models', { token: admin, body: { name: 'o4', provider: 'openai', model: 'x', api_key: KEY, params: { temperature: 3 } } }), 400, 'params.temperature');
+    assertProblem(await api(srv, 'POST', '/api/v1/models', { token: admin, body: { name: 'o5', provider: 'openai', model: 'x', api_key: KEY, params: { extra_headers: { Authorization: 'Bearer x' } } } }), 400, 'params.extra_headers');
+    assertProblem(await api(srv, 'POST', '/api/v1/models', { token: admin, body: { name: 'o6', provider: 'openai', model: 'x', api_key: KEY, id: 'x' } }), 400, 'id');
+    assertProblem(await api(srv, 'POST', '/api/v1/models', { token: admin, body: { name: 'o7', provider: 'openai', model: 'x', api_key: KEY, base_url: 'file:///etc/passwd' } }), 400, 'base_url');
+  });
+
+  await t.test('names are unique per workspace: 409 naming the field', async () => {
+    assertProblem(await api(srv, 'POST', '/api/v1/models', { token: admin, body: configs.ollama }), 409, 'name');
+  });
+
+  await t.test('list pages with a cursor', async () => {
+    const p1 = await api(srv, 'GET', '/api/v1/models?limit=2', { token: admin });
+    assert.equal(p1.status, 200);
+    assert.equal(p1.json.items.length, 2);
+    assert.ok(p1.json.next_cursor);
+    const p2 = await api(srv, 'GET', `/api/v1/models?limit=2&cursor=${p1.json.next_cursor}`, { token: admin });
+    const p3 = await api(srv, 'GET', `/api/v1/models?limit=2&cursor=${p2.json.next_cursor}`, { token: admin });
+    const all = [...p1.json.items, ...p2.json.items, ...p3.json.items].map((m) => m.id);
+    assert.equal(new Set(all).size, 5);
+    assert.equal(p3.json.next_cursor, null);
+    assertProblem(await api(srv, 'GET', '/api/v1/models?limit=0', { token: admin }), 400, 'query.limit');
+    assertProblem(await api(srv, 'GET', '/api/v1/models?cursor=garbage!', { token: admin }), 400, 'query.cursor');
+  });
+
+  await t.test('the stored key is not the plaintext', async () => {
+    const dump = dbDump(srv);
+    assert.ok(dump.length > 0);
+    assert.doesNotMatch(dump, /canary/);
+  });
+
+  await t.test('removing the key with null; delete answers 204 then 404', async () => {
+    const r = await api(srv, 'PATCH', `/api/v1/models/${ids.openai_compatible}`, { token: admin, body: { api_key: null } });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.api_key_set, false);
+    assert.equal((await api(srv, 'DELETE', `/api/v1/models/${ids.ollama}`, { token: admin })).status, 204);
+    assertProblem(await api(srv, 'DELETE', `/api/v1/models/${ids.ollama}`, { token: admin }), 404);
+    assertProblem(await api(srv, 'GET', `/api/v1/models/${ids.ollama}`, { token: admin }), 404);
+  });
+
+  await t.test('another workspace sees none of it', async () => {
+    const other = await register(srv, 'othermodels');
+    assertProblem(await api(srv, 'GET', `/api/v1/models/${ids.openai}`, { token: other.token }), 404);
+    assertProblem(await api(srv, 'PATCH', `/api/v1/models/${ids.openai}`, { token: other.token, body: { name: 'x' } }), 404);
+    assertProblem(await api(srv, 'DELETE', `/api/v1/models/${ids.openai}`, { token: other.token }), 404);
+    const l = await api(srv, 'GET', '/api/v1/models', { token: other.token });
+    assert.equal(l.status, 200);
+    assert.equal(l.json.items.length, 0);
+  });
+
+  await t.test('providers catalogue', async () => {
+    const r = await api(srv, 'GET', '/api/v1/models/providers', { token: admin });
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.json.items.map((p) => p.id).sort(), ['anthropic', 'azure_openai', 'ollama', 'openai', 'openai_compatible']);
+  });
+
+  await t.test('the key is in no log', async () => {
+    assert.doesNotMatch(srv.logs(), /canary/);
+  });
+});

@@ -1,0 +1,201 @@
+/* http: router, schema validation, problem mapping, OpenAPI vs routes. */
+#include "core/core.h"
+#include "http/http.h"
+#include "t.h"
+
+static void test_router(void)
+{
+	struct arena *a = arena_new();
+	struct route_match m;
+	static const struct {
+		const char *method, *path;
+		int rc;
+		bool path_matched;
+		const char *allow;
+	} cases[] = {
+		{"GET", "/healthz", 0, true, ""},
+		{"POST", "/healthz", -1, true, "GET"},
+		{"GET", "/HEALTHZ", -1, false, ""},
+		{"GET", "/healthz/", -1, false, ""},
+		{"GET", "//healthz", -1, false, ""},
+		{"GET", "/nope", -1, false, ""},
+		{"GET", "", -1, false, ""},
+		{"GET", "healthz", -1, false, ""},
+		{"GET", "/api/v1/openapi.json", 0, true, ""},
+	};
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		int rc = router_match(cases[i].method, cases[i].path, a, &m);
+		T_EQ_INT(rc, cases[i].rc, "router_match(%s %s) rc", cases[i].method, cases[i].path);
+		T_EQ_INT(m.path_matched, cases[i].path_matched, "router_match(%s %s) path_matched", cases[i].method,
+			 cases[i].path);
+		if (rc < 0)
+			T_EQ_STR(m.allow, cases[i].allow, "router_match(%s %s) allow", cases[i].method, cases[i].path);
+	}
+	arena_free(&a);
+}
+
+static void test_params(void)
+{
+	/* Every {param} route in the table matches a concrete path and hands
+	 * back its parameter values in order. */
+	struct arena *a = arena_new();
+	int checked = 0;
+	for (const struct route *r = http_routes; r->method; r++) {
+		if (!strchr(r->pattern, '{'))
+			continue;
+		char path[256];
+		size_t o = 0;
+		for (const char *p = r->pattern; *p && o < sizeof(path) - 40; p++) {
+			if (*p == '{') {
+				o += (size_t) snprintf(path + o, sizeof(path) - o, "v%d", checked % 10);
+				p = strchr(p, '}');
+			} else {
+				path[o++] = *p;
+			}
+		}
+		path[o] = '\0';
+		struct route_match m;
+		int rc = router_match(r->method, path, a, &m);
+		T_OK(rc == 0 && m.nparams >= 1, "%s %s matches %s", r->method, r->pattern, path);
+		checked++;
+	}
+	T_OK(1, "%d parameterised routes checked", checked);
+	arena_free(&a);
+}
+
+static const char *const colours[] = {"red", "green", NULL};
+static const struct field item_fields[] = {
+	{"key", JT_STRING, .required = true, .min = 1, .max = 5},
+	{0},
+};
+static const struct schema item_schema = {"Item", item_fields, false};
+static const struct field test_fields[] = {
+	{"name", JT_STRING, .required = true, .min = 1, .max = 10},
+	{"count", JT_INT, .min = 1, .max = 200},
+	{"ratio", JT_NUMBER, .min = 0, .max = 2},
+	{"on", JT_BOOL},
+	{"colour", JT_STRING, .enums = colours},
+	{"email", JT_STRING, .format = "email"},
+	{"when", JT_STRING, .format = "date-time", .nullable = true},
+	{"items", JT_ARRAY, .items = JT_OBJECT, .object = &item_schema, .max = 2},
+	{"params", JT_OBJECT, .object = &(const struct schema){"Params", NULL, true}},
+	{0},
+};
+static const struct schema test_schema = {"Test", test_fields, false};
+
+static void test_schema_validate(void)
+{
+	static const struct {
+		const char *json;
+		enum status st;
+		const char *field;
+	} cases[] = {
+		{"{\"name\":\"ok\"}", ST_OK, NULL},
+		{"{}", ST_BAD_INPUT, "name"},
+		{"{\"name\":\"\"}", ST_BAD_INPUT, "name"},
+		{"{\"name\":\"12345678901\"}", ST_BAD_INPUT, "name"},
+		{"{\"name\":\"caf\\u00e9caf\\u00e9ab\"}", ST_OK, NULL},
+		{"{\"name\":5}", ST_BAD_INPUT, "name"},
+		{"{\"name\":null}", ST_BAD_INPUT, "name"},
+		{"{\"name\":\"x\",\"bogus\":1}", ST_BAD_INPUT, "bogus"},
+		{"{\"name\":\"x\",\"count\":0}", ST_BAD_INPUT, "count"},
+		{"{\"name\":\"x\",\"count\":201}", ST_BAD_INPUT, "count"},
+		{"{\"name\":\"x\",\"count\":1.5}", ST_BAD_INPUT, "count"},
+		{"{\"name\":\"x\",\"ratio\":1}", ST_OK, NULL},
+		{"{\"name\":\"x\",\"ratio\":2.5}", ST_BAD_INPUT, "ratio"},
+		{"{\"name\":\"x\",\"on\":\"true\"}", ST_BAD_INPUT, "on"},
+		{"{\"name\":\"x\",\"colour\":\"blue\"}", ST_BAD_INPUT, "colour"},
+		{"{\"name\":\"x\",\"email\":\"not-an-email\"}", ST_BAD_INPUT, "email"},
+		{"{\"name\":\"x\",\"email\":\"a@b.co\"}", ST_OK, NULL},
+		{"{\"name\":\"x\",\"when\":null}", ST_OK, NULL},
+		{"{\"name\":\"x\",\"when\":\"yesterday\"}", ST_BAD_INPUT, "when"},
+		{"{\"name\":\"x\",\"items\":[{\"key\":\"a\"},{\"key\":\"\"}]}", ST_BAD_INPUT, "items[1].key"},
+		{"{\"name\":\"x\",\"items\":[{\"key\":\"a\",\"x\":1}]}", ST_BAD_INPUT, "items[0].x"},
+		{"{\"name\":\"x\",\"items\":[1]}", ST_BAD_INPUT, "items[0]"},
+		{"{\"name\":\"x\",\"items\":[{\"key\":\"a\"},{\"key\":\"b\"},{\"key\":\"c\"}]}", ST_BAD_INPUT, "items"},
+		{"{\"name\":\"x\",\"params\":{\"anything\":[1,2]}}", ST_OK, NULL},
+		{"[]", ST_BAD_INPUT, NULL},
+	};
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		struct arena *a = arena_new();
+		struct problem p;
+		problem_init(&p, a);
+		json_error_t err;
+		json_t *j = json_loads(cases[i].json, JSON_REJECT_DUPLICATES, &err);
+		T_OK(j != NULL, "case %zu parses: %s", i, cases[i].json);
+		enum status st = schema_validate(&test_schema, j, &p);
+		T_EQ_INT(st, cases[i].st, "schema_validate(%s)", cases[i].json);
+		if (cases[i].field) {
+			bool named = false;
+			for (int k = 0; k < p.nfields; k++)
+				named |= str_eq(p.fields[k].field, cases[i].field);
+			T_OK(named, "schema_validate(%s) names %s", cases[i].json, cases[i].field);
+		}
+		json_decref(j);
+		arena_free(&a);
+	}
+}
+
+static void test_problem_json(void)
+{
+	struct arena *a = arena_new();
+	struct problem p;
+	problem_init(&p, a);
+	problem_field(&p, "x", "is wrong");
+	problem_set(&p, ST_BAD_INPUT, "the request body has 1 invalid field");
+	json_t *j = problem_to_json(&p, "/api/v1/x");
+	T_EQ_INT(json_integer_value(json_object_get(j, "status")), 400, "problem status");
+	T_EQ_STR(json_string_value(json_object_get(j, "title")), "Bad Request", "problem title");
+	T_EQ_STR(json_string_value(json_object_get(j, "instance")), "/api/v1/x", "problem instance");
+	T_EQ_INT(json_array_size(json_object_get(j, "errors")), 1, "problem errors");
+	json_decref(j);
+	static const struct {
+		enum status st;
+		int code;
+	} map[] = {{ST_OK, 200},         {ST_CREATED, 201},       {ST_NO_CONTENT, 204},
+		   {ST_BAD_INPUT, 400},  {ST_UNAUTHENTICATED, 401}, {ST_FORBIDDEN, 403},
+		   {ST_NOT_FOUND, 404},  {ST_METHOD_NOT_ALLOWED, 405}, {ST_CONFLICT, 409},
+		   {ST_TOO_LARGE, 413},  {ST_UNSUPPORTED_MEDIA, 415}, {ST_UNPROCESSABLE, 422},
+		   {ST_RATE_LIMITED, 429}, {ST_INTERNAL, 500},     {ST_UNAVAILABLE, 503},
+		   {(enum status) 999, 500}};
+	for (size_t i = 0; i < ARRAY_LEN(map); i++)
+		T_EQ_INT(status_http_code(map[i].st), map[i].code, "status %d maps to HTTP %d", map[i].st, map[i].code);
+	arena_free(&a);
+}
+
+static void test_openapi_matches_routes(void)
+{
+	json_t *doc = openapi_document();
+	json_t *paths = json_object_get(doc, "paths");
+	size_t ops = 0;
+	const char *p;
+	json_t *item;
+	json_object_foreach(paths, p, item)
+	{
+		ops += json_object_size(item);
+	}
+	T_EQ_INT(ops, http_route_count(), "OpenAPI has one operation per route");
+	for (const struct route *r = http_routes; r->method; r++) {
+		char m[16];
+		size_t i;
+		for (i = 0; r->method[i]; i++)
+			m[i] = (char) (r->method[i] | 0x20);
+		m[i] = '\0';
+		json_t *op = json_object_get(json_object_get(paths, r->pattern), m);
+		T_OK(op != NULL, "OpenAPI documents %s %s", r->method, r->pattern);
+		T_OK(r->role != ROLE_UNSET, "%s %s declares a role", r->method, r->pattern);
+	}
+	T_EQ_STR(json_string_value(json_object_get(doc, "openapi")), "3.1.0", "OpenAPI version");
+	json_decref(doc);
+}
+
+int main(void)
+{
+	core_init();
+	test_router();
+	test_params();
+	test_schema_validate();
+	test_problem_json();
+	test_openapi_matches_routes();
+	return t_done();
+}
