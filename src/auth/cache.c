@@ -238,7 +238,7 @@ bool auth_bucket_take(struct auth_bucket *b, double rate_per_s, double burst, in
 			b->tokens = burst;
 		b->last_us = now_us;
 	}
-	if (b->tokens >= 1.0) {
+	if (b->tokens >= 1.0 - 1e-9) { /* rounding: 6 s at 10/min is one token */
 		b->tokens -= 1.0;
 		return true;
 	}
