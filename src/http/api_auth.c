@@ -178,7 +178,7 @@ static const struct field login_fields[] = {
 const struct schema api_login_schema = {"Login", login_fields, false};
 
 static const struct field refresh_fields[] = {
-    {"refresh_token", JT_STRING, .required = true, .min = 1, .max = 200, .write_only = true},
+    {"refresh_token", JT_STRING, .required = true, .min = 1, .max = 4096, .write_only = true},
     {0},
 };
 const struct schema api_refresh_schema = {"Refresh", refresh_fields, false};

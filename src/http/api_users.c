@@ -21,6 +21,9 @@ static const struct field user_update_fields[] = {
 };
 const struct schema api_user_update_schema = {"UserUpdate", user_update_fields, false};
 
+/* Takes out (when set) as the answer's body. Call it after the module
+ * function, never with that call as an argument: C leaves the order of
+ * argument evaluation open. */
 static enum status answer(struct res *rs, enum status st, json_t *out)
 {
 	if (out)
@@ -33,7 +36,8 @@ enum status api_users_me(struct req *rq, struct res *rs)
 	struct auth_ctx c;
 	api_auth_ctx(rq, &c);
 	json_t *out = NULL;
-	return answer(rs, auth_user_get(rq->app->auth, &c, rq->who.user_id, &out, &rq->problem), out);
+	enum status st = auth_user_get(rq->app->auth, &c, rq->who.user_id, &out, &rq->problem);
+	return answer(rs, st, out);
 }
 
 enum status api_users_me_update(struct req *rq, struct res *rs)
@@ -41,7 +45,8 @@ enum status api_users_me_update(struct req *rq, struct res *rs)
 	struct auth_ctx c;
 	api_auth_ctx(rq, &c);
 	json_t *out = NULL;
-	return answer(rs, auth_me_update(rq->app->auth, &c, rq->body, &out, &rq->problem), out);
+	enum status st = auth_me_update(rq->app->auth, &c, rq->body, &out, &rq->problem);
+	return answer(rs, st, out);
 }
 
 enum status api_users_list(struct req *rq, struct res *rs)
@@ -65,7 +70,8 @@ enum status api_users_get(struct req *rq, struct res *rs)
 	struct auth_ctx c;
 	api_auth_ctx(rq, &c);
 	json_t *out = NULL;
-	return answer(rs, auth_user_get(rq->app->auth, &c, req_param(rq, "id"), &out, &rq->problem), out);
+	enum status st = auth_user_get(rq->app->auth, &c, req_param(rq, "id"), &out, &rq->problem);
+	return answer(rs, st, out);
 }
 
 enum status api_users_update(struct req *rq, struct res *rs)
@@ -73,5 +79,6 @@ enum status api_users_update(struct req *rq, struct res *rs)
 	struct auth_ctx c;
 	api_auth_ctx(rq, &c);
 	json_t *out = NULL;
-	return answer(rs, auth_user_update(rq->app->auth, &c, req_param(rq, "id"), rq->body, &out, &rq->problem), out);
+	enum status st = auth_user_update(rq->app->auth, &c, req_param(rq, "id"), rq->body, &out, &rq->problem);
+	return answer(rs, st, out);
 }

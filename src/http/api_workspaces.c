@@ -33,6 +33,9 @@ static const struct field member_update_fields[] = {
 };
 const struct schema api_member_update_schema = {"MemberUpdate", member_update_fields, false};
 
+/* Takes out (when set) as the answer's body. Call it after the module
+ * function, never with that call as an argument: C leaves the order of
+ * argument evaluation open. */
 static enum status answer(struct res *rs, enum status st, json_t *out)
 {
 	if (out)
@@ -62,7 +65,8 @@ enum status api_workspaces_create(struct req *rq, struct res *rs)
 	api_auth_ctx(rq, &c);
 	json_t *out = NULL;
 	const char *name = json_string_value(json_object_get(rq->body, "name"));
-	return answer(rs, auth_workspace_create(rq->app->auth, &c, name, &out, &rq->problem), out);
+	enum status st = auth_workspace_create(rq->app->auth, &c, name, &out, &rq->problem);
+	return answer(rs, st, out);
 }
 
 enum status api_workspaces_get(struct req *rq, struct res *rs)
@@ -70,7 +74,8 @@ enum status api_workspaces_get(struct req *rq, struct res *rs)
 	struct auth_ctx c;
 	api_auth_ctx(rq, &c);
 	json_t *out = NULL;
-	return answer(rs, auth_workspace_get(rq->app->auth, &c, rq->who.workspace_id, &out, &rq->problem), out);
+	enum status st = auth_workspace_get(rq->app->auth, &c, rq->who.workspace_id, &out, &rq->problem);
+	return answer(rs, st, out);
 }
 
 enum status api_workspaces_update(struct req *rq, struct res *rs)
@@ -78,8 +83,8 @@ enum status api_workspaces_update(struct req *rq, struct res *rs)
 	struct auth_ctx c;
 	api_auth_ctx(rq, &c);
 	json_t *out = NULL;
-	return answer(rs, auth_workspace_update(rq->app->auth, &c, rq->who.workspace_id, rq->body, &out, &rq->problem),
-	              out);
+	enum status st = auth_workspace_update(rq->app->auth, &c, rq->who.workspace_id, rq->body, &out, &rq->problem);
+	return answer(rs, st, out);
 }
 
 enum status api_workspaces_delete(struct req *rq, struct res *rs)
@@ -112,11 +117,10 @@ enum status api_members_add(struct req *rq, struct res *rs)
 	struct auth_ctx c;
 	api_auth_ctx(rq, &c);
 	json_t *out = NULL;
-	return answer(rs,
-	              auth_member_add(rq->app->auth, &c, rq->who.workspace_id,
-	                              json_string_value(json_object_get(rq->body, "email")),
-	                              json_string_value(json_object_get(rq->body, "role")), &out, &rq->problem),
-	              out);
+	enum status st = auth_member_add(rq->app->auth, &c, rq->who.workspace_id,
+	                                 json_string_value(json_object_get(rq->body, "email")),
+	                                 json_string_value(json_object_get(rq->body, "role")), &out, &rq->problem);
+	return answer(rs, st, out);
 }
 
 enum status api_members_update(struct req *rq, struct res *rs)
@@ -124,10 +128,9 @@ enum status api_members_update(struct req *rq, struct res *rs)
 	struct auth_ctx c;
 	api_auth_ctx(rq, &c);
 	json_t *out = NULL;
-	return answer(rs,
-	              auth_member_set_role(rq->app->auth, &c, rq->who.workspace_id, req_param(rq, "user_id"),
-	                                   json_string_value(json_object_get(rq->body, "role")), &out, &rq->problem),
-	              out);
+	enum status st = auth_member_set_role(rq->app->auth, &c, rq->who.workspace_id, req_param(rq, "user_id"),
+	                                      json_string_value(json_object_get(rq->body, "role")), &out, &rq->problem);
+	return answer(rs, st, out);
 }
 
 enum status api_members_remove(struct req *rq, struct res *rs)
