@@ -1,0 +1,102 @@
+// Tenant isolation: two workspaces with objects in each; every read,
+// update, delete and list of the other's objects by id answers 404, and
+// lists never contain them. As object types arrive, they join OBJECTS.
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { startServer, api, assertProblem, newUser, newKey, addMember, randomId } = require('./authlib');
+
+// Each: create(srv, user) -> id, and the routes of one object by id.
+const OBJECTS = {
+  'api-key': {
+    create: async (srv, u) => (await newKey(srv, u.token, { role: 'viewer', name: 'tenant' })).id,
+    list: '/api/v1/api-keys',
+    byId: [['DELETE', '/api/v1/api-keys/{id}']],
+  },
+  member: {
+    create: async (srv, u) => {
+      const m = await newUser(srv, 'tenant-member');
+      await addMember(srv, u.token, u.ws, m.email, 'viewer');
+      return m.id;
+    },
+    list: null, // members are listed under the workspace, checked below
+    byId: [['PATCH', '/api/v1/workspaces/{ws}/members/{id}', { role: 'editor' }], ['DELETE', '/api/v1/workspaces/{ws}/members/{id}']],
+  },
+  model: {
+    route: 'POST /api/v1/models',
+    create: async (srv, u) => {
+      const r = await api(srv, 'POST', '/api/v1/models', { token: u.token, body: { name: `m-${randomId().slice(0, 8)}`, provider: 'ollama', model: 'llama3', base_url: 'http://127.0.0.1:11434' } });
+      assert.equal(r.status, 201, r.text);
+      return r.json.id;
+    },
+    list: '/api/v1/models',
+    byId: [['GET', '/api/v1/models/{id}'], ['PATCH', '/api/v1/models/{id}', { name: 'stolen' }], ['DELETE', '/api/v1/models/{id}']],
+  },
+};
+
+test('tenant isolation', async (t) => {
+  const srv = await startServer();
+  t.after(() => srv.stop());
+  const doc = (await api(srv, 'GET', '/api/v1/openapi.json')).json;
+  const has = (key) => { const [m, p] = key.split(' '); return !!(doc.paths[p] && doc.paths[p][m.toLowerCase()]); };
+
+  const a = await newUser(srv, 'tenant-a');
+  const b = await newUser(srv, 'tenant-b');
+  const objs = {};
+  for (const [kind, o] of Object.entries(OBJECTS)) {
+    if (o.route && !has(o.route)) { t.diagnostic(`${kind}: no route yet`); continue; }
+    objs[kind] = { a: await o.create(srv, a), b: await o.create(srv, b) };
+  }
+  const bKey = await newKey(srv, b.token, { role: 'admin', name: 'b-admin' });
+
+  await t.test('objects of the other workspace answer 404 by id, as if absent', async () => {
+    for (const [kind, ids] of Object.entries(objs)) {
+      for (const [method, tmpl, body] of OBJECTS[kind].byId) {
+        for (const [who, mine, theirs] of [[b, b.ws, ids.a], [a, a.ws, ids.b]]) {
+          const path = tmpl.replace('{ws}', mine).replace('{id}', theirs);
+          assertProblem(await api(srv, method, path, { token: who.token, body }), 404);
+          const ghost = tmpl.replace('{ws}', mine).replace('{id}', randomId());
+          const g = await api(srv, method, ghost, { token: who.token, body });
+          assert.equal(g.status, 404, `${kind} ${method}: a missing id answers the same`);
+          // The other's workspace named explicitly: still 404.
+          if (!tmpl.includes('{ws}')) {
+            const other = who === b ? a.ws : b.ws;
+            assertProblem(await api(srv, method, tmpl.replace('{id}', theirs), { token: who.token, workspace: other, body }), 404);
+          }
+        }
+        // An API key of B, whatever it names.
+        assertProblem(await api(srv, method, tmpl.replace('{ws}', a.ws).replace('{id}', ids.a), { token: bKey.key, body }), 404);
+      }
+    }
+  });
+
+  await t.test('lists never contain the other workspace\'s objects', async () => {
+    for (const [kind, ids] of Object.entries(objs)) {
+      const list = OBJECTS[kind].list;
+      if (!list) continue;
+      const rb = await api(srv, 'GET', `${list}?limit=200`, { token: b.token });
+      assert.equal(rb.status, 200);
+      assert.ok(!rb.text.includes(ids.a), `${kind}: B's list has A's object`);
+      assert.ok(rb.json.items.some((x) => x.id === ids.b), `${kind}: B's list has B's own object`);
+      assertProblem(await api(srv, 'GET', list, { token: b.token, workspace: a.ws }), 404);
+    }
+    const wl = await api(srv, 'GET', '/api/v1/workspaces', { token: b.token });
+    assert.ok(!wl.text.includes(a.ws));
+    const ml = await api(srv, 'GET', `/api/v1/workspaces/${b.ws}/members`, { token: b.token });
+    assert.ok(!objs.member || !ml.text.includes(objs.member.a));
+    const al = await api(srv, 'GET', '/api/v1/audit-events?limit=200', { token: b.token });
+    assert.equal(al.status, 200);
+    assert.ok(al.json.items.every((e) => e.workspace_id === b.ws), 'audit events of B only');
+    assert.ok(!al.text.includes(a.ws) && !al.text.includes(a.id));
+  });
+
+  await t.test('the other workspace itself is 404, never 403', async () => {
+    for (const [m, p, body] of [['GET', ''], ['PATCH', '', { name: 'x' }], ['DELETE', ''], ['GET', '/members'],
+      ['POST', '/members', { email: b.email, role: 'viewer' }]]) {
+      assertProblem(await api(srv, m, `/api/v1/workspaces/${a.ws}${p}`, { token: b.token, body }), 404);
+      assertProblem(await api(srv, m, `/api/v1/workspaces/${randomId()}${p}`, { token: b.token, body }), 404);
+    }
+    assertProblem(await api(srv, 'GET', '/api/v1/api-keys', { token: b.token, workspace: a.ws }), 404);
+    assertProblem(await api(srv, 'GET', '/api/v1/api-keys', { token: b.token, workspace: randomId() }), 404);
+  });
+});
