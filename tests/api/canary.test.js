@@ -1,0 +1,81 @@
+// No secret (password, access token, refresh token, API key) appears in the
+// logs, the audit log, the database's text, or any answer but the one that
+// issues it. The test uses canaries and greps everything for them.
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { execFileSync } = require('node:child_process');
+const { startServer, api, uniqueEmail, adminToken, PG_URL } = require('./authlib');
+
+test('secrets never leak', async (t) => {
+  const srv = await startServer({ env: { TROUPE_LOG_LEVEL: 'debug' } });
+  let stopped = false;
+  t.after(async () => { if (!stopped) await srv.stop(); });
+  const canaries = [];
+  const answers = []; // every answer's text, with the one that may hold the canary
+  const call = async (method, p, opts, issues = []) => {
+    const r = await api(srv, method, p, opts);
+    answers.push({ what: `${method} ${p}`, text: r.text, issues });
+    return r;
+  };
+
+  const email = uniqueEmail('canary');
+  const pw1 = 'CanaryPw1-' + Date.now().toString(36);
+  const pw2 = 'CanaryPw2-' + Date.now().toString(36);
+  const wrong = 'CanaryWrong-' + Date.now().toString(36);
+  canaries.push(pw1, pw2, wrong);
+  assert.equal((await call('POST', '/api/v1/auth/register', { body: { email, password: pw1, name: 'Canary' } })).status, 201);
+  await call('POST', '/api/v1/auth/login', { body: { email, password: wrong } });
+  await call('POST', '/api/v1/auth/login', { body: { email: uniqueEmail('nobody'), password: wrong } });
+  const l1 = await call('POST', '/api/v1/auth/login', { body: { email, password: pw1 } });
+  canaries.push(l1.json.access_token, l1.json.refresh_token);
+  l1.issues = answers[answers.length - 1].issues = [l1.json.access_token, l1.json.refresh_token];
+  const r1 = await call('POST', '/api/v1/auth/refresh', { body: { refresh_token: l1.json.refresh_token } });
+  canaries.push(r1.json.access_token, r1.json.refresh_token);
+  answers[answers.length - 1].issues = [r1.json.access_token, r1.json.refresh_token];
+  const token = r1.json.access_token;
+  const k = await call('POST', '/api/v1/api-keys', { token, headers: { 'idempotency-key': 'canary-key' }, body: { name: 'canary', role: 'admin' } });
+  canaries.push(k.json.key);
+  answers[answers.length - 1].issues = [k.json.key];
+  await call('POST', '/api/v1/api-keys', { token, headers: { 'idempotency-key': 'canary-key' }, body: { name: 'canary', role: 'admin' } });
+  await call('GET', '/api/v1/users/me', { token: k.json.key });
+  await call('GET', '/api/v1/api-keys', { token: k.json.key });
+  await call('GET', '/api/v1/users/me?token=' + encodeURIComponent(token), { token });
+  await call('PATCH', '/api/v1/users/me', { token, body: { password: pw2, current_password: pw1 } });
+  await call('POST', '/api/v1/auth/refresh', { body: { refresh_token: l1.json.refresh_token } }); // reuse
+  await call('GET', '/api/v1/users/me', { token: 'garbage' + token });
+  const admin = await adminToken(srv);
+  await call('GET', '/api/v1/audit-events?limit=200', { token: admin });
+  await call('GET', '/api/v1/audit-events?limit=200', { token });
+  await call('GET', '/api/v1/users?limit=200', { token: admin });
+  await call('DELETE', `/api/v1/api-keys/${k.json.id}`, { token });
+
+  for (const c of canaries) assert.ok(c && c.length >= 10, 'canary set');
+  for (const a of answers) {
+    for (const c of canaries) {
+      if (a.issues.includes(c)) continue;
+      assert.ok(!a.text.includes(c), `${a.what} answered a secret`);
+    }
+  }
+
+  await srv.stop({ keepData: true });
+  stopped = true;
+  const logs = srv.logs();
+  let dbText = '';
+  if (srv.db) {
+    dbText = execFileSync('pg_dump', ['--data-only', srv.db.url], { encoding: 'utf8', maxBuffer: 1 << 28 });
+    try { execFileSync('psql', [PG_URL, '-qAtc', `DROP DATABASE IF EXISTS ${srv.db.name} WITH (FORCE)`]); } catch (e) { /* best effort */ }
+  } else {
+    for (const f of fs.readdirSync(srv.dataDir)) {
+      if (f.startsWith('troupe.db')) dbText += fs.readFileSync(path.join(srv.dataDir, f)).toString('latin1');
+    }
+    assert.ok(dbText.includes(email), 'the database dump is readable (the email is there)');
+  }
+  fs.rmSync(srv.dataDir, { recursive: true, force: true });
+  for (const c of canaries) {
+    assert.ok(!logs.includes(c), 'a secret is in the log');
+    assert.ok(!dbText.includes(c), 'a secret is in the database');
+  }
+});
