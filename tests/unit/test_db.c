@@ -44,9 +44,9 @@ static char *fresh_url(enum db_kind kind, const char *name)
 	                 name);
 }
 
-static struct db *open_url(const char *url, int pool)
+static struct db *open_busy(const char *url, int pool, int busy_ms)
 {
-	struct db_options o = {.url = url, .pool_size = pool};
+	struct db_options o = {.url = url, .pool_size = pool, .busy_timeout_ms = busy_ms};
 	struct db *db = NULL;
 	struct arena *a = arena_new();
 	struct problem p;
@@ -56,6 +56,11 @@ static struct db *open_url(const char *url, int pool)
 		printf("# db_open %s: %s\n", url, p.detail ? p.detail : "?");
 	arena_free(&a);
 	return db;
+}
+
+static struct db *open_url(const char *url, int pool)
+{
+	return open_busy(url, pool, 0);
 }
 
 /* DDL in portable SQL: BLOB becomes BYTEA on PostgreSQL, as in migrations. */
@@ -421,6 +426,92 @@ static void test_tx(struct db *db)
 	arena_free(&a);
 }
 
+struct retry_ctx {
+	int calls;
+	int fail_calls; /* calls that end in a forced serialization failure */
+};
+
+static enum status tx_retry(struct db_conn *c, void *ctx, struct problem *p)
+{
+	struct retry_ctx *r = ctx;
+	enum status st;
+
+	r->calls++;
+	st = db_query(c, NULL, NULL, "INSERT INTO txr (n) VALUES (?)", DB_ARGS(db_int(r->calls)), p);
+	if (st != ST_OK || r->calls > r->fail_calls)
+		return st;
+	/* What PostgreSQL says when two transactions cannot both commit. */
+	return db_query(c, NULL, NULL, "DO $$ BEGIN RAISE EXCEPTION 'forced' USING ERRCODE = '40001'; END $$",
+	                DB_NOARGS, p);
+}
+
+struct holder {
+	struct db *db;
+	struct db_conn *c;
+	int hold_ms;
+};
+
+static void *holder_run(void *arg)
+{
+	struct holder *h = arg;
+	struct timespec ts = {h->hold_ms / 1000, (long) (h->hold_ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+	db_query(h->c, NULL, NULL, "ROLLBACK", DB_NOARGS, NULL);
+	db_conn_put(h->c);
+	return NULL;
+}
+
+static void test_retry(struct db *db, const char *url)
+{
+	struct arena *a = arena_new();
+	struct problem p;
+	struct retry_ctx once = {.fail_calls = 1}, always = {.fail_calls = 100};
+
+	problem_init(&p, a);
+	T_EQ_INT(ddl(db, "CREATE TABLE txr (n INTEGER)"), ST_OK, "create txr");
+	if (db_kind(db) == DB_POSTGRES) {
+		T_EQ_INT(db_tx(db, tx_retry, &once, &p), ST_OK, "a serialization failure is retried");
+		T_EQ_INT(once.calls, 2, "fn ran twice");
+		T_EQ_INT(count(db, "SELECT COUNT(*) FROM txr"), 1, "only the second run's write is kept");
+		problem_clear(&p);
+		T_EQ_INT(db_tx(db, tx_retry, &always, &p), ST_UNAVAILABLE, "retries give up");
+		T_EQ_INT(always.calls, 5, "after 5 tries");
+		T_EQ_STR(p.detail, "the database is busy; try again", "and say busy");
+		T_EQ_INT(count(db, "SELECT COUNT(*) FROM txr"), 1, "leaving nothing written");
+		arena_free(&a);
+		return;
+	}
+	/* SQLite: another handle on the file (as another process would) holds
+	 * the write lock; a short busy_timeout makes BEGIN IMMEDIATE give up. */
+	struct db *other = open_url(url, 1), *quick = open_busy(url, 1, 20);
+	struct holder h = {.db = other, .hold_ms = 60};
+	pthread_t th;
+	int64_t t0;
+
+	h.c = db_conn_get(other, DB_WRITE);
+	T_EQ_INT(db_query(h.c, NULL, NULL, "BEGIN IMMEDIATE", DB_NOARGS, NULL), ST_OK, "another writer takes the lock");
+	pthread_create(&th, NULL, holder_run, &h);
+	t0 = time_mono_us();
+	once.fail_calls = 0;
+	T_EQ_INT(db_tx(quick, tx_retry, &once, &p), ST_OK, "busy is retried until the lock is free");
+	T_OK(time_mono_us() - t0 >= 40000, "it did wait for the lock");
+	T_EQ_INT(once.calls, 1, "fn ran once: BEGIN was the busy part");
+	pthread_join(th, NULL);
+	h.c = db_conn_get(other, DB_WRITE);
+	db_query(h.c, NULL, NULL, "BEGIN IMMEDIATE", DB_NOARGS, NULL);
+	problem_clear(&p);
+	always.fail_calls = 0;
+	T_EQ_INT(db_tx(quick, tx_retry, &always, &p), ST_UNAVAILABLE, "a lock held throughout gives up");
+	T_EQ_STR(p.detail, "the database is busy; try again", "and says busy");
+	T_EQ_INT(always.calls, 0, "fn never ran");
+	db_query(h.c, NULL, NULL, "ROLLBACK", DB_NOARGS, NULL);
+	db_conn_put(h.c);
+	db_close(&other);
+	db_close(&quick);
+	arena_free(&a);
+}
+
 static enum status tx_incr(struct db_conn *c, void *ctx UNUSED, struct problem *p)
 {
 	return db_query(c, NULL, NULL, "UPDATE counter SET n = n + 1 WHERE id = 1", DB_NOARGS, p);
@@ -601,6 +692,7 @@ static void contract(enum db_kind kind)
 	test_types(db);
 	test_conflicts(db);
 	test_tx(db);
+	test_retry(db, url);
 	test_concurrent(db);
 	test_readers(db);
 	test_stats_ping(db);
