@@ -1,6 +1,8 @@
 /* troupe: roles and flags only. Everything else lives in the modules. */
 #include "app.h"
 #include "core/config.h"
+#include "auth/auth.h"
+#include "http/api.h"
 #include "http/http.h"
 #include "models/models.h"
 
@@ -144,6 +146,48 @@ out:
 	return rc;
 }
 
+/* The auth module, and (serve) the first administrator. A generated
+ * password is printed once, on stdout, never through the logger. */
+static int start_auth(struct app *app, const struct config *cfg, bool bootstrap)
+{
+	struct arena *a = arena_new();
+	struct problem p;
+	problem_init(&p, a);
+	int rc = -1;
+	struct auth_options ao = {
+	    .secret = cfg->secret_key,
+	    .access_ttl_s = cfg->access_ttl_s,
+	    .refresh_ttl_s = cfg->refresh_ttl_s,
+	    .allow_registration = cfg->allow_registration,
+	    .rate_default = getenv("TROUPE_RATE_LIMIT_DEFAULT"),
+	    .rate_auth = getenv("TROUPE_RATE_LIMIT_AUTH"),
+	};
+	if (auth_new(app->db, &ao, &app->auth, &p) != ST_OK) {
+		fprintf(stderr, "troupe: %s\n", p.detail ? p.detail : "cannot start authentication");
+		goto out;
+	}
+	if (bootstrap) {
+		char *generated = NULL;
+		if (auth_bootstrap_admin(app->auth, cfg->admin_email, cfg->admin_password, &generated, &p) != ST_OK) {
+			fprintf(stderr, "troupe: cannot create the first administrator: %s\n",
+			        p.detail ? p.detail : "error");
+			goto out;
+		}
+		if (generated) {
+			printf("troupe: first administrator created: %s / %s\n"
+			       "troupe: this password is shown once; change it with PATCH /api/v1/users/me\n",
+			       cfg->admin_email, generated);
+			fflush(stdout);
+			sodium_memzero(generated, strlen(generated));
+			free(generated);
+		}
+	}
+	rc = 0;
+out:
+	arena_free(&a);
+	return rc;
+}
+
 static int wait_for_signal(void)
 {
 	sigset_t set;
@@ -172,6 +216,8 @@ static int run_server(struct app *app, const struct config *cfg)
 	    .trust_proxy = cfg->trust_proxy,
 	};
 	struct http_hooks hooks = {0};
+	if (app->auth)
+		api_auth_hooks(app->auth, &hooks);
 	if (http_start(app, &ho, &hooks, &app->http, &p) != ST_OK) {
 		fprintf(stderr, "troupe: cannot listen on %s: %s\n", cfg->listen, p.detail ? p.detail : "error");
 		goto out;
@@ -284,6 +330,8 @@ int main(int argc, char **argv)
 		if (st != ST_OK)
 			goto out;
 	}
+	if ((run == RUN_SERVE || run == RUN_API) && start_auth(&app, &cfg, run == RUN_SERVE) < 0)
+		goto out;
 	switch (run) {
 	case RUN_MIGRATE:
 		printf("troupe: database at schema version %d\n", db_schema_latest());
@@ -303,6 +351,7 @@ int main(int argc, char **argv)
 		break;
 	}
 out:
+	auth_free(&app.auth);
 	models_free(&app.models);
 	db_close(&app.db);
 	config_free(&cfg);

@@ -20,4 +20,38 @@ enum status api_models_update(struct req *rq, struct res *rs);
 enum status api_models_delete(struct req *rq, struct res *rs);
 enum status api_models_providers(struct req *rq, struct res *rs);
 
+/* auth: the gateway's hooks and the auth, users, workspaces, API keys and
+ * audit handlers (api_auth.c, api_users.c, api_workspaces.c, api_keys.c,
+ * api_audit.c). */
+struct auth;
+struct auth_ctx;
+void api_auth_hooks(struct auth *a, struct http_hooks *h);
+void api_auth_ctx(struct req *rq, struct auth_ctx *c);
+extern const struct schema api_register_schema, api_login_schema, api_refresh_schema;
+extern const struct schema api_me_update_schema, api_user_update_schema;
+extern const struct schema api_workspace_create_schema, api_workspace_update_schema;
+extern const struct schema api_member_add_schema, api_member_update_schema, api_key_create_schema;
+enum status api_auth_register(struct req *rq, struct res *rs);
+enum status api_auth_login(struct req *rq, struct res *rs);
+enum status api_auth_refresh(struct req *rq, struct res *rs);
+enum status api_auth_logout(struct req *rq, struct res *rs);
+enum status api_users_me(struct req *rq, struct res *rs);
+enum status api_users_me_update(struct req *rq, struct res *rs);
+enum status api_users_list(struct req *rq, struct res *rs);
+enum status api_users_get(struct req *rq, struct res *rs);
+enum status api_users_update(struct req *rq, struct res *rs);
+enum status api_workspaces_list(struct req *rq, struct res *rs);
+enum status api_workspaces_create(struct req *rq, struct res *rs);
+enum status api_workspaces_get(struct req *rq, struct res *rs);
+enum status api_workspaces_update(struct req *rq, struct res *rs);
+enum status api_workspaces_delete(struct req *rq, struct res *rs);
+enum status api_members_list(struct req *rq, struct res *rs);
+enum status api_members_add(struct req *rq, struct res *rs);
+enum status api_members_update(struct req *rq, struct res *rs);
+enum status api_members_remove(struct req *rq, struct res *rs);
+enum status api_keys_list(struct req *rq, struct res *rs);
+enum status api_keys_create(struct req *rq, struct res *rs);
+enum status api_keys_revoke(struct req *rq, struct res *rs);
+enum status api_audit_list(struct req *rq, struct res *rs);
+
 #endif

@@ -80,6 +80,7 @@ enum route_flags {
 	ROUTE_RAW_BODY = 1 << 2,     /* body is not JSON (uploads): handler reads req->raw */
 	ROUTE_LIST = 1 << 3,         /* takes ?limit= and ?cursor= */
 	ROUTE_NO_LOG = 1 << 4,       /* not in the access log (health probes) */
+	ROUTE_WS_FROM_PATH = 1 << 5, /* the workspace is the path's {id}, not X-Workspace-Id */
 };
 
 enum limit_class { LIMIT_DEFAULT = 0, LIMIT_AUTH, LIMIT_NONE, LIMIT__COUNT };

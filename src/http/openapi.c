@@ -176,7 +176,7 @@ static json_t *operation(const struct route *r, json_t *components)
 		json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s}}", "name", "cursor", "in", "query",
 		                                        "schema", "type", "string"));
 	}
-	if (r->role > ROLE_USER && !(r->flags & ROUTE_NO_WORKSPACE))
+	if (r->role > ROLE_USER && !(r->flags & (ROUTE_NO_WORKSPACE | ROUTE_WS_FROM_PATH)))
 		json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s, s:s}}", "name", "X-Workspace-Id", "in",
 		                                        "header", "schema", "type", "string", "format", "uuid"));
 	if (r->flags & ROUTE_IDEMPOTENT)

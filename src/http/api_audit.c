@@ -1,0 +1,49 @@
+/* /api/v1/audit-events: workspace admins read their workspace's events;
+ * instance administrators read every event (or one workspace's with
+ * ?workspace_id=). Filters: action, actor, since, until. */
+#include "api.h"
+#include "../app.h"
+#include "../auth/auth.h"
+
+static enum status time_param(struct req *rq, const char *name, int64_t *out)
+{
+	const char *v = req_query(rq, name);
+	*out = 0;
+	if (!v)
+		return ST_OK;
+	if (time_parse_iso8601(v, out) < 0) {
+		problem_field(&rq->problem, arena_printf(rq->arena, "query.%s", name), "must be an RFC 3339 date-time");
+		return problem_set(&rq->problem, ST_BAD_INPUT, "invalid %s", name);
+	}
+	return ST_OK;
+}
+
+enum status api_audit_list(struct req *rq, struct res *rs)
+{
+	struct auth_ctx c;
+	api_auth_ctx(rq, &c);
+	struct auth_audit_filter f = {
+	    .action = req_query(rq, "action"),
+	    .actor = req_query(rq, "actor"),
+	    .workspace_id = rq->who.workspace_id,
+	};
+	if (rq->who.instance_admin && !rq->who.api_key_id) {
+		f.workspace_id = req_query(rq, "workspace_id");
+		if (f.workspace_id && !id_valid(f.workspace_id)) {
+			problem_field(&rq->problem, "query.workspace_id", "must be an id (UUID)");
+			return problem_set(&rq->problem, ST_BAD_INPUT, "invalid workspace_id");
+		}
+	}
+	if (time_param(rq, "since", &f.since_ms) != ST_OK || time_param(rq, "until", &f.until_ms) != ST_OK)
+		return ST_BAD_INPUT;
+	int limit;
+	const char *after, *last = NULL;
+	json_t *items = NULL;
+	enum status st = http_page(rq, &limit, &after);
+	if (st == ST_OK)
+		st = auth_audit_list(rq->app->auth, &c, &f, after, limit, &items, &last, &rq->problem);
+	if (st != ST_OK)
+		return st;
+	res_json(rs, http_page_result(rq, items, limit, last));
+	return ST_OK;
+}

@@ -1,0 +1,246 @@
+/* The gateway's auth hooks (credentials and roles, rate limits,
+ * idempotency) and /api/v1/auth: register, login, refresh, logout. */
+#include "api.h"
+#include "../app.h"
+#include "../auth/auth.h"
+
+#include <string.h>
+#include <strings.h>
+
+void api_auth_ctx(struct req *rq, struct auth_ctx *c)
+{
+	c->who = &rq->who;
+	c->client_ip = rq->client_ip;
+	c->request_id = rq->request_id;
+	c->arena = rq->arena;
+}
+
+/* ---- hooks ---- */
+
+static enum status not_found_ws(struct req *rq)
+{
+	/* Not a member looks exactly like no such workspace: 404 either way. */
+	return problem_set(&rq->problem, ST_NOT_FOUND, "no such workspace");
+}
+
+static enum status hook_authenticate(struct req *rq, void *ctx)
+{
+	struct auth *a = ctx;
+	const struct route *r = rq->route;
+	if (r->role == ROLE_PUBLIC)
+		return ST_OK;
+	const char *h = req_header(rq, "Authorization");
+	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+		return problem_set(&rq->problem, ST_UNAUTHENTICATED, "authentication required");
+	const char *tok = h + 7;
+	while (*tok == ' ')
+		tok++;
+	enum status st = auth_authenticate(a, rq->arena, tok, &rq->who);
+	if (st == ST_UNAUTHENTICATED)
+		return problem_set(&rq->problem, st, "the credential is invalid, expired or revoked");
+	if (st != ST_OK)
+		return problem_set(&rq->problem, st, "authentication is unavailable");
+	if (r->role == ROLE_INSTANCE) {
+		if (!rq->who.instance_admin)
+			return problem_set(&rq->problem, ST_FORBIDDEN, "this needs an instance administrator");
+		return ST_OK;
+	}
+	if (r->role == ROLE_USER)
+		return ST_OK;
+
+	const char *ws = NULL;
+	if (r->flags & ROUTE_WS_FROM_PATH) {
+		ws = req_param(rq, "id");
+	} else {
+		ws = req_header(rq, "X-Workspace-Id");
+		if (ws && !id_valid(ws)) {
+			problem_field(&rq->problem, "header.X-Workspace-Id", "must be a workspace id (UUID)");
+			return problem_set(&rq->problem, ST_BAD_INPUT, "invalid X-Workspace-Id");
+		}
+		if (!ws)
+			ws = rq->who.workspace_id;
+	}
+	if (!ws)
+		return not_found_ws(rq);
+	enum role member = ROLE_UNSET, role;
+	if (rq->who.api_key_id && !str_eq(ws, rq->who.workspace_id))
+		return not_found_ws(rq);
+	st = auth_member_role(a, ws, rq->who.user_id, &member);
+	if (st != ST_OK)
+		return problem_set(&rq->problem, st, "authorization is unavailable");
+	if (member == ROLE_UNSET)
+		return not_found_ws(rq);
+	/* A key never acts above its creator's current role. */
+	role = rq->who.api_key_id && rq->who.role < member ? rq->who.role : member;
+	rq->who.workspace_id = arena_strdup(rq->arena, ws);
+	rq->who.role = role;
+	if (role < r->role)
+		return problem_set(&rq->problem, ST_FORBIDDEN, "this needs the %s role in the workspace; you have %s",
+		                   role_name(r->role), role_name(role));
+	return ST_OK;
+}
+
+static enum status hook_rate_limit(struct req *rq, void *ctx, int *retry_after)
+{
+	struct auth *a = ctx;
+	const struct route *r = rq->route;
+	const char *ip = rq->client_ip ? rq->client_ip : "unknown";
+	if (r->limit == LIMIT_AUTH)
+		return auth_rate_take(a, LIMIT_AUTH, arena_printf(rq->arena, "ip|%s", ip), retry_after);
+	if (rq->who.authenticated) {
+		const char *who = rq->who.api_key_id ? arena_printf(rq->arena, "key|%s", rq->who.api_key_id)
+		                                     : arena_printf(rq->arena, "user|%s", rq->who.user_id);
+		if (auth_rate_take(a, r->limit, who, retry_after) != ST_OK)
+			return ST_RATE_LIMITED;
+	}
+	return auth_rate_take(a, r->limit, arena_printf(rq->arena, "ip|%s", ip), retry_after);
+}
+
+static const char *idem_key(struct req *rq)
+{
+	return req_header(rq, "Idempotency-Key");
+}
+
+static const char *idem_scope(struct req *rq)
+{
+	const struct principal *w = &rq->who;
+	if (!w->authenticated)
+		return arena_printf(rq->arena, "ip:%s", rq->client_ip ? rq->client_ip : "");
+	if (w->api_key_id)
+		return arena_printf(rq->arena, "key:%s", w->api_key_id);
+	return arena_printf(rq->arena, "user:%s|%s", w->user_id, w->workspace_id ? w->workspace_id : "");
+}
+
+static enum status hook_idem_begin(struct req *rq, struct res *rs, void *ctx, bool *replayed)
+{
+	struct auth *a = ctx;
+	const char *key = idem_key(rq);
+	*replayed = false;
+	if (!key)
+		return ST_OK;
+	size_t n = strlen(key);
+	bool ok = n >= 1 && n <= 200;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = key[i] > ' ' && key[i] < 0x7f;
+	if (!ok) {
+		problem_field(&rq->problem, "header.Idempotency-Key", "must be 1 to 200 visible ASCII characters");
+		return problem_set(&rq->problem, ST_BAD_INPUT, "invalid Idempotency-Key");
+	}
+	enum status stored = ST_OK;
+	json_t *replay = NULL;
+	const char *route = arena_printf(rq->arena, "%s %s", rq->method, rq->path);
+	enum status st = auth_idem_begin(a, rq->arena, idem_scope(rq), key, route, rq->raw, rq->raw_len, &stored,
+	                                 &replay, &rq->problem);
+	if (st != ST_OK)
+		return st;
+	if (replay) {
+		res_json(rs, replay);
+		res_header(rs, "Idempotent-Replayed", "true");
+		*replayed = true;
+		return stored;
+	}
+	return ST_OK;
+}
+
+static void hook_idem_end(struct req *rq, enum status st, struct res *rs, void *ctx)
+{
+	const char *key = idem_key(rq);
+	if (!key)
+		return;
+	auth_idem_end(ctx, idem_scope(rq), key, st, rs->json);
+}
+
+void api_auth_hooks(struct auth *a, struct http_hooks *h)
+{
+	h->authenticate = hook_authenticate;
+	h->rate_limit = hook_rate_limit;
+	h->idem_begin = hook_idem_begin;
+	h->idem_end = hook_idem_end;
+	h->ctx = a;
+}
+
+/* ---- /api/v1/auth ---- */
+
+static const struct field register_fields[] = {
+    {"email", JT_STRING, .required = true, .min = 3, .max = 254, .format = "email"},
+    {"password", JT_STRING, .required = true, .min = 1, .max = 256, .write_only = true,
+     .description = "8 to 256 characters; common passwords are refused"},
+    {"name", JT_STRING, .required = true, .min = 1, .max = 100},
+    {0},
+};
+const struct schema api_register_schema = {"Register", register_fields, false};
+
+static const struct field login_fields[] = {
+    {"email", JT_STRING, .required = true, .min = 1, .max = 254},
+    {"password", JT_STRING, .required = true, .min = 1, .max = 256, .write_only = true},
+    {0},
+};
+const struct schema api_login_schema = {"Login", login_fields, false};
+
+static const struct field refresh_fields[] = {
+    {"refresh_token", JT_STRING, .required = true, .min = 1, .max = 4096, .write_only = true},
+    {0},
+};
+const struct schema api_refresh_schema = {"Refresh", refresh_fields, false};
+
+static struct auth *auth_of(struct req *rq)
+{
+	return rq->app->auth;
+}
+
+static const char *body_str(struct req *rq, const char *name)
+{
+	return json_string_value(json_object_get(rq->body, name));
+}
+
+enum status api_auth_register(struct req *rq, struct res *rs)
+{
+	struct auth_ctx c;
+	api_auth_ctx(rq, &c);
+	json_t *user = NULL;
+	enum status st = auth_register(auth_of(rq), &c, body_str(rq, "email"), body_str(rq, "password"),
+	                               body_str(rq, "name"), &user, &rq->problem);
+	if (st != ST_OK)
+		return st;
+	res_json(rs, user);
+	return ST_CREATED;
+}
+
+enum status api_auth_login(struct req *rq, struct res *rs)
+{
+	struct auth_ctx c;
+	api_auth_ctx(rq, &c);
+	struct auth_tokens t;
+	int retry = 0;
+	enum status st =
+	    auth_login(auth_of(rq), &c, body_str(rq, "email"), body_str(rq, "password"), &t, &retry, &rq->problem);
+	if (st == ST_RATE_LIMITED)
+		res_header(rs, "Retry-After", arena_printf(rq->arena, "%d", retry > 0 ? retry : 1));
+	if (st == ST_UNAUTHENTICATED)
+		res_header(rs, "WWW-Authenticate", "Bearer");
+	if (st != ST_OK)
+		return st;
+	res_json(rs, auth_tokens_json(&t));
+	return ST_OK;
+}
+
+enum status api_auth_refresh(struct req *rq, struct res *rs)
+{
+	struct auth_ctx c;
+	api_auth_ctx(rq, &c);
+	struct auth_tokens t;
+	enum status st = auth_refresh(auth_of(rq), &c, body_str(rq, "refresh_token"), &t, &rq->problem);
+	if (st != ST_OK)
+		return st;
+	res_json(rs, auth_tokens_json(&t));
+	return ST_OK;
+}
+
+enum status api_auth_logout(struct req *rq, struct res *rs)
+{
+	(void) rs;
+	struct auth_ctx c;
+	api_auth_ctx(rq, &c);
+	enum status st = auth_logout(auth_of(rq), &c, &rq->problem);
+	return st == ST_OK ? ST_NO_CONTENT : st;
+}

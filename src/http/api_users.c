@@ -1,0 +1,84 @@
+/* /api/v1/users: the signed-in user (me) and, for instance administrators,
+ * every user (disable, enable, make admin). */
+#include "api.h"
+#include "../app.h"
+#include "../auth/auth.h"
+
+static const struct field me_update_fields[] = {
+    {"name", JT_STRING, .min = 1, .max = 100},
+    {"password", JT_STRING, .min = 1, .max = 256, .write_only = true,
+     .description = "the new password; needs current_password and ends every other session"},
+    {"current_password", JT_STRING, .min = 1, .max = 256, .write_only = true},
+    {0},
+};
+const struct schema api_me_update_schema = {"MeUpdate", me_update_fields, false};
+
+static const struct field user_update_fields[] = {
+    {"name", JT_STRING, .min = 1, .max = 100},
+    {"disabled", JT_BOOL, .description = "a disabled user's sessions and API keys stop working at once"},
+    {"is_admin", JT_BOOL, .description = "instance administrator"},
+    {0},
+};
+const struct schema api_user_update_schema = {"UserUpdate", user_update_fields, false};
+
+/* Takes out (when set) as the answer's body. Call it after the module
+ * function, never with that call as an argument: C leaves the order of
+ * argument evaluation open. */
+static enum status answer(struct res *rs, enum status st, json_t *out)
+{
+	if (out)
+		res_json(rs, out);
+	return st;
+}
+
+enum status api_users_me(struct req *rq, struct res *rs)
+{
+	struct auth_ctx c;
+	api_auth_ctx(rq, &c);
+	json_t *out = NULL;
+	enum status st = auth_user_get(rq->app->auth, &c, rq->who.user_id, &out, &rq->problem);
+	return answer(rs, st, out);
+}
+
+enum status api_users_me_update(struct req *rq, struct res *rs)
+{
+	struct auth_ctx c;
+	api_auth_ctx(rq, &c);
+	json_t *out = NULL;
+	enum status st = auth_me_update(rq->app->auth, &c, rq->body, &out, &rq->problem);
+	return answer(rs, st, out);
+}
+
+enum status api_users_list(struct req *rq, struct res *rs)
+{
+	struct auth_ctx c;
+	api_auth_ctx(rq, &c);
+	int limit;
+	const char *after, *last = NULL;
+	json_t *items = NULL;
+	enum status st = http_page(rq, &limit, &after);
+	if (st == ST_OK)
+		st = auth_users_list(rq->app->auth, &c, after, limit, &items, &last, &rq->problem);
+	if (st != ST_OK)
+		return st;
+	res_json(rs, http_page_result(rq, items, limit, last));
+	return ST_OK;
+}
+
+enum status api_users_get(struct req *rq, struct res *rs)
+{
+	struct auth_ctx c;
+	api_auth_ctx(rq, &c);
+	json_t *out = NULL;
+	enum status st = auth_user_get(rq->app->auth, &c, req_param(rq, "id"), &out, &rq->problem);
+	return answer(rs, st, out);
+}
+
+enum status api_users_update(struct req *rq, struct res *rs)
+{
+	struct auth_ctx c;
+	api_auth_ctx(rq, &c);
+	json_t *out = NULL;
+	enum status st = auth_user_update(rq->app->auth, &c, req_param(rq, "id"), rq->body, &out, &rq->problem);
+	return answer(rs, st, out);
+}

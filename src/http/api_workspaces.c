@@ -1,0 +1,142 @@
+/* /api/v1/workspaces: the caller's workspaces, and each workspace's
+ * members and roles. The workspace of these routes is the path's {id}. */
+#include "api.h"
+#include "../app.h"
+#include "../auth/auth.h"
+
+static const char *const member_roles[] = {"viewer", "editor", "admin", "owner", NULL};
+
+static const struct field ws_create_fields[] = {
+    {"name", JT_STRING, .required = true, .min = 1, .max = 100},
+    {0},
+};
+const struct schema api_workspace_create_schema = {"WorkspaceCreate", ws_create_fields, false};
+
+static const struct field ws_update_fields[] = {
+    {"name", JT_STRING, .min = 1, .max = 100},
+    {0},
+};
+const struct schema api_workspace_update_schema = {"WorkspaceUpdate", ws_update_fields, false};
+
+static const struct field member_add_fields[] = {
+    {"email", JT_STRING, .required = true, .min = 3, .max = 254, .format = "email",
+     .description = "an existing user's email"},
+    {"role", JT_STRING, .required = true, .enums = member_roles, .description = "at most the caller's own role"},
+    {0},
+};
+const struct schema api_member_add_schema = {"MemberAdd", member_add_fields, false};
+
+static const struct field member_update_fields[] = {
+    {"role", JT_STRING, .required = true, .enums = member_roles,
+     .description = "at most the caller's own role; the last owner stays an owner"},
+    {0},
+};
+const struct schema api_member_update_schema = {"MemberUpdate", member_update_fields, false};
+
+/* Takes out (when set) as the answer's body. Call it after the module
+ * function, never with that call as an argument: C leaves the order of
+ * argument evaluation open. */
+static enum status answer(struct res *rs, enum status st, json_t *out)
+{
+	if (out)
+		res_json(rs, out);
+	return st;
+}
+
+enum status api_workspaces_list(struct req *rq, struct res *rs)
+{
+	struct auth_ctx c;
+	api_auth_ctx(rq, &c);
+	int limit;
+	const char *after, *last = NULL;
+	json_t *items = NULL;
+	enum status st = http_page(rq, &limit, &after);
+	if (st == ST_OK)
+		st = auth_workspaces_list(rq->app->auth, &c, after, limit, &items, &last, &rq->problem);
+	if (st != ST_OK)
+		return st;
+	res_json(rs, http_page_result(rq, items, limit, last));
+	return ST_OK;
+}
+
+enum status api_workspaces_create(struct req *rq, struct res *rs)
+{
+	struct auth_ctx c;
+	api_auth_ctx(rq, &c);
+	json_t *out = NULL;
+	const char *name = json_string_value(json_object_get(rq->body, "name"));
+	enum status st = auth_workspace_create(rq->app->auth, &c, name, &out, &rq->problem);
+	return answer(rs, st, out);
+}
+
+enum status api_workspaces_get(struct req *rq, struct res *rs)
+{
+	struct auth_ctx c;
+	api_auth_ctx(rq, &c);
+	json_t *out = NULL;
+	enum status st = auth_workspace_get(rq->app->auth, &c, rq->who.workspace_id, &out, &rq->problem);
+	return answer(rs, st, out);
+}
+
+enum status api_workspaces_update(struct req *rq, struct res *rs)
+{
+	struct auth_ctx c;
+	api_auth_ctx(rq, &c);
+	json_t *out = NULL;
+	enum status st = auth_workspace_update(rq->app->auth, &c, rq->who.workspace_id, rq->body, &out, &rq->problem);
+	return answer(rs, st, out);
+}
+
+enum status api_workspaces_delete(struct req *rq, struct res *rs)
+{
+	(void) rs;
+	struct auth_ctx c;
+	api_auth_ctx(rq, &c);
+	return auth_workspace_delete(rq->app->auth, &c, rq->who.workspace_id, &rq->problem);
+}
+
+enum status api_members_list(struct req *rq, struct res *rs)
+{
+	struct auth_ctx c;
+	api_auth_ctx(rq, &c);
+	int limit;
+	const char *after, *last = NULL;
+	json_t *items = NULL;
+	enum status st = http_page(rq, &limit, &after);
+	if (st == ST_OK)
+		st = auth_members_list(rq->app->auth, &c, rq->who.workspace_id, after, limit, &items, &last,
+		                       &rq->problem);
+	if (st != ST_OK)
+		return st;
+	res_json(rs, http_page_result(rq, items, limit, last));
+	return ST_OK;
+}
+
+enum status api_members_add(struct req *rq, struct res *rs)
+{
+	struct auth_ctx c;
+	api_auth_ctx(rq, &c);
+	json_t *out = NULL;
+	enum status st = auth_member_add(rq->app->auth, &c, rq->who.workspace_id,
+	                                 json_string_value(json_object_get(rq->body, "email")),
+	                                 json_string_value(json_object_get(rq->body, "role")), &out, &rq->problem);
+	return answer(rs, st, out);
+}
+
+enum status api_members_update(struct req *rq, struct res *rs)
+{
+	struct auth_ctx c;
+	api_auth_ctx(rq, &c);
+	json_t *out = NULL;
+	enum status st = auth_member_set_role(rq->app->auth, &c, rq->who.workspace_id, req_param(rq, "user_id"),
+	                                      json_string_value(json_object_get(rq->body, "role")), &out, &rq->problem);
+	return answer(rs, st, out);
+}
+
+enum status api_members_remove(struct req *rq, struct res *rs)
+{
+	(void) rs;
+	struct auth_ctx c;
+	api_auth_ctx(rq, &c);
+	return auth_member_remove(rq->app->auth, &c, rq->who.workspace_id, req_param(rq, "user_id"), &rq->problem);
+}
