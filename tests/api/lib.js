@@ -116,6 +116,49 @@ function assertProblem(r, status, field) {
   }
 }
 
+// The scripted fake provider (tests/fake-llm/server.js) on a free port.
+async function startFakeLlm(args = []) {
+  const child = spawn(process.execPath, [path.join(ROOT, 'tests', 'fake-llm', 'server.js'), '--port', '0', ...args],
+    { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error('fake LLM did not start')), 10000);
+    child.stdout.on('data', (d) => {
+      buf += d;
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) { clearTimeout(timer); resolve(JSON.parse(buf.slice(0, nl)).port); }
+    });
+    child.on('exit', (c) => { clearTimeout(timer); reject(new Error('fake LLM exited ' + c)); });
+  });
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url, port,
+    async script(rules) {
+      const r = await fetch(url + '/_script', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rules }) });
+      assert.equal(r.status, 200);
+    },
+    async requests() { return (await fetch(url + '/_requests')).json(); },
+    async reset() { await fetch(url + '/_reset', { method: 'POST' }); },
+    stop() { child.kill('SIGTERM'); },
+  };
+}
+
+// Logs in (as the first admin by default) and returns the access token.
+async function login(server, email = ADMIN_EMAIL, password = ADMIN_PASSWORD) {
+  const r = await api(server, 'POST', '/api/v1/auth/login', { body: { email, password } });
+  assert.equal(r.status, 200, r.text);
+  return r.json.access_token;
+}
+
+// Registers a fresh user and logs in: {email, password, token}.
+async function newUser(server, tag = 'user') {
+  const email = uniqueEmail(tag);
+  const password = `a-long-enough-password-${tag}`;
+  const r = await api(server, 'POST', '/api/v1/auth/register', { body: { email, password, name: tag } });
+  assert.ok([200, 201].includes(r.status), r.text);
+  return { email, password, token: await login(server, email, password) };
+}
+
 let userSeq = 0;
 function uniqueEmail(tag = 'user') {
   userSeq += 1;
@@ -124,5 +167,5 @@ function uniqueEmail(tag = 'user') {
 
 module.exports = {
   ROOT, BIN, PG_URL, ADMIN_EMAIL, ADMIN_PASSWORD,
-  startServer, api, assertProblem, uniqueEmail, pgDatabase, pgQuery,
+  startServer, api, assertProblem, uniqueEmail, pgDatabase, pgQuery, startFakeLlm, login, newUser,
 };

@@ -5,21 +5,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
-const { startServer, api, assertProblem, uniqueEmail, ADMIN_EMAIL, ADMIN_PASSWORD, pgQuery } = require('./lib');
-
-async function login(srv, email, password) {
-  const r = await api(srv, 'POST', '/api/v1/auth/login', { body: { email, password } });
-  assert.equal(r.status, 200, r.text);
-  return r.json.access_token;
-}
-
-async function register(srv, tag) {
-  const email = uniqueEmail(tag);
-  const password = 'a-long-enough-password-' + tag;
-  const r = await api(srv, 'POST', '/api/v1/auth/register', { body: { email, password, name: tag } });
-  assert.ok([200, 201].includes(r.status), r.text);
-  return { email, token: await login(srv, email, password) };
-}
+const { startServer, api, assertProblem, pgQuery, login, newUser } = require('./lib');
 
 // Every DB text column, for the canary checks.
 function dbDump(srv) {
@@ -40,7 +26,7 @@ const configs = {
 test('model configurations', async (t) => {
   const srv = await startServer();
   t.after(() => srv.stop());
-  const admin = await login(srv, ADMIN_EMAIL, ADMIN_PASSWORD);
+  const admin = await login(srv);
   const ids = {};
 
   await t.test('create one per provider; the key never comes back', async () => {
@@ -118,7 +104,7 @@ test('model configurations', async (t) => {
   });
 
   await t.test('another workspace sees none of it', async () => {
-    const other = await register(srv, 'othermodels');
+    const other = await newUser(srv, 'othermodels');
     assertProblem(await api(srv, 'GET', `/api/v1/models/${ids.openai}`, { token: other.token }), 404);
     assertProblem(await api(srv, 'PATCH', `/api/v1/models/${ids.openai}`, { token: other.token, body: { name: 'x' } }), 404);
     assertProblem(await api(srv, 'DELETE', `/api/v1/models/${ids.openai}`, { token: other.token }), 404);
