@@ -74,6 +74,7 @@ enum status auth_new(struct db *db, const struct auth_options *o, struct auth **
 	/* Idle buckets are full again after an hour at any configured rate
 	 * we accept, so forgetting them then changes nothing. */
 	a->buckets = auth_cache_new(sizeof(struct auth_bucket), 3600LL * 1000000, 200000);
+	a->users = auth_cache_new(sizeof(struct user_state), a->cache_ttl_us, 100000);
 	sem_init(&a->argon2, 0, (unsigned) (o->argon2_concurrency > 0 ? o->argon2_concurrency : 4));
 	/* A fixed hash of a random password: unknown emails cost one verify too. */
 	char pw[80];
@@ -96,6 +97,7 @@ void auth_free(struct auth **ap)
 	auth_cache_free(&a->keys);
 	auth_cache_free(&a->roles);
 	auth_cache_free(&a->buckets);
+	auth_cache_free(&a->users);
 	sem_destroy(&a->argon2);
 	sodium_memzero(a, sizeof(*a));
 	free(a);
@@ -139,6 +141,7 @@ void auth_forget_user(struct auth *a, const char *user_id)
 {
 	auth_cache_del_if(a->sessions, sess_of_user, (void *) user_id);
 	auth_cache_del_if(a->keys, key_of_user, (void *) user_id);
+	auth_cache_del(a->users, user_id);
 }
 
 void auth_forget_session(struct auth *a, const char *sid)

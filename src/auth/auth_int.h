@@ -20,6 +20,7 @@ struct auth {
 	struct auth_cache *keys;     /* API key hash -> struct key_state */
 	struct auth_cache *roles;    /* "workspace|user" -> enum role */
 	struct auth_cache *buckets;  /* "class|what|who" -> struct auth_bucket */
+	struct auth_cache *users;    /* user id -> struct user_state (the user's JSON) */
 	sem_t argon2;                /* bounds concurrent Argon2id runs (19 MiB each) */
 	char dummy_hash[128];        /* verified against for unknown emails */
 };
@@ -41,6 +42,11 @@ struct key_state {
 	char user_id[40];
 	char personal_ws[40];
 	char email[256];
+};
+
+/* A user's answer, cached so that GET /users/me costs no query. */
+struct user_state {
+	char json[1000]; /* compact JSON; users whose JSON is longer are not cached */
 };
 
 /* Helpers shared by the module's files. */

@@ -51,6 +51,10 @@ static json_t *user_json(struct db_res *r, int i)
 
 static enum status load_user(struct auth *a, struct arena *ar, const char *id, json_t **out, struct problem *p)
 {
+	struct user_state us;
+	int64_t now_us = time_mono_us();
+	if (auth_cache_get(a->users, id, &us, now_us) && (*out = json_loads(us.json, 0, NULL)))
+		return ST_OK;
 	struct db_res *r = NULL;
 	char *sql = arena_printf(ar, "SELECT %s FROM users WHERE id = ?", user_cols);
 	enum status st = auth_q(a, DB_READ, ar, &r, sql, DB_ARGS(db_text(id)), p);
@@ -59,6 +63,12 @@ static enum status load_user(struct auth *a, struct arena *ar, const char *id, j
 	if (db_res_rows(r) != 1)
 		return problem_set(p, ST_NOT_FOUND, "no such user");
 	*out = user_json(r, 0);
+	char *text = json_dumps(*out, JSON_COMPACT);
+	if (text && strlen(text) < sizeof(us.json)) {
+		memcpy(us.json, text, strlen(text) + 1);
+		auth_cache_put(a->users, id, &us, now_us);
+	}
+	free(text);
 	return ST_OK;
 }
 
@@ -448,6 +458,7 @@ enum status auth_me_update(struct auth *a, const struct auth_ctx *c, json_t *bod
 		if (st != ST_OK)
 			return st;
 	}
+	auth_cache_del(a->users, w->user_id);
 	return load_user(a, ar, w->user_id, out, p);
 }
 
