@@ -5,7 +5,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const {
-  startServer, api, ADMIN_EMAIL, ADMIN_PASSWORD, login, newUser, newWorkspace, addMember, newKey, randomId,
+  startServer, api, pgQuery, PG_URL, ADMIN_EMAIL, ADMIN_PASSWORD, login, newUser, newWorkspace, addMember, newKey, randomId,
 } = require('./authlib');
 
 // role: the route's declared minimum; ok: the status for a caller with
@@ -78,7 +78,11 @@ test('auth matrix over every route', async (t) => {
   const shortLived = (await login(first, ADMIN_EMAIL, ADMIN_PASSWORD)).access_token;
   await first.stop({ keepData: true });
   const srv = await startServer({ dataDir, db: first.db || undefined });
-  t.after(async () => { await srv.stop(); });
+  t.after(async () => {
+    await srv.stop();
+    // The database outlives the first server on purpose; drop it here.
+    if (first.db) { try { pgQuery(PG_URL, `DROP DATABASE IF EXISTS ${first.db.name} WITH (FORCE)`); } catch (e) { /* best effort */ } }
+  });
 
   const owner = await newUser(srv, 'mx-owner');
   const ws = await newWorkspace(srv, owner.token, 'matrix');
