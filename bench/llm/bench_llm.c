@@ -83,20 +83,20 @@ int main(int argc, char **argv)
 	core_init();
 	struct llm_message m = {.role = LLM_ROLE_USER, .content = "Say hello in one short sentence."};
 	struct bench b = {
-		.c = llm_client_new(NULL),
-		.req =
-			{
-				.provider = LLM_OPENAI,
-				.base_url = base,
-				.api_key = "sk-bench",
-				.model = "gpt-4o-mini",
-				.messages = &m,
-				.nmessages = 1,
-				.stream = stream,
-				.max_attempts = 1,
-				.input_per_mtok = 0.15,
-				.output_per_mtok = 0.6,
-			},
+	    .c = llm_client_new(NULL),
+	    .req =
+	        {
+	            .provider = LLM_OPENAI,
+	            .base_url = base,
+	            .api_key = "sk-bench",
+	            .model = "gpt-4o-mini",
+	            .messages = &m,
+	            .nmessages = 1,
+	            .stream = stream,
+	            .max_attempts = 1,
+	            .input_per_mtok = 0.15,
+	            .output_per_mtok = 0.6,
+	        },
 	};
 
 	run(&b, inflight * 4L, inflight); /* warm up: connections and the easy-handle pool */
@@ -112,7 +112,8 @@ int main(int argc, char **argv)
 	       stream ? "streaming" : "plain", base);
 	printf("  failed            %ld%s%s\n", b.failed, b.failed ? "  first: " : "", b.first_error);
 	printf("  wall              %.3f s\n", wall_s);
-	printf("  calls/s           %.0f   (goal >= %.0f: ratio %.2f)\n", rate, GOAL_CALLS_PER_S, rate / GOAL_CALLS_PER_S);
+	printf("  calls/s           %.0f   (goal >= %.0f: ratio %.2f)\n", rate, GOAL_CALLS_PER_S,
+	       rate / GOAL_CALLS_PER_S);
 	printf("  client CPU/call   %.1f us (goal < %.0f: ratio %.2f, below 1 is better)\n", per, GOAL_CPU_US,
 	       per / GOAL_CPU_US);
 	printf("  client CPU util   %.0f%% of one core\n", cpu / (wall_s * 1e6) * 100);

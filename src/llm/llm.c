@@ -6,12 +6,16 @@
  */
 #include "llm/llm_int.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #define DEFAULT_TIMEOUT_MS      120000
 #define DEFAULT_IDLE_MS         30000
@@ -34,7 +38,11 @@ struct llm_client {
 	CURL **pool; /* idle easy handles: their buffers and settings are reused */
 	int npool;
 	atomic_int cancel_asked; /* set by llm_call_cancel from any thread */
-	int64_t next_idle_us;    /* earliest moment a stream can go idle */
+	/* epoll over curl's sockets: poll(2) on every in-flight socket per wake-up cost more than the calls */
+	int epfd;
+	int wakefd;            /* eventfd: llm_call_cancel wakes the loop from any thread */
+	int64_t curl_timer_us; /* when curl wants CURL_SOCKET_TIMEOUT; -1: never */
+	int64_t next_idle_us;  /* earliest moment a stream can go idle */
 };
 
 struct llm_call {
@@ -147,6 +155,36 @@ void llm_response_move(struct llm_response *dst, struct llm_response *src)
 
 /* ---- the client ---- */
 
+static int on_socket(CURL *e, curl_socket_t fd, int what, void *ud, void *sockp)
+{
+	struct llm_client *c = ud;
+	struct epoll_event ev = {.data.fd = fd};
+
+	(void) e;
+	if (what == CURL_POLL_REMOVE) {
+		epoll_ctl(c->epfd, EPOLL_CTL_DEL, fd, NULL);
+		curl_multi_assign(c->multi, fd, NULL);
+		return 0;
+	}
+	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+	if (!sockp) {
+		if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 && errno == EEXIST)
+			epoll_ctl(c->epfd, EPOLL_CTL_MOD, fd, &ev);
+		curl_multi_assign(c->multi, fd, c); /* any non-NULL: "registered" */
+	} else {
+		epoll_ctl(c->epfd, EPOLL_CTL_MOD, fd, &ev);
+	}
+	return 0;
+}
+
+static int on_timer(CURLM *m, long timeout_ms, void *ud)
+{
+	struct llm_client *c = ud;
+	(void) m;
+	c->curl_timer_us = timeout_ms < 0 ? -1 : time_mono_us() + timeout_ms * 1000LL;
+	return 0;
+}
+
 struct llm_client *llm_client_new(struct llm_limiter *limiter)
 {
 	struct llm_client *c = xcalloc(1, sizeof(*c));
@@ -159,6 +197,19 @@ struct llm_client *llm_client_new(struct llm_limiter *limiter)
 	/* keep every connection of a busy thread: reconnecting costs more than the memory */
 	curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, 512L);
 	curl_multi_setopt(c->multi, CURLMOPT_PIPELINING, (long) CURLPIPE_MULTIPLEX);
+	c->epfd = epoll_create1(EPOLL_CLOEXEC);
+	c->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (c->epfd < 0 || c->wakefd < 0) {
+		log_error("llm: epoll/eventfd: %s", strerror(errno));
+		abort();
+	}
+	struct epoll_event ev = {.events = EPOLLIN, .data.fd = c->wakefd};
+	epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->wakefd, &ev);
+	c->curl_timer_us = -1;
+	curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
+	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+	curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
 	c->limiter = limiter;
 	c->pool = xcalloc(EASY_POOL_MAX, sizeof(CURL *));
 	atomic_init(&c->cancel_asked, 0);
@@ -630,7 +681,9 @@ void llm_call_cancel(struct llm_call *call)
 		return;
 	atomic_store(&call->cancel, true);
 	atomic_store(&call->client->cancel_asked, 1);
-	curl_multi_wakeup(call->client->multi);
+	uint64_t one = 1;
+	ssize_t n = write(call->client->wakefd, &one, sizeof(one));
+	(void) n; /* EAGAIN: a wake-up is already pending */
 }
 
 /* ---- the loop ---- */
@@ -726,22 +779,43 @@ int llm_client_run(struct llm_client *c, int timeout_ms)
 	int64_t until = now + (int64_t) (timeout_ms > 0 ? timeout_ms : 0) * 1000;
 	uint64_t finished = c->nfinished;
 	int running;
+	struct epoll_event evs[64];
 
 	for (;;) {
 		int64_t wake = until;
 		step_cancel_idle(c, now);
 		step_waiting(c, now, &wake);
-		curl_multi_perform(c->multi, &running);
+		if (c->curl_timer_us >= 0 && c->curl_timer_us <= now) {
+			c->curl_timer_us = -1;
+			curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+		}
 		drain(c);
 		if (c->ncalls == 0 || c->nfinished != finished)
 			break;
 		now = time_mono_us();
+		if (c->curl_timer_us >= 0 && c->curl_timer_us <= now)
+			continue;
 		if (now >= until)
 			break;
 		if (c->next_idle_us && c->next_idle_us < wake)
 			wake = c->next_idle_us;
+		if (c->curl_timer_us >= 0 && c->curl_timer_us < wake)
+			wake = c->curl_timer_us;
 		int wait_ms = wake > now ? (int) ((wake - now + 999) / 1000) : 0;
-		curl_multi_poll(c->multi, NULL, 0, wait_ms, NULL);
+		int n = epoll_wait(c->epfd, evs, (int) ARRAY_LEN(evs), wait_ms);
+		for (int i = 0; i < n; i++) {
+			if (evs[i].data.fd == c->wakefd) {
+				uint64_t v;
+				ssize_t r = read(c->wakefd, &v, sizeof(v));
+				(void) r;
+				continue;
+			}
+			int flags = (evs[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
+			            (evs[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+			            (evs[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+			curl_multi_socket_action(c->multi, evs[i].data.fd, flags, &running);
+		}
+		drain(c);
 		now = time_mono_us();
 	}
 	return c->ncalls;
@@ -791,6 +865,8 @@ void llm_client_free(struct llm_client **cp)
 		curl_easy_cleanup(c->pool[i]);
 	free(c->pool);
 	curl_multi_cleanup(c->multi);
+	close(c->epfd);
+	close(c->wakefd);
 	free(c);
 	*cp = NULL;
 }
