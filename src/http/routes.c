@@ -79,5 +79,8 @@ const struct route http_routes[] = {
      .tag = "models"},
     {"DELETE", "/api/v1/models/{id}", api_models_delete, ROLE_ADMIN, .summary = "Delete a model configuration",
      .tag = "models"},
+    {"POST", "/api/v1/models/{id}/test", api_models_test, ROLE_EDITOR,
+     .summary = "Make one minimal real call: ok, latency, the model the provider reports, or what to fix",
+     .tag = "models"},
     {0},
 };

@@ -97,6 +97,11 @@ static void curl_init_once(void)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+void llm_init(void)
+{
+	pthread_once(&curl_once, curl_init_once);
+}
+
 /* ---- names, responses, cost ---- */
 
 const char *llm_provider_name(enum llm_provider p)

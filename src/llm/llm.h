@@ -170,6 +170,10 @@ const char *llm_error_name(enum llm_error e);
 /* The cost of a usage at the request's prices. */
 double llm_cost(const struct llm_request *req, int64_t prompt, int64_t completion, int64_t cached);
 
+/* Process set-up (libcurl's global state): call once at start, before
+ * threads; clients also do it on first use. */
+void llm_init(void);
+
 /* ---- limiter: one per process, shared by every client ---- */
 struct llm_limit {
 	int rpm;             /* requests per minute, paced evenly; 0: none */
