@@ -110,7 +110,10 @@ int64_t llm_limiter_take(struct llm_limiter *l, struct llm_limit_state *s, int64
 			wait = (need - s->tokens) / rate;
 	}
 	if (lim->rpm > 0) {
-		interval = 60e6 / lim->rpm;
+		/* 5% headroom: calls that leave evenly spaced can arrive
+		 * bunched (network and scheduling jitter), and the provider
+		 * counts arrivals. */
+		interval = 60e6 / lim->rpm * 1.05;
 		int burst = lim->burst > 1 ? lim->burst : 1;
 		double allow_at = s->tat_us - (burst - 1) * interval;
 		if ((double) now_us < allow_at && allow_at - (double) now_us > wait)
