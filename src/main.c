@@ -5,6 +5,7 @@
 #include "http/api.h"
 #include "http/http.h"
 #include "models/models.h"
+#include "llm/llm.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -270,6 +271,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	llm_init();
 	if (core_init() < 0) {
 		fprintf(stderr, "troupe: cannot initialise libsodium\n");
 		return 1;
@@ -323,6 +325,7 @@ int main(int argc, char **argv)
 		struct arena *a = arena_new();
 		struct problem p;
 		problem_init(&p, a);
+		app.llm_limiter = llm_limiter_new();
 		enum status st = models_new(app.db, cfg.secret_key, &app.models, &p);
 		if (st != ST_OK)
 			fprintf(stderr, "troupe: %s\n", p.detail);
@@ -353,6 +356,7 @@ int main(int argc, char **argv)
 out:
 	auth_free(&app.auth);
 	models_free(&app.models);
+	llm_limiter_free(&app.llm_limiter);
 	db_close(&app.db);
 	config_free(&cfg);
 	return rc;

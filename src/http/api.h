@@ -19,6 +19,7 @@ enum status api_models_get(struct req *rq, struct res *rs);
 enum status api_models_update(struct req *rq, struct res *rs);
 enum status api_models_delete(struct req *rq, struct res *rs);
 enum status api_models_providers(struct req *rq, struct res *rs);
+enum status api_models_test(struct req *rq, struct res *rs);
 
 /* auth: the gateway's hooks and the auth, users, workspaces, API keys and
  * audit handlers (api_auth.c, api_users.c, api_workspaces.c, api_keys.c,

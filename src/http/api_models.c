@@ -128,3 +128,13 @@ enum status api_models_providers(struct req *rq, struct res *rs)
 	res_json(rs, json_pack("{s:o}", "items", models_providers()));
 	return ST_OK;
 }
+
+enum status api_models_test(struct req *rq, struct res *rs)
+{
+	json_t *out = NULL;
+	enum status st = models_probe(mods(rq), rq->app->llm_limiter, rq->who.workspace_id, req_param(rq, "id"),
+				      rq->arena, &out, &rq->problem);
+	if (out)
+		res_json(rs, out);
+	return st;
+}

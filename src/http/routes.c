@@ -65,5 +65,22 @@ const struct route http_routes[] = {
     /* audit log */
     {"GET", "/api/v1/audit-events", api_audit_list, ROLE_ADMIN, .flags = ROUTE_LIST,
      .summary = "Security events (filters: action, actor, since, until)", .tag = "audit"},
+    /* models: "providers" before {id} (the first matching row wins) */
+    {"GET", "/api/v1/models", api_models_list, ROLE_EDITOR, .flags = ROUTE_LIST,
+     .summary = "List model configurations", .tag = "models"},
+    {"POST", "/api/v1/models", api_models_create, ROLE_ADMIN, .body = &api_model_create_schema,
+     .flags = ROUTE_IDEMPOTENT, .summary = "Create a model configuration", .tag = "models"},
+    {"GET", "/api/v1/models/providers", api_models_providers, ROLE_USER, .flags = ROUTE_NO_WORKSPACE,
+     .summary = "Providers and the fields each takes", .tag = "models"},
+    {"GET", "/api/v1/models/{id}", api_models_get, ROLE_EDITOR, .summary = "Get a model configuration",
+     .tag = "models"},
+    {"PATCH", "/api/v1/models/{id}", api_models_update, ROLE_ADMIN, .body = &api_model_update_schema,
+     .summary = "Change a model configuration (null clears a field; api_key: null removes the key)",
+     .tag = "models"},
+    {"DELETE", "/api/v1/models/{id}", api_models_delete, ROLE_ADMIN, .summary = "Delete a model configuration",
+     .tag = "models"},
+    {"POST", "/api/v1/models/{id}/test", api_models_test, ROLE_EDITOR,
+     .summary = "Make one minimal real call: ok, latency, the model the provider reports, or what to fix",
+     .tag = "models"},
     {0},
 };

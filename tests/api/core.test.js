@@ -128,7 +128,8 @@ test('core gateway', async (t) => {
 
   await t.test('bad path ids are 400 naming the parameter', async () => {
     assertProblem(await api(srv, 'GET', '/api/v1/users/not-an-id'), 400, 'path.id');
-    assertProblem(await api(srv, 'GET', '/api/v1/users/..%2f..%2fetc'), 400, 'path.id');
+    // Encoded slashes decode to dot segments, which no route has.
+    assertProblem(await api(srv, 'GET', '/api/v1/users/..%2f..%2fetc'), 404);
   });
 
   await t.test('no CORS header for an unlisted Origin; exact match for a listed one', async () => {
@@ -206,6 +207,10 @@ test('OpenAPI document is valid 3.1 and lists exactly the routes served', async 
   }
   const methods = ['get', 'post', 'put', 'patch', 'delete'];
   const id = '01900000-0000-7000-8000-000000000000';
+  // Another documented template that takes this concrete path and method
+  // (e.g. PATCH /models/providers reaches PATCH /models/{id}).
+  const templates = Object.entries(doc.paths).map(([p, item]) => ({ re: new RegExp('^' + p.replace(/\{[^}]+\}/g, '[^/]+') + '$'), item }));
+  const servedElsewhere = (concrete, m) => templates.some((x) => x.item[m] && x.re.test(concrete));
   for (const [p, item] of Object.entries(doc.paths)) {
     assert.match(p, /^\//);
     const concrete = p.replace(/\{[^}]+\}/g, id);
@@ -217,7 +222,7 @@ test('OpenAPI document is valid 3.1 and lists exactly the routes served', async 
         // Served: the router knows it (whatever the auth or validation says).
         assert.ok(!(res.status === 404 && /no route matches/.test(body)) && res.status !== 405,
           `${m.toUpperCase()} ${p} is documented but not served: ${res.status} ${body}`);
-      } else {
+      } else if (!servedElsewhere(concrete, m)) {
         assert.equal(res.status, 405, `${m.toUpperCase()} ${p} is served but not documented: ${res.status}`);
       }
     }

@@ -137,7 +137,7 @@ async function startFakeLlm(args = []) {
       const r = await fetch(url + '/_script', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rules }) });
       assert.equal(r.status, 200);
     },
-    async requests() { return (await fetch(url + '/_requests')).json(); },
+    async requests() { return (await (await fetch(url + '/_requests')).json()).requests; },
     async reset() { await fetch(url + '/_reset', { method: 'POST' }); },
     stop() { child.kill('SIGTERM'); },
   };

@@ -123,3 +123,54 @@ test('model configurations', async (t) => {
     assert.doesNotMatch(srv.logs(), /canary/);
   });
 });
+
+test('POST /models/{id}/test tells a bad key, an unknown model and an unreachable host apart', async (t) => {
+  const { startFakeLlm } = require('./lib');
+  const fake = await startFakeLlm();
+  const srv = await startServer();
+  t.after(async () => { fake.stop(); await srv.stop(); });
+  const admin = await login(srv);
+  const net = require('node:net');
+  const closedPort = await new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+  });
+  const mk = async (name, body) => {
+    const r = await api(srv, 'POST', '/api/v1/models', { token: admin, body: { name, ...body } });
+    assert.equal(r.status, 201, r.text);
+    return r.json.id;
+  };
+  const base = `${fake.url}/v1`;
+  const good = await mk('good', { provider: 'openai_compatible', model: 'gpt-4o-mini', base_url: base, api_key: 'good-key-123456' });
+  const badKey = await mk('badkey', { provider: 'openai_compatible', model: 'gpt-4o-mini', base_url: base, api_key: 'bad-key' });
+  const noModel = await mk('nomodel', { provider: 'openai_compatible', model: 'no-such-model', base_url: base, api_key: 'good-key-123456' });
+  const down = await mk('down', { provider: 'openai_compatible', model: 'gpt-4o-mini', base_url: `http://127.0.0.1:${closedPort}/v1`, api_key: 'good-key-123456' });
+  const anth = await mk('anth', { provider: 'anthropic', model: 'claude-3-5-haiku-latest', base_url: fake.url, api_key: 'good-key-123456' });
+  const emb = await mk('emb', { provider: 'openai_compatible', kind: 'embedding', model: 'text-embedding-3-small', base_url: base, api_key: 'good-key-123456' });
+
+  const probe = async (id) => {
+    const r = await api(srv, 'POST', `/api/v1/models/${id}/test`, { token: admin });
+    assert.equal(r.status, 200, r.text);
+    assert.doesNotMatch(r.text, /good-key-123456/);
+    return r.json;
+  };
+  for (const id of [good, anth, emb]) {
+    const ok = await probe(id);
+    assert.equal(ok.ok, true, JSON.stringify(ok));
+    assert.ok(ok.latency_ms >= 0);
+  }
+  const a = await probe(badKey);
+  const b = await probe(noModel);
+  const c = await probe(down);
+  assert.equal(a.ok, false);
+  assert.equal(a.error.class, 'auth');
+  assert.match(a.error.message, /API key/);
+  assert.equal(b.error.class, 'not_found');
+  assert.match(b.error.message, /model/);
+  assert.equal(c.error.class, 'network');
+  assert.match(c.error.message, /reach/);
+  assert.equal(new Set([a.error.message, b.error.message, c.error.message]).size, 3);
+  // The fake saw the key in the header it belongs in, and troupe logged none.
+  const reqs = await fake.requests();
+  assert.ok(reqs.some((r) => (r.headers.authorization || '') === 'Bearer good-key-123456'));
+  assert.doesNotMatch(srv.logs(), /good-key-123456/);
+});

@@ -1,0 +1,914 @@
+/*
+ * Wire formats: what each provider wants to read and what it writes back.
+ * OpenAI Chat Completions is the lingua franca (Azure, Ollama's /v1 and the
+ * OpenAI-compatible servers speak it); Anthropic Messages differs in the
+ * system prompt, the content blocks and the stream's events.
+ */
+#include "llm/llm_int.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#define AZURE_DEFAULT_VERSION     "2024-10-21"
+#define ANTHROPIC_DEFAULT_VERSION "2023-06-01"
+#define ANTHROPIC_DEFAULT_MAX     1024
+
+static bool is_anthropic(enum llm_provider p)
+{
+	return p == LLM_ANTHROPIC;
+}
+
+static const char *trim_slash(const char *base, size_t *len)
+{
+	size_t n = strlen(base);
+	while (n && base[n - 1] == '/')
+		n--;
+	*len = n;
+	return base;
+}
+
+/* Escapes a deployment name for a URL path: providers allow [A-Za-z0-9._-]. */
+static void url_path_escape(struct buf *b, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char) *s;
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+		    c == '_' || c == '.' || c == '~')
+			buf_append(b, s, 1);
+		else
+			buf_printf(b, "%%%02X", c);
+	}
+}
+
+static const char *default_base(enum llm_provider p)
+{
+	switch (p) {
+	case LLM_OPENAI:
+		return "https://api.openai.com/v1";
+	case LLM_ANTHROPIC:
+		return "https://api.anthropic.com";
+	case LLM_OLLAMA:
+		return "http://localhost:11434";
+	default:
+		return NULL;
+	}
+}
+
+static char *make_url(enum llm_provider p, const char *base_url, const char *deployment, const char *api_version,
+                      const char *what)
+{
+	struct buf b;
+	size_t n;
+	const char *base = base_url && *base_url ? base_url : default_base(p);
+
+	if (!base)
+		return NULL;
+	trim_slash(base, &n);
+	buf_init(&b, 0);
+	buf_append(&b, base, n);
+	switch (p) {
+	case LLM_AZURE_OPENAI:
+		if (!deployment || !*deployment) {
+			buf_free(&b);
+			return NULL;
+		}
+		buf_puts(&b, "/openai/deployments/");
+		url_path_escape(&b, deployment);
+		buf_printf(&b, "/%s?api-version=%s", what,
+		           api_version && *api_version ? api_version : AZURE_DEFAULT_VERSION);
+		break;
+	case LLM_ANTHROPIC:
+		buf_puts(&b, "/v1/messages");
+		break;
+	case LLM_OLLAMA:
+		buf_puts(&b, str_eq(what, "embeddings") ? "/api/embed" : "/v1/chat/completions");
+		break;
+	default: /* OpenAI and compatible servers: the base ends where the SDKs' base_url ends (…/v1) */
+		buf_printf(&b, "/%s", what);
+		break;
+	}
+	return buf_steal(&b);
+}
+
+char *llm_wire_chat_url(const struct llm_request *req)
+{
+	return make_url(req->provider, req->base_url, req->deployment, req->api_version, "chat/completions");
+}
+
+char *llm_wire_embed_url(const struct llm_embed_request *req)
+{
+	if (req->provider == LLM_ANTHROPIC)
+		return NULL;
+	return make_url(req->provider, req->base_url, req->deployment, req->api_version, "embeddings");
+}
+
+/* ---- headers ---- */
+
+static struct curl_slist *header_add(struct curl_slist *h, const char *name, const char *value)
+{
+	struct buf b;
+	struct curl_slist *n;
+
+	buf_init(&b, 0);
+	buf_printf(&b, "%s: %s", name, value);
+	n = curl_slist_append(h, b.data);
+	sodium_memzero(b.data, b.len); /* it may hold the key */
+	buf_free(&b);
+	if (!n) {
+		log_error("llm: out of memory building headers");
+		abort();
+	}
+	return n;
+}
+
+struct curl_slist *llm_wire_headers(enum llm_provider p, const char *api_key, const char *api_version,
+                                    const char *organization, const struct llm_header *extra, int nextra, bool stream)
+{
+	struct curl_slist *h = NULL;
+	bool has_key = api_key && *api_key;
+
+	h = header_add(h, "Content-Type", "application/json");
+	h = header_add(h, "Accept", stream ? "text/event-stream" : "application/json");
+	/* curl would otherwise wait for 100-continue on bodies over 1 KiB */
+	h = curl_slist_append(h, "Expect:");
+	switch (p) {
+	case LLM_AZURE_OPENAI:
+		if (has_key)
+			h = header_add(h, "api-key", api_key);
+		break;
+	case LLM_ANTHROPIC:
+		if (has_key)
+			h = header_add(h, "x-api-key", api_key);
+		h = header_add(h, "anthropic-version",
+		               api_version && *api_version ? api_version : ANTHROPIC_DEFAULT_VERSION);
+		break;
+	default:
+		if (has_key) {
+			struct buf b;
+			buf_init(&b, 0);
+			buf_printf(&b, "Bearer %s", api_key);
+			h = header_add(h, "Authorization", b.data);
+			sodium_memzero(b.data, b.len);
+			buf_free(&b);
+		}
+		if (organization && *organization)
+			h = header_add(h, "OpenAI-Organization", organization);
+		break;
+	}
+	for (int i = 0; i < nextra; i++)
+		if (extra[i].name && extra[i].value)
+			h = header_add(h, extra[i].name, extra[i].value);
+	return h;
+}
+
+void llm_wire_headers_free(struct curl_slist *h)
+{
+	for (struct curl_slist *x = h; x; x = x->next)
+		sodium_memzero(x->data, strlen(x->data));
+	curl_slist_free_all(h);
+}
+
+/* ---- request bodies ---- */
+
+static json_t *str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static void set_sampling(json_t *o, const struct llm_request *req)
+{
+	if (req->has_temperature)
+		json_object_set_new(o, "temperature", json_real(req->temperature));
+	if (req->has_top_p)
+		json_object_set_new(o, "top_p", json_real(req->top_p));
+}
+
+static json_t *openai_messages(const struct llm_request *req)
+{
+	json_t *arr = json_array();
+	static const char *const roles[] = {"system", "user", "assistant", "tool"};
+
+	for (int i = 0; i < req->nmessages; i++) {
+		const struct llm_message *m = &req->messages[i];
+		json_t *o = json_object();
+		json_object_set_new(o, "role", json_string(roles[m->role]));
+		json_object_set_new(o, "content", str_or_null(m->content));
+		if (m->role == LLM_ROLE_TOOL && m->tool_call_id)
+			json_object_set_new(o, "tool_call_id", json_string(m->tool_call_id));
+		if (m->role == LLM_ROLE_ASSISTANT && m->ntool_calls > 0) {
+			json_t *tcs = json_array();
+			for (int k = 0; k < m->ntool_calls; k++) {
+				const struct llm_tool_call *tc = &m->tool_calls[k];
+				json_array_append_new(
+				    tcs, json_pack("{s:s, s:s, s:{s:s, s:s}}", "id", tc->id ? tc->id : "", "type",
+				                   "function", "function", "name", tc->name ? tc->name : "",
+				                   "arguments", tc->arguments ? tc->arguments : "{}"));
+			}
+			json_object_set_new(o, "tool_calls", tcs);
+		}
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
+static json_t *openai_body(const struct llm_request *req, char *err, size_t errlen)
+{
+	json_t *o = json_object();
+
+	if (req->model && *req->model)
+		json_object_set_new(o, "model", json_string(req->model));
+	else if (req->provider != LLM_AZURE_OPENAI) {
+		snprintf(err, errlen, "a model is required");
+		json_decref(o);
+		return NULL;
+	}
+	json_object_set_new(o, "messages", openai_messages(req));
+	if (req->ntools > 0) {
+		json_t *tools = json_array();
+		for (int i = 0; i < req->ntools; i++) {
+			const struct llm_tool *t = &req->tools[i];
+			json_t *fn = json_pack("{s:s}", "name", t->name ? t->name : "");
+			if (t->description)
+				json_object_set_new(fn, "description", json_string(t->description));
+			json_object_set(fn, "parameters",
+			                t->parameters ? t->parameters
+			                              : json_pack("{s:s, s:{}}", "type", "object", "properties"));
+			if (!t->parameters)
+				json_decref(json_object_get(fn, "parameters"));
+			json_array_append_new(tools, json_pack("{s:s, s:o}", "type", "function", "function", fn));
+		}
+		json_object_set_new(o, "tools", tools);
+	}
+	if (req->tool_choice) {
+		if (str_eq(req->tool_choice, "auto") || str_eq(req->tool_choice, "none") ||
+		    str_eq(req->tool_choice, "required"))
+			json_object_set_new(o, "tool_choice", json_string(req->tool_choice));
+		else
+			json_object_set_new(
+			    o, "tool_choice",
+			    json_pack("{s:s, s:{s:s}}", "type", "function", "function", "name", req->tool_choice));
+	}
+	if (req->format == LLM_FORMAT_JSON_OBJECT) {
+		json_object_set_new(o, "response_format", json_pack("{s:s}", "type", "json_object"));
+	} else if (req->format == LLM_FORMAT_JSON_SCHEMA) {
+		if (!req->schema) {
+			snprintf(err, errlen, "response format json_schema needs a schema");
+			json_decref(o);
+			return NULL;
+		}
+		json_object_set_new(o, "response_format",
+		                    json_pack("{s:s, s:{s:s, s:O, s:b}}", "type", "json_schema", "json_schema", "name",
+		                              req->schema_name ? req->schema_name : "response", "schema", req->schema,
+		                              "strict", req->schema_strict));
+	}
+	set_sampling(o, req);
+	if (req->max_tokens > 0)
+		/* OpenAI's reasoning models refuse max_tokens; the others only know max_tokens */
+		json_object_set_new(o, req->provider == LLM_OPENAI ? "max_completion_tokens" : "max_tokens",
+		                    json_integer(req->max_tokens));
+	if (req->stream) {
+		json_object_set_new(o, "stream", json_true());
+		json_object_set_new(o, "stream_options", json_pack("{s:b}", "include_usage", 1));
+	}
+	return o;
+}
+
+static json_t *anthropic_text_block(const char *text)
+{
+	return json_pack("{s:s, s:s}", "type", "text", "text", text);
+}
+
+static json_t *anthropic_messages(const struct llm_request *req, char *err, size_t errlen)
+{
+	json_t *arr = json_array();
+	json_t *tool_results = NULL; /* consecutive tool answers share one user turn */
+
+	for (int i = 0; i < req->nmessages; i++) {
+		const struct llm_message *m = &req->messages[i];
+		if (m->role == LLM_ROLE_SYSTEM)
+			continue;
+		if (m->role == LLM_ROLE_TOOL) {
+			json_t *blk =
+			    json_pack("{s:s, s:s, s:s}", "type", "tool_result", "tool_use_id",
+			              m->tool_call_id ? m->tool_call_id : "", "content", m->content ? m->content : "");
+			if (!tool_results) {
+				tool_results = json_array();
+				json_array_append_new(arr,
+				                      json_pack("{s:s, s:O}", "role", "user", "content", tool_results));
+				json_decref(tool_results);
+			}
+			json_array_append_new(tool_results, blk);
+			continue;
+		}
+		tool_results = NULL;
+		if (m->role == LLM_ROLE_ASSISTANT && m->ntool_calls > 0) {
+			json_t *content = json_array();
+			if (m->content && *m->content)
+				json_array_append_new(content, anthropic_text_block(m->content));
+			for (int k = 0; k < m->ntool_calls; k++) {
+				const struct llm_tool_call *tc = &m->tool_calls[k];
+				json_error_t jerr;
+				json_t *input = json_loads(tc->arguments ? tc->arguments : "{}", 0, &jerr);
+				if (!input || !json_is_object(input)) {
+					snprintf(err, errlen,
+					         "messages[%d].tool_calls[%d].arguments is not a JSON object", i, k);
+					json_decref(input);
+					json_decref(content);
+					json_decref(arr);
+					return NULL;
+				}
+				json_array_append_new(content, json_pack("{s:s, s:s, s:s, s:o}", "type", "tool_use",
+				                                         "id", tc->id ? tc->id : "", "name",
+				                                         tc->name ? tc->name : "", "input", input));
+			}
+			json_array_append_new(arr, json_pack("{s:s, s:o}", "role", "assistant", "content", content));
+			continue;
+		}
+		json_array_append_new(arr,
+		                      json_pack("{s:s, s:s}", "role", m->role == LLM_ROLE_USER ? "user" : "assistant",
+		                                "content", m->content ? m->content : ""));
+	}
+	return arr;
+}
+
+static json_t *anthropic_body(const struct llm_request *req, char *err, size_t errlen)
+{
+	json_t *o = json_object(), *msgs;
+	struct buf sys;
+
+	if (!req->model || !*req->model) {
+		snprintf(err, errlen, "a model is required");
+		goto fail;
+	}
+	json_object_set_new(o, "model", json_string(req->model));
+	json_object_set_new(o, "max_tokens",
+	                    json_integer(req->max_tokens > 0 ? req->max_tokens : ANTHROPIC_DEFAULT_MAX));
+	/* Anthropic takes the system prompt beside the messages, not among them */
+	buf_init(&sys, 0);
+	for (int i = 0; i < req->nmessages; i++) {
+		if (req->messages[i].role != LLM_ROLE_SYSTEM || !req->messages[i].content)
+			continue;
+		if (sys.len)
+			buf_puts(&sys, "\n\n");
+		buf_puts(&sys, req->messages[i].content);
+	}
+	if (sys.len)
+		json_object_set_new(o, "system", json_stringn(sys.data, sys.len));
+	buf_free(&sys);
+	if (!(msgs = anthropic_messages(req, err, errlen)))
+		goto fail;
+	json_object_set_new(o, "messages", msgs);
+
+	json_t *tools = json_array();
+	for (int i = 0; i < req->ntools; i++) {
+		const struct llm_tool *t = &req->tools[i];
+		json_t *tj = json_pack("{s:s}", "name", t->name ? t->name : "");
+		if (t->description)
+			json_object_set_new(tj, "description", json_string(t->description));
+		if (t->parameters)
+			json_object_set(tj, "input_schema", t->parameters);
+		else
+			json_object_set_new(tj, "input_schema",
+			                    json_pack("{s:s, s:{}}", "type", "object", "properties"));
+		json_array_append_new(tools, tj);
+	}
+	json_t *choice = NULL;
+	if (req->format == LLM_FORMAT_JSON_SCHEMA || req->format == LLM_FORMAT_JSON_OBJECT) {
+		/* No native JSON mode: a forced tool whose input schema is the wanted one */
+		json_t *schema = req->format == LLM_FORMAT_JSON_SCHEMA ? json_incref(req->schema)
+		                                                       : json_pack("{s:s}", "type", "object");
+		if (!schema) {
+			snprintf(err, errlen, "response format json_schema needs a schema");
+			json_decref(tools);
+			goto fail;
+		}
+		json_array_append_new(tools,
+		                      json_pack("{s:s, s:s, s:o}", "name", LLM_JSON_TOOL, "description",
+		                                "Give the answer as this tool's input.", "input_schema", schema));
+		choice = json_pack("{s:s, s:s}", "type", "tool", "name", LLM_JSON_TOOL);
+	} else if (req->tool_choice) {
+		if (str_eq(req->tool_choice, "auto"))
+			choice = json_pack("{s:s}", "type", "auto");
+		else if (str_eq(req->tool_choice, "required"))
+			choice = json_pack("{s:s}", "type", "any");
+		else if (str_eq(req->tool_choice, "none"))
+			choice = json_pack("{s:s}", "type", "none");
+		else
+			choice = json_pack("{s:s, s:s}", "type", "tool", "name", req->tool_choice);
+	}
+	if (json_array_size(tools))
+		json_object_set_new(o, "tools", tools);
+	else
+		json_decref(tools);
+	if (choice)
+		json_object_set_new(o, "tool_choice", choice);
+	set_sampling(o, req);
+	if (req->stream)
+		json_object_set_new(o, "stream", json_true());
+	return o;
+fail:
+	json_decref(o);
+	return NULL;
+}
+
+json_t *llm_wire_chat_body(const struct llm_request *req, char *err, size_t errlen)
+{
+	if (req->nmessages <= 0 || !req->messages) {
+		snprintf(err, errlen, "a request needs at least one message");
+		return NULL;
+	}
+	for (int i = 0; i < req->nmessages; i++) {
+		if ((unsigned) req->messages[i].role > LLM_ROLE_TOOL) {
+			snprintf(err, errlen, "messages[%d] has an unknown role", i);
+			return NULL;
+		}
+	}
+	return is_anthropic(req->provider) ? anthropic_body(req, err, errlen) : openai_body(req, err, errlen);
+}
+
+json_t *llm_wire_embed_body(const struct llm_embed_request *req, const char *const *inputs, int n)
+{
+	json_t *o = json_object(), *in = json_array();
+
+	if (req->model && *req->model)
+		json_object_set_new(o, "model", json_string(req->model));
+	for (int i = 0; i < n; i++)
+		json_array_append_new(in, json_string(inputs[i] ? inputs[i] : ""));
+	json_object_set_new(o, "input", in);
+	if (req->dimensions > 0)
+		json_object_set_new(o, "dimensions", json_integer(req->dimensions));
+	if (req->provider != LLM_OLLAMA)
+		json_object_set_new(o, "encoding_format", json_string("float"));
+	return o;
+}
+
+/* ---- answers ---- */
+
+const char *llm_finish_normalise(const char *r)
+{
+	if (!r)
+		return NULL;
+	if (str_eq(r, "end_turn") || str_eq(r, "stop_sequence"))
+		return "stop";
+	if (str_eq(r, "tool_use"))
+		return "tool_calls";
+	if (str_eq(r, "max_tokens"))
+		return "length";
+	return r;
+}
+
+static char *dup_json_str(json_t *v)
+{
+	return json_is_string(v) ? xstrndup(json_string_value(v), json_string_length(v)) : NULL;
+}
+
+static void add_tool_call(struct llm_response *r, char *id, char *name, char *args)
+{
+	r->tool_calls = xrealloc(r->tool_calls, sizeof(*r->tool_calls) * (size_t) (r->ntool_calls + 1));
+	r->tool_calls[r->ntool_calls++] = (struct llm_tool_call){.id = id, .name = name, .arguments = args};
+}
+
+static int64_t jint(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+	return json_is_integer(v) ? (int64_t) json_integer_value(v) : 0;
+}
+
+static void set_finish(struct llm_response *r, const char *reason)
+{
+	free(r->finish_reason);
+	r->finish_reason = reason ? xstrdup(llm_finish_normalise(reason)) : NULL;
+}
+
+static int parse_openai(json_t *root, struct llm_response *r, char *err, size_t errlen)
+{
+	json_t *choice = json_array_get(json_object_get(root, "choices"), 0);
+	json_t *msg = json_object_get(choice, "message");
+	json_t *usage = json_object_get(root, "usage");
+
+	if (!json_is_object(msg)) {
+		snprintf(err, errlen, "the answer has no choices[0].message");
+		return -1;
+	}
+	r->text = dup_json_str(json_object_get(msg, "content"));
+	json_t *tcs = json_object_get(msg, "tool_calls");
+	for (size_t i = 0; i < json_array_size(tcs); i++) {
+		json_t *tc = json_array_get(tcs, i), *fn = json_object_get(tc, "function");
+		json_t *args = json_object_get(fn, "arguments");
+		char *a = json_is_string(args)   ? dup_json_str(args)
+		          : json_is_object(args) ? json_dumps(args, JSON_COMPACT) /* some compatible servers */
+		                                 : xstrdup("{}");
+		add_tool_call(r, dup_json_str(json_object_get(tc, "id")), dup_json_str(json_object_get(fn, "name")), a);
+	}
+	set_finish(r, json_string_value(json_object_get(choice, "finish_reason")));
+	r->rec.prompt_tokens = jint(usage, "prompt_tokens");
+	r->rec.completion_tokens = jint(usage, "completion_tokens");
+	r->rec.cached_tokens = jint(json_object_get(usage, "prompt_tokens_details"), "cached_tokens");
+	return 0;
+}
+
+static void anthropic_usage(json_t *usage, int64_t *prompt, int64_t *completion, int64_t *cached)
+{
+	if (!json_is_object(usage))
+		return;
+	/* input_tokens leaves out the cache: the prompt is all three */
+	if (json_object_get(usage, "input_tokens")) {
+		*cached = jint(usage, "cache_read_input_tokens");
+		*prompt = jint(usage, "input_tokens") + *cached + jint(usage, "cache_creation_input_tokens");
+	}
+	if (json_object_get(usage, "output_tokens"))
+		*completion = jint(usage, "output_tokens");
+}
+
+static int parse_anthropic(json_t *root, bool json_tool, struct llm_response *r, char *err, size_t errlen)
+{
+	json_t *content = json_object_get(root, "content");
+	struct buf text;
+	bool has_text = false;
+
+	if (!json_is_array(content)) {
+		snprintf(err, errlen, "the answer has no content array");
+		return -1;
+	}
+	buf_init(&text, 0);
+	for (size_t i = 0; i < json_array_size(content); i++) {
+		json_t *blk = json_array_get(content, i);
+		const char *type = json_string_value(json_object_get(blk, "type"));
+		if (str_eq(type, "text")) {
+			json_t *t = json_object_get(blk, "text");
+			buf_append(&text, json_string_value(t) ? json_string_value(t) : "", json_string_length(t));
+			has_text = true;
+		} else if (str_eq(type, "tool_use")) {
+			char *args = json_dumps(json_object_get(blk, "input"), JSON_COMPACT | JSON_ENCODE_ANY);
+			const char *name = json_string_value(json_object_get(blk, "name"));
+			if (json_tool && str_eq(name, LLM_JSON_TOOL)) {
+				text.len = 0;
+				buf_puts(&text, args ? args : "{}");
+				has_text = true;
+				free(args);
+				continue;
+			}
+			add_tool_call(r, dup_json_str(json_object_get(blk, "id")), name ? xstrdup(name) : NULL,
+			              args ? args : xstrdup("{}"));
+		}
+	}
+	r->text = has_text ? buf_steal(&text) : NULL;
+	buf_free(&text);
+	const char *stop = json_string_value(json_object_get(root, "stop_reason"));
+	set_finish(r, json_tool && str_eq(stop, "tool_use") && r->ntool_calls == 0 ? "stop" : stop);
+	anthropic_usage(json_object_get(root, "usage"), &r->rec.prompt_tokens, &r->rec.completion_tokens,
+	                &r->rec.cached_tokens);
+	return 0;
+}
+
+int llm_wire_parse_chat(enum llm_provider p, const char *body, size_t len, bool json_tool, struct llm_response *r,
+                        char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *root = json_loadb(body, len, 0, &jerr);
+	int rc = -1;
+
+	if (!json_is_object(root)) {
+		snprintf(err, errlen, "the answer is not a JSON object: %s", root ? "another JSON value" : jerr.text);
+		goto out;
+	}
+	rc = is_anthropic(p) ? parse_anthropic(root, json_tool, r, err, errlen) : parse_openai(root, r, err, errlen);
+	if (rc == 0) {
+		char *model = dup_json_str(json_object_get(root, "model"));
+		if (model) {
+			free(r->rec.model);
+			r->rec.model = model;
+		}
+	}
+out:
+	json_decref(root);
+	return rc;
+}
+
+char *llm_wire_error_text(const char *body, size_t len)
+{
+	json_error_t jerr;
+	json_t *root = len ? json_loadb(body, len, 0, &jerr) : NULL;
+	json_t *e = json_object_get(root, "error");
+	char *out = NULL;
+
+	if (json_is_string(e)) { /* Ollama */
+		out = xstrdup(json_string_value(e));
+	} else if (json_is_object(e)) {
+		const char *msg = json_string_value(json_object_get(e, "message"));
+		const char *type = json_string_value(json_object_get(e, "type"));
+		const char *code = json_string_value(json_object_get(e, "code"));
+		if (!type)
+			type = code;
+		if (msg)
+			out = type ? xasprintf("%s: %s", type, msg) : xstrdup(msg);
+	}
+	if (!out && len) {
+		/* not a known shape: the start of the body, one line */
+		size_t n = len > 200 ? 200 : len;
+		out = xstrndup(body, n);
+		for (char *c = out; *c; c++)
+			if (*c == '\n' || *c == '\r')
+				*c = ' ';
+	}
+	json_decref(root);
+	return out;
+}
+
+int llm_wire_parse_embed(enum llm_provider p, const char *body, size_t len, int n, float **out, int *dim,
+                         int64_t *prompt_tokens, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *root = json_loadb(body, len, 0, &jerr), *rows;
+	int rc = -1;
+
+	if (!json_is_object(root)) {
+		snprintf(err, errlen, "the answer is not a JSON object");
+		goto out;
+	}
+	rows = json_object_get(root, p == LLM_OLLAMA ? "embeddings" : "data");
+	if ((int) json_array_size(rows) != n) {
+		snprintf(err, errlen, "asked for %d embeddings, got %zu", n, json_array_size(rows));
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		json_t *row = json_array_get(rows, (size_t) i), *vec = row;
+		int at = i;
+		if (p != LLM_OLLAMA) {
+			vec = json_object_get(row, "embedding");
+			if (json_is_integer(json_object_get(row, "index")))
+				at = (int) json_integer_value(json_object_get(row, "index"));
+		}
+		int d = (int) json_array_size(vec);
+		if (!json_is_array(vec) || d == 0 || at < 0 || at >= n) {
+			snprintf(err, errlen, "embedding %d is not a vector", i);
+			goto out;
+		}
+		if (*dim == 0) {
+			*dim = d;
+			*out = xcalloc((size_t) n, sizeof(float) * (size_t) d);
+		}
+		if (d != *dim) {
+			snprintf(err, errlen, "embedding %d has %d dimensions, not %d", i, d, *dim);
+			goto out;
+		}
+		for (int k = 0; k < d; k++)
+			(*out)[(size_t) at * (size_t) d + (size_t) k] =
+			    (float) json_number_value(json_array_get(vec, (size_t) k));
+	}
+	if (p == LLM_OLLAMA)
+		*prompt_tokens = jint(root, "prompt_eval_count");
+	else
+		*prompt_tokens = jint(json_object_get(root, "usage"), "prompt_tokens");
+	rc = 0;
+out:
+	json_decref(root);
+	return rc;
+}
+
+/* ---- streams ---- */
+
+void llm_stream_init(struct llm_stream *st, enum llm_provider p, bool json_tool, llm_delta_fn fn, void *ud)
+{
+	memset(st, 0, sizeof(*st));
+	st->provider = p;
+	st->json_tool = json_tool;
+	st->on_delta = fn;
+	st->delta_ud = ud;
+	buf_init(&st->text, 0);
+}
+
+void llm_stream_free(struct llm_stream *st)
+{
+	buf_free(&st->text);
+	for (int i = 0; i < st->ntools; i++) {
+		buf_free(&st->tools[i].id);
+		buf_free(&st->tools[i].name);
+		buf_free(&st->tools[i].args);
+	}
+	free(st->tools);
+	free(st->finish_reason);
+	free(st->model);
+	free(st->error);
+	memset(st, 0, sizeof(*st));
+}
+
+static void stream_first(struct llm_stream *st)
+{
+	if (!st->first_us)
+		st->first_us = time_mono_us();
+}
+
+static void stream_text(struct llm_stream *st, const char *s, size_t n)
+{
+	stream_first(st);
+	st->has_text = true;
+	buf_append(&st->text, s, n);
+	if (st->on_delta && n)
+		st->on_delta(st->delta_ud, &(struct llm_delta){.kind = LLM_DELTA_TEXT, .text = s, .len = n});
+}
+
+static struct llm_acc_tool *stream_tool(struct llm_stream *st, int block, bool create)
+{
+	for (int i = 0; i < st->ntools; i++)
+		if (st->tools[i].block == block)
+			return &st->tools[i];
+	if (!create)
+		return NULL;
+	st->tools = xrealloc(st->tools, sizeof(*st->tools) * (size_t) (st->ntools + 1));
+	struct llm_acc_tool *t = &st->tools[st->ntools++];
+	memset(t, 0, sizeof(*t));
+	buf_init(&t->id, 0);
+	buf_init(&t->name, 0);
+	buf_init(&t->args, 0);
+	t->block = block;
+	return t;
+}
+
+static void stream_tool_args(struct llm_stream *st, struct llm_acc_tool *t, const char *s, size_t n)
+{
+	stream_first(st);
+	buf_append(&t->args, s, n);
+	if (!st->on_delta || !n)
+		return;
+	if (st->json_tool && t->name.len && str_eq(t->name.data, LLM_JSON_TOOL)) {
+		st->on_delta(st->delta_ud, &(struct llm_delta){.kind = LLM_DELTA_TEXT, .text = s, .len = n});
+		return;
+	}
+	st->on_delta(st->delta_ud, &(struct llm_delta){.kind = LLM_DELTA_TOOL_CALL,
+	                                               .text = s,
+	                                               .len = n,
+	                                               .tool_index = (int) (t - st->tools),
+	                                               .tool_name = t->name.len ? t->name.data : NULL});
+}
+
+static void buf_set_json(struct buf *b, json_t *v)
+{
+	if (json_is_string(v)) {
+		b->len = 0;
+		buf_append(b, json_string_value(v), json_string_length(v));
+	}
+}
+
+static void stream_set_error(struct llm_stream *st, json_t *e)
+{
+	char *txt = json_dumps(e, JSON_COMPACT);
+	free(st->error);
+	st->error = llm_wire_error_text(txt ? txt : "", txt ? strlen(txt) : 0);
+	if (!st->error)
+		st->error = xstrdup("an error event in the stream");
+	free(txt);
+}
+
+static void openai_event(struct llm_stream *st, json_t *root)
+{
+	json_t *choice = json_array_get(json_object_get(root, "choices"), 0);
+	json_t *delta = json_object_get(choice, "delta"), *v;
+
+	if (json_object_get(root, "error")) {
+		stream_set_error(st, root);
+		return;
+	}
+	if (!st->model && (v = json_object_get(root, "model")) && json_is_string(v))
+		st->model = dup_json_str(v);
+	if ((v = json_object_get(delta, "content")) && json_is_string(v))
+		stream_text(st, json_string_value(v), json_string_length(v));
+	json_t *tcs = json_object_get(delta, "tool_calls");
+	for (size_t i = 0; i < json_array_size(tcs); i++) {
+		json_t *tc = json_array_get(tcs, i), *fn = json_object_get(tc, "function");
+		json_t *idx = json_object_get(tc, "index");
+		struct llm_acc_tool *t =
+		    stream_tool(st, json_is_integer(idx) ? (int) json_integer_value(idx) : (int) i, true);
+		buf_set_json(&t->id, json_object_get(tc, "id"));
+		buf_set_json(&t->name, json_object_get(fn, "name"));
+		json_t *args = json_object_get(fn, "arguments");
+		if (json_is_string(args))
+			stream_tool_args(st, t, json_string_value(args), json_string_length(args));
+	}
+	if ((v = json_object_get(choice, "finish_reason")) && json_is_string(v)) {
+		free(st->finish_reason);
+		st->finish_reason = xstrdup(json_string_value(v));
+	}
+	json_t *usage = json_object_get(root, "usage");
+	if (json_is_object(usage)) {
+		st->prompt_tokens = jint(usage, "prompt_tokens");
+		st->completion_tokens = jint(usage, "completion_tokens");
+		st->cached_tokens = jint(json_object_get(usage, "prompt_tokens_details"), "cached_tokens");
+	}
+}
+
+static void anthropic_event(struct llm_stream *st, json_t *root)
+{
+	const char *type = json_string_value(json_object_get(root, "type"));
+	json_t *v;
+
+	if (str_eq(type, "message_start")) {
+		json_t *msg = json_object_get(root, "message");
+		if (!st->model && (v = json_object_get(msg, "model")) && json_is_string(v))
+			st->model = dup_json_str(v);
+		anthropic_usage(json_object_get(msg, "usage"), &st->prompt_tokens, &st->completion_tokens,
+		                &st->cached_tokens);
+	} else if (str_eq(type, "content_block_start")) {
+		json_t *blk = json_object_get(root, "content_block");
+		int index = (int) jint(root, "index");
+		if (str_eq(json_string_value(json_object_get(blk, "type")), "tool_use")) {
+			struct llm_acc_tool *t = stream_tool(st, index, true);
+			buf_set_json(&t->id, json_object_get(blk, "id"));
+			buf_set_json(&t->name, json_object_get(blk, "name"));
+		} else if ((v = json_object_get(blk, "text")) && json_string_length(v)) {
+			stream_text(st, json_string_value(v), json_string_length(v));
+		} else {
+			st->has_text = true;
+		}
+	} else if (str_eq(type, "content_block_delta")) {
+		json_t *d = json_object_get(root, "delta");
+		const char *dt = json_string_value(json_object_get(d, "type"));
+		if (str_eq(dt, "text_delta") && (v = json_object_get(d, "text")) && json_is_string(v)) {
+			stream_text(st, json_string_value(v), json_string_length(v));
+		} else if (str_eq(dt, "input_json_delta") && (v = json_object_get(d, "partial_json")) &&
+		           json_is_string(v)) {
+			struct llm_acc_tool *t = stream_tool(st, (int) jint(root, "index"), true);
+			stream_tool_args(st, t, json_string_value(v), json_string_length(v));
+		}
+	} else if (str_eq(type, "message_delta")) {
+		json_t *d = json_object_get(root, "delta");
+		if ((v = json_object_get(d, "stop_reason")) && json_is_string(v)) {
+			free(st->finish_reason);
+			st->finish_reason = xstrdup(json_string_value(v));
+		}
+		anthropic_usage(json_object_get(root, "usage"), &st->prompt_tokens, &st->completion_tokens,
+		                &st->cached_tokens);
+	} else if (str_eq(type, "message_stop")) {
+		st->done = true;
+	} else if (str_eq(type, "error")) {
+		stream_set_error(st, root);
+	}
+}
+
+int llm_stream_event(void *ud, const char *event, const char *data, size_t len)
+{
+	struct llm_stream *st = ud;
+	json_error_t jerr;
+	json_t *root;
+
+	(void) event; /* both providers repeat the event's name in the data's "type" */
+	if (len == 6 && memcmp(data, "[DONE]", 6) == 0) {
+		st->done = true;
+		return 0;
+	}
+	root = json_loadb(data, len, 0, &jerr);
+	if (!json_is_object(root)) {
+		free(st->error);
+		st->error = xasprintf("a stream event is not JSON: %s", jerr.text);
+		json_decref(root);
+		return -1;
+	}
+	if (is_anthropic(st->provider))
+		anthropic_event(st, root);
+	else
+		openai_event(st, root);
+	json_decref(root);
+	return st->error ? -1 : 0;
+}
+
+int llm_stream_finish(struct llm_stream *st, struct llm_response *r, char *err, size_t errlen)
+{
+	if (st->error) {
+		snprintf(err, errlen, "%s", st->error);
+		return -1;
+	}
+	/* OpenAI-compatible servers may close without [DONE]; a finish reason is enough */
+	if (!st->done && !st->finish_reason) {
+		snprintf(err, errlen, "the stream ended before the answer did");
+		return -1;
+	}
+	for (int i = 0; i < st->ntools; i++) {
+		struct llm_acc_tool *t = &st->tools[i];
+		char *name = buf_steal(&t->name);
+		char *args = t->args.len ? buf_steal(&t->args) : xstrdup("{}");
+		if (st->json_tool && str_eq(name, LLM_JSON_TOOL)) {
+			st->text.len = 0;
+			buf_puts(&st->text, args);
+			st->has_text = true;
+			free(name);
+			free(args);
+			continue;
+		}
+		add_tool_call(r, buf_steal(&t->id), name, args);
+	}
+	r->text = st->has_text ? buf_steal(&st->text) : NULL;
+	const char *fin = st->finish_reason;
+	if (st->json_tool && str_eq(fin, "tool_use") && r->ntool_calls == 0)
+		fin = "stop";
+	set_finish(r, fin);
+	if (st->model) {
+		free(r->rec.model);
+		r->rec.model = st->model;
+		st->model = NULL;
+	}
+	r->rec.prompt_tokens = st->prompt_tokens;
+	r->rec.completion_tokens = st->completion_tokens;
+	r->rec.cached_tokens = st->cached_tokens;
+	return 0;
+}
