@@ -38,12 +38,13 @@ const ROUTES = {
   'POST /api/v1/api-keys': { role: 'admin', ok: 400 },
   'DELETE /api/v1/api-keys/{id}': { role: 'admin', ok: 404 },
   'GET /api/v1/audit-events': { role: 'admin', ok: 200 },
-  'GET /api/v1/models': { role: 'viewer', ok: 200 },
+  'GET /api/v1/models': { role: 'editor', ok: 200 },
   'POST /api/v1/models': { role: 'admin', ok: 400 },
-  'GET /api/v1/models/providers': { role: 'viewer', ok: 200 },
-  'GET /api/v1/models/{id}': { role: 'viewer', ok: 404 },
+  'GET /api/v1/models/providers': { role: 'user', ok: 200 },
+  'GET /api/v1/models/{id}': { role: 'editor', ok: 404 },
   'PATCH /api/v1/models/{id}': { role: 'admin', ok: 400 },
   'DELETE /api/v1/models/{id}': { role: 'admin', ok: 404 },
+  'POST /api/v1/models/{id}/test': { role: 'editor', ok: 404 },
   // State-changing, last: the owner deletes the shared workspace, then
   // everyone logs out.
   'DELETE /api/v1/workspaces/{id}': { role: 'owner', ok: 204, last: 1 },

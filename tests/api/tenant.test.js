@@ -30,7 +30,8 @@ const OBJECTS = {
       return r.json.id;
     },
     list: '/api/v1/models',
-    byId: [['GET', '/api/v1/models/{id}'], ['PATCH', '/api/v1/models/{id}', { name: 'stolen' }], ['DELETE', '/api/v1/models/{id}']],
+    byId: [['GET', '/api/v1/models/{id}'], ['PATCH', '/api/v1/models/{id}', { name: 'stolen' }],
+      ['POST', '/api/v1/models/{id}/test'], ['DELETE', '/api/v1/models/{id}']],
   },
 };
 
