@@ -56,11 +56,12 @@ static void test_jwt(void)
 	                             "{\"sub\":\"" SUB "\",\"sid\":\"" SID
 	                             "\",\"typ\":\"access\",\"aud\":\"troupe\",\"iat\":%lld,\"exp\":%lld}",
 	                             (long long) now, (long long) now + 900);
-	static const char *wrong_typ_fmt =
-	    "{\"sub\":\"" SUB "\",\"sid\":\"" SID "\",\"typ\":\"refresh\",\"aud\":\"troupe\",\"iat\":%lld,\"exp\":%lld}";
+	static const char *wrong_typ_fmt = "{\"sub\":\"" SUB "\",\"sid\":\"" SID
+	                                   "\",\"typ\":\"refresh\",\"aud\":\"troupe\",\"iat\":%lld,\"exp\":%lld}";
 	static const char *wrong_aud_fmt =
 	    "{\"sub\":\"" SUB "\",\"sid\":\"" SID "\",\"typ\":\"access\",\"aud\":\"other\",\"iat\":%lld,\"exp\":%lld}";
-	static const char *no_sid_fmt = "{\"sub\":\"" SUB "\",\"typ\":\"access\",\"aud\":\"troupe\",\"iat\":%lld,\"exp\":%lld}";
+	static const char *no_sid_fmt =
+	    "{\"sub\":\"" SUB "\",\"typ\":\"access\",\"aud\":\"troupe\",\"iat\":%lld,\"exp\":%lld}";
 	struct {
 		const char *name;
 		const char *token;
@@ -249,8 +250,8 @@ static void test_bucket(void)
 	struct {
 		const char *s;
 		int rc;
-	} rates[] = {{"5/s", 0}, {"100/hour", 0}, {"600/m", 0}, {"0/min", -1}, {"x/min", -1}, {"10", -1},
-	             {"10/day", -1}, {"", -1}, {"-1/s", -1}};
+	} rates[] = {{"5/s", 0}, {"100/hour", 0}, {"600/m", 0}, {"0/min", -1}, {"x/min", -1},
+	             {"10", -1}, {"10/day", -1},  {"", -1},     {"-1/s", -1}};
 	for (size_t i = 0; i < ARRAY_LEN(rates); i++)
 		T_EQ_INT(auth_rate_parse(rates[i].s, &rate, &burst), rates[i].rc, "parse \"%s\"", rates[i].s);
 
