@@ -653,15 +653,16 @@ static void test_limiter(void)
 	int64_t t0 = time_mono_us();
 	T_EQ_INT(llm_limiter_take(l, p, 1, t0), 0, "rpm 60: the first call goes");
 	int64_t w = llm_limiter_take(l, p, 1, t0);
-	T_OK(w > 999000 && w <= 1000001, "rpm 60: the second waits a second (%lld µs)", (long long) w);
-	T_OK(llm_limiter_take(l, p, 1, t0 + s / 2) > 0, "still waiting half a second later");
-	T_EQ_INT(llm_limiter_take(l, p, 1, t0 + s), 0, "goes after a second");
-	/* asking every 10 ms for the next 10 s, exactly one call a second passes: at +2 s … +10 s */
+	/* a second plus 5% headroom */
+	T_OK(w > 1049000 && w <= 1050001, "rpm 60: the second waits 1.05 s (%lld µs)", (long long) w);
+	T_OK(llm_limiter_take(l, p, 1, t0 + s) > 0, "still waiting a second later");
+	T_EQ_INT(llm_limiter_take(l, p, 1, t0 + s * 105 / 100), 0, "goes after 1.05 s");
+	/* asking every 10 ms for the next 10.5 s, one call per 1.05 s passes: at +2.1 s … +10.5 s */
 	int passed = 0;
-	for (int64_t t = t0 + s + 10000; t < t0 + 11 * s; t += 10000)
+	for (int64_t t = t0 + s * 105 / 100 + 10000; t < t0 + s * 105 / 10 + 5000; t += 10000)
 		if (llm_limiter_take(l, p, 1, t) == 0)
 			passed++;
-	T_EQ_INT(passed, 9, "rpm 60 lets one a second through");
+	T_EQ_INT(passed, 9, "rpm 60 lets one through every 1.05 s");
 
 	struct llm_limit_state *b = llm_limiter_find(l, "bursty");
 	int burst = 0;
