@@ -54,6 +54,7 @@ struct conn_state {
 	bool too_large;
 	bool responded;
 	bool has_body;
+	bool started;
 };
 
 /* ---- request accessors ---- */
@@ -553,6 +554,13 @@ static enum MHD_Result on_first(struct conn_state *cs)
 	return MHD_YES;
 }
 
+static bool request_has_body(struct MHD_Connection *c)
+{
+	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+	const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding");
+	return (cl && !str_eq(cl, "0")) || te;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls)
@@ -564,6 +572,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		cs = state_new(s, c, url, method);
 		*con_cls = cs;
 		atomic_fetch_add(&s->inflight, 1);
+		/* libmicrohttpd closes the connection after an answer queued on
+		 * this first call: requests without a body are answered on the
+		 * next one, so keep-alive holds. Requests with one are judged
+		 * now, so a refused body is never read. */
+		if (!request_has_body(c))
+			return MHD_YES;
+		cs->started = true;
+		return on_first(cs);
+	}
+	if (!cs->started) {
+		cs->started = true;
 		return on_first(cs);
 	}
 	if (cs->responded)
