@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL 15 cluster for the tests: `tests/pg.sh start DIR`
 # prints the URL; `tests/pg.sh stop DIR` stops it and removes DIR;
-# `tests/pg.sh pause DIR` / `resume DIR` stop and start it keeping the data.
+# `tests/pg.sh pause DIR` / `resume DIR` stop and start it keeping the data
+# (`ctl DIR stop|start` does the same for tests that append the verb).
 set -euo pipefail
 cmd=$1 dir=$2
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
@@ -30,6 +31,13 @@ pause)
 	;;
 resume)
 	pg_start
+	;;
+ctl) # ctl DIR stop|start: for tests that take "a command given stop or start"
+	case ${3:-} in
+	stop) as_pg "$bin/pg_ctl" -D "$dir/data" -w -m fast stop >/dev/null ;;
+	start) pg_start ;;
+	*) echo "usage: tests/pg.sh ctl DIR stop|start" >&2; exit 2 ;;
+	esac
 	;;
 stop)
 	as_pg "$bin/pg_ctl" -D "$dir/data" -w -m immediate stop >/dev/null 2>&1 || true
