@@ -16,11 +16,11 @@ struct models;
 struct llm_limiter;
 
 struct app {
-	const struct config *cfg; /* owned by main */
-	struct db *db;            /* owned by main; shared by every thread */
-	struct http_server *http; /* owned by main */
-	struct auth *auth;        /* owned by main; may be NULL in roles without HTTP */
-	struct models *models;    /* owned by main */
+	const struct config *cfg;        /* owned by main */
+	struct db *db;                   /* owned by main; shared by every thread */
+	struct http_server *http;        /* owned by main */
+	struct auth *auth;               /* owned by main; may be NULL in roles without HTTP */
+	struct models *models;           /* owned by main */
 	struct llm_limiter *llm_limiter; /* owned by main; shared by every thread's client */
 	int64_t started_ms;
 	int64_t started_mono_us;

@@ -80,7 +80,7 @@ enum status auth_new(struct db *db, const struct auth_options *o, struct auth **
 	 * every hash has: unknown emails cost one verify too. A constant, not
 	 * computed at start, so the start stays fast. */
 	snprintf(a->dummy_hash, sizeof(a->dummy_hash), "%s",
-		 "$argon2id$v=19$m=19456,t=2,p=1$Swsh1LDWvKJWLpd7Lhq+bw$AAx0zGgqB+RRtUqkd0ffH4Jwsbxn6WEuYdwHK9UKzz4");
+	         "$argon2id$v=19$m=19456,t=2,p=1$Swsh1LDWvKJWLpd7Lhq+bw$AAx0zGgqB+RRtUqkd0ffH4Jwsbxn6WEuYdwHK9UKzz4");
 	*out = a;
 	return ST_OK;
 }

@@ -77,9 +77,9 @@ static inline struct db_arg db_bool(bool b)
 }
 
 struct db_options {
-	const char *url;        /* "sqlite:PATH", a bare path, or "postgres://..." / "postgresql://..." */
-	int pool_size;          /* PostgreSQL: max connections; SQLite: reader connections. 0: default */
-	int busy_timeout_ms;    /* SQLite busy timeout; PostgreSQL connect timeout. 0: default 5000 */
+	const char *url;     /* "sqlite:PATH", a bare path, or "postgres://..." / "postgresql://..." */
+	int pool_size;       /* PostgreSQL: max connections; SQLite: reader connections. 0: default */
+	int busy_timeout_ms; /* SQLite busy timeout; PostgreSQL connect timeout. 0: default 5000 */
 };
 
 /* Opens the pool; connects lazily for PostgreSQL, so a database that is down
@@ -99,9 +99,10 @@ void db_conn_put(struct db_conn *c);
  * Returns ST_OK, ST_CONFLICT on a unique/foreign-key violation,
  * ST_UNAVAILABLE when the database cannot be reached, ST_INTERNAL else. */
 enum status db_query(struct db_conn *c, struct arena *a, struct db_res **out, const char *sql,
-		     const struct db_arg *args, size_t nargs, struct problem *p);
+                     const struct db_arg *args, size_t nargs, struct problem *p);
 
-#define DB_ARGS(...) ((const struct db_arg[]){__VA_ARGS__}), (sizeof((const struct db_arg[]){__VA_ARGS__}) / sizeof(struct db_arg))
+#define DB_ARGS(...)                                                                                                   \
+	((const struct db_arg[]){__VA_ARGS__}), (sizeof((const struct db_arg[]){__VA_ARGS__}) / sizeof(struct db_arg))
 #define DB_NOARGS NULL, 0
 
 /* Rows changed by the last statement on this connection. */
@@ -116,7 +117,7 @@ enum status db_tx(struct db *db, db_tx_fn fn, void *ctx, struct problem *p);
 
 /* One statement on a connection from the pool, for the simple cases. */
 enum status db_exec1(struct db *db, enum db_mode mode, struct arena *a, struct db_res **out, const char *sql,
-		     const struct db_arg *args, size_t nargs, struct problem *p);
+                     const struct db_arg *args, size_t nargs, struct problem *p);
 
 /* Result access. Rows and columns from 0. Text of a NULL is NULL. */
 int db_res_rows(const struct db_res *r);

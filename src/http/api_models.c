@@ -133,7 +133,7 @@ enum status api_models_test(struct req *rq, struct res *rs)
 {
 	json_t *out = NULL;
 	enum status st = models_probe(mods(rq), rq->app->llm_limiter, rq->who.workspace_id, req_param(rq, "id"),
-				      rq->arena, &out, &rq->problem);
+	                              rq->arena, &out, &rq->problem);
 	if (out)
 		res_json(rs, out);
 	return st;

@@ -62,8 +62,8 @@ void models_resolved_wipe(struct model_resolved *r);
 /* One minimal real call (a chat turn, or one embedding) through the llm
  * client: {ok, latency_ms, model_reported, error: {class, message, detail}}. */
 struct llm_limiter;
-enum status models_probe(struct models *m, struct llm_limiter *lim, const char *ws, const char *id,
-			 struct arena *a, json_t **out, struct problem *p);
+enum status models_probe(struct models *m, struct llm_limiter *lim, const char *ws, const char *id, struct arena *a,
+                         json_t **out, struct problem *p);
 
 /* Re-seals every secret under a new server secret, in one transaction. */
 enum status models_rotate_secret(struct db *db, const char *old_secret, const char *new_secret, int *count,

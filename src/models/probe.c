@@ -50,18 +50,19 @@ static const char *advice(enum llm_error e)
 
 static json_t *answer(const struct llm_record *rec, int64_t latency_ms)
 {
-	json_t *j = json_pack("{s:b, s:I, s:o}", "ok", rec->error == LLM_ERR_NONE, "latency_ms", (json_int_t) latency_ms,
-			      "model_reported", rec->model ? json_string(rec->model) : json_null());
+	json_t *j =
+	    json_pack("{s:b, s:I, s:o}", "ok", rec->error == LLM_ERR_NONE, "latency_ms", (json_int_t) latency_ms,
+	              "model_reported", rec->model ? json_string(rec->model) : json_null());
 	if (rec->error != LLM_ERR_NONE)
 		json_object_set_new(j, "error",
-				    json_pack("{s:s, s:s, s:s?, s:i}", "class", llm_error_name(rec->error), "message",
-					      advice(rec->error), "detail", rec->error_message, "http_status",
-					      rec->http_status));
+		                    json_pack("{s:s, s:s, s:s?, s:i}", "class", llm_error_name(rec->error), "message",
+		                              advice(rec->error), "detail", rec->error_message, "http_status",
+		                              rec->http_status));
 	return j;
 }
 
-enum status models_probe(struct models *m, struct llm_limiter *lim, const char *ws, const char *id,
-			 struct arena *a, json_t **out, struct problem *p)
+enum status models_probe(struct models *m, struct llm_limiter *lim, const char *ws, const char *id, struct arena *a,
+                         json_t **out, struct problem *p)
 {
 	struct model_resolved r;
 	enum status st = models_resolve(m, ws, id, NULL, a, &r, p);
@@ -78,19 +79,19 @@ enum status models_probe(struct models *m, struct llm_limiter *lim, const char *
 	if (str_eq(r.kind, "embedding")) {
 		const char *inputs[] = {"ok"};
 		struct llm_embed_request req = {
-			.provider = provider_of(r.provider),
-			.base_url = r.base_url,
-			.api_key = r.api_key,
-			.api_version = r.api_version,
-			.deployment = r.deployment,
-			.model = r.model,
-			.inputs = inputs,
-			.ninputs = 1,
-			.timeout_ms = timeout_ms,
-			.deadline_ms = timeout_ms,
-			.max_attempts = 1,
-			.headers = hdrs,
-			.nheaders = r.nheaders,
+		    .provider = provider_of(r.provider),
+		    .base_url = r.base_url,
+		    .api_key = r.api_key,
+		    .api_version = r.api_version,
+		    .deployment = r.deployment,
+		    .model = r.model,
+		    .inputs = inputs,
+		    .ninputs = 1,
+		    .timeout_ms = timeout_ms,
+		    .deadline_ms = timeout_ms,
+		    .max_attempts = 1,
+		    .headers = hdrs,
+		    .nheaders = r.nheaders,
 		};
 		struct llm_embed_response resp = {0};
 		llm_embed(c, &req, &resp);
@@ -99,24 +100,24 @@ enum status models_probe(struct models *m, struct llm_limiter *lim, const char *
 	} else {
 		struct llm_message msg = {.role = LLM_ROLE_USER, .content = "Reply with the single word: ok"};
 		struct llm_request req = {
-			.provider = provider_of(r.provider),
-			.base_url = r.base_url,
-			.api_key = r.api_key,
-			.api_version = r.api_version,
-			.deployment = r.deployment,
-			.organization = r.organization,
-			.model = r.model,
-			.messages = &msg,
-			.nmessages = 1,
-			.max_tokens = 16,
-			.timeout_ms = timeout_ms,
-			.deadline_ms = timeout_ms,
-			.max_attempts = 1,
-			.headers = hdrs,
-			.nheaders = r.nheaders,
-			.input_per_mtok = r.input_per_mtok,
-			.output_per_mtok = r.output_per_mtok,
-			.limit_key = r.id,
+		    .provider = provider_of(r.provider),
+		    .base_url = r.base_url,
+		    .api_key = r.api_key,
+		    .api_version = r.api_version,
+		    .deployment = r.deployment,
+		    .organization = r.organization,
+		    .model = r.model,
+		    .messages = &msg,
+		    .nmessages = 1,
+		    .max_tokens = 16,
+		    .timeout_ms = timeout_ms,
+		    .deadline_ms = timeout_ms,
+		    .max_attempts = 1,
+		    .headers = hdrs,
+		    .nheaders = r.nheaders,
+		    .input_per_mtok = r.input_per_mtok,
+		    .output_per_mtok = r.output_per_mtok,
+		    .limit_key = r.id,
 		};
 		struct llm_response resp = {0};
 		llm_call(c, &req, &resp);

@@ -6,23 +6,23 @@
 
 static const char *const kinds[] = {"a", "b", "c", NULL};
 static const struct field inner_fields[] = {
-	{"key", JT_STRING, .required = true, .min = 1, .max = 40},
-	{"n", JT_INT, .min = -5, .max = 5},
-	{"tags", JT_ARRAY, .items = JT_STRING, .max = 4},
-	{0},
+    {"key", JT_STRING, .required = true, .min = 1, .max = 40},
+    {"n", JT_INT, .min = -5, .max = 5},
+    {"tags", JT_ARRAY, .items = JT_STRING, .max = 4},
+    {0},
 };
 static const struct schema inner = {"Inner", inner_fields, false};
 static const struct field outer_fields[] = {
-	{"name", JT_STRING, .required = true, .min = 1, .max = 100},
-	{"email", JT_STRING, .format = "email"},
-	{"when", JT_STRING, .format = "date-time", .nullable = true},
-	{"kind", JT_STRING, .enums = kinds},
-	{"ratio", JT_NUMBER, .min = 0, .max = 2},
-	{"flag", JT_BOOL},
-	{"items", JT_ARRAY, .items = JT_OBJECT, .object = &inner, .max = 50},
-	{"obj", JT_OBJECT, .object = &inner},
-	{"any", JT_ANY},
-	{0},
+    {"name", JT_STRING, .required = true, .min = 1, .max = 100},
+    {"email", JT_STRING, .format = "email"},
+    {"when", JT_STRING, .format = "date-time", .nullable = true},
+    {"kind", JT_STRING, .enums = kinds},
+    {"ratio", JT_NUMBER, .min = 0, .max = 2},
+    {"flag", JT_BOOL},
+    {"items", JT_ARRAY, .items = JT_OBJECT, .object = &inner, .max = 50},
+    {"obj", JT_OBJECT, .object = &inner},
+    {"any", JT_ANY},
+    {0},
 };
 static const struct schema outer = {"Outer", outer_fields, false};
 

@@ -12,34 +12,34 @@
 
 static int t_n, t_failed;
 
-#define T_OK(cond, ...)                                                                                        \
-	do {                                                                                                   \
-		int t_c_ = !!(cond);                                                                           \
-		t_n++;                                                                                         \
-		if (!t_c_)                                                                                     \
-			t_failed++;                                                                            \
-		printf("%sok %d - ", t_c_ ? "" : "not ", t_n);                                                 \
-		printf(__VA_ARGS__);                                                                           \
-		printf("\n");                                                                                  \
-		if (!t_c_)                                                                                     \
-			printf("#   failed at %s:%d: %s\n", __FILE__, __LINE__, #cond);                          \
+#define T_OK(cond, ...)                                                                                                \
+	do {                                                                                                           \
+		int t_c_ = !!(cond);                                                                                   \
+		t_n++;                                                                                                 \
+		if (!t_c_)                                                                                             \
+			t_failed++;                                                                                    \
+		printf("%sok %d - ", t_c_ ? "" : "not ", t_n);                                                         \
+		printf(__VA_ARGS__);                                                                                   \
+		printf("\n");                                                                                          \
+		if (!t_c_)                                                                                             \
+			printf("#   failed at %s:%d: %s\n", __FILE__, __LINE__, #cond);                                \
 	} while (0)
 
-#define T_EQ_INT(a, b, ...)                                                                                    \
-	do {                                                                                                   \
-		long long t_a_ = (long long) (a), t_b_ = (long long) (b);                                      \
-		T_OK(t_a_ == t_b_, __VA_ARGS__);                                                               \
-		if (t_a_ != t_b_)                                                                              \
-			printf("#   got %lld, want %lld\n", t_a_, t_b_);                                           \
+#define T_EQ_INT(a, b, ...)                                                                                            \
+	do {                                                                                                           \
+		long long t_a_ = (long long) (a), t_b_ = (long long) (b);                                              \
+		T_OK(t_a_ == t_b_, __VA_ARGS__);                                                                       \
+		if (t_a_ != t_b_)                                                                                      \
+			printf("#   got %lld, want %lld\n", t_a_, t_b_);                                               \
 	} while (0)
 
-#define T_EQ_STR(a, b, ...)                                                                                    \
-	do {                                                                                                   \
-		const char *t_a_ = (a), *t_b_ = (b);                                                           \
-		int t_same_ = (t_a_ == NULL && t_b_ == NULL) || (t_a_ && t_b_ && strcmp(t_a_, t_b_) == 0);     \
-		T_OK(t_same_, __VA_ARGS__);                                                                    \
-		if (!t_same_)                                                                                  \
-			printf("#   got \"%s\", want \"%s\"\n", t_a_ ? t_a_ : "(null)", t_b_ ? t_b_ : "(null)"); \
+#define T_EQ_STR(a, b, ...)                                                                                            \
+	do {                                                                                                           \
+		const char *t_a_ = (a), *t_b_ = (b);                                                                   \
+		int t_same_ = (t_a_ == NULL && t_b_ == NULL) || (t_a_ && t_b_ && strcmp(t_a_, t_b_) == 0);             \
+		T_OK(t_same_, __VA_ARGS__);                                                                            \
+		if (!t_same_)                                                                                          \
+			printf("#   got \"%s\", want \"%s\"\n", t_a_ ? t_a_ : "(null)", t_b_ ? t_b_ : "(null)");       \
 	} while (0)
 
 static inline int t_done(void)

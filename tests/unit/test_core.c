@@ -76,16 +76,16 @@ static void test_time(void)
 		int rc;
 		long long ms;
 	} cases[] = {
-		{"2025-11-25T06:07:34.123Z", 0, 1764050854123LL},
-		{"2025-11-25T06:07:34Z", 0, 1764050854000LL},
-		{"2025-11-25T08:07:34+02:00", 0, 1764050854000LL},
-		{"2025-11-25t06:07:34.1z", 0, 1764050854100LL},
-		{"2025-13-25T06:07:34Z", -1, 0},
-		{"2025-11-25T06:07:34", -1, 0},
-		{"2025-11-25T06:07:34.Z", -1, 0},
-		{"2025-11-25", -1, 0},
-		{"", -1, 0},
-		{"2025-11-25T06:07:34Zjunk", -1, 0},
+	    {"2025-11-25T06:07:34.123Z", 0, 1764050854123LL},
+	    {"2025-11-25T06:07:34Z", 0, 1764050854000LL},
+	    {"2025-11-25T08:07:34+02:00", 0, 1764050854000LL},
+	    {"2025-11-25t06:07:34.1z", 0, 1764050854100LL},
+	    {"2025-13-25T06:07:34Z", -1, 0},
+	    {"2025-11-25T06:07:34", -1, 0},
+	    {"2025-11-25T06:07:34.Z", -1, 0},
+	    {"2025-11-25", -1, 0},
+	    {"", -1, 0},
+	    {"2025-11-25T06:07:34Zjunk", -1, 0},
 	};
 	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
 		int64_t ms = 0;
@@ -134,9 +134,15 @@ static void test_strings(void)
 		const char *in;
 		bool ok;
 	} utf[] = {
-		{"plain", true},        {"caf\xc3\xa9", true},     {"\xe2\x82\xac", true}, {"\xf0\x9f\x98\x80", true},
-		{"\xc3", false},        {"\xc0\xaf", false},       {"\xed\xa0\x80", false}, {"\xff", false},
-		{"\xf4\x90\x80\x80", false},
+	    {"plain", true},
+	    {"caf\xc3\xa9", true},
+	    {"\xe2\x82\xac", true},
+	    {"\xf0\x9f\x98\x80", true},
+	    {"\xc3", false},
+	    {"\xc0\xaf", false},
+	    {"\xed\xa0\x80", false},
+	    {"\xff", false},
+	    {"\xf4\x90\x80\x80", false},
 	};
 	for (size_t i = 0; i < ARRAY_LEN(utf); i++)
 		T_EQ_INT(str_utf8_valid(utf[i].in, strlen(utf[i].in)), utf[i].ok, "str_utf8_valid case %zu", i);

@@ -13,21 +13,21 @@ static void test_router(void)
 		bool path_matched;
 		const char *allow;
 	} cases[] = {
-		{"GET", "/healthz", 0, true, ""},
-		{"POST", "/healthz", -1, true, "GET"},
-		{"GET", "/HEALTHZ", -1, false, ""},
-		{"GET", "/healthz/", -1, false, ""},
-		{"GET", "//healthz", -1, false, ""},
-		{"GET", "/nope", -1, false, ""},
-		{"GET", "", -1, false, ""},
-		{"GET", "healthz", -1, false, ""},
-		{"GET", "/api/v1/openapi.json", 0, true, ""},
+	    {"GET", "/healthz", 0, true, ""},
+	    {"POST", "/healthz", -1, true, "GET"},
+	    {"GET", "/HEALTHZ", -1, false, ""},
+	    {"GET", "/healthz/", -1, false, ""},
+	    {"GET", "//healthz", -1, false, ""},
+	    {"GET", "/nope", -1, false, ""},
+	    {"GET", "", -1, false, ""},
+	    {"GET", "healthz", -1, false, ""},
+	    {"GET", "/api/v1/openapi.json", 0, true, ""},
 	};
 	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
 		int rc = router_match(cases[i].method, cases[i].path, a, &m);
 		T_EQ_INT(rc, cases[i].rc, "router_match(%s %s) rc", cases[i].method, cases[i].path);
 		T_EQ_INT(m.path_matched, cases[i].path_matched, "router_match(%s %s) path_matched", cases[i].method,
-			 cases[i].path);
+		         cases[i].path);
 		if (rc < 0)
 			T_EQ_STR(m.allow, cases[i].allow, "router_match(%s %s) allow", cases[i].method, cases[i].path);
 	}
@@ -65,21 +65,21 @@ static void test_params(void)
 
 static const char *const colours[] = {"red", "green", NULL};
 static const struct field item_fields[] = {
-	{"key", JT_STRING, .required = true, .min = 1, .max = 5},
-	{0},
+    {"key", JT_STRING, .required = true, .min = 1, .max = 5},
+    {0},
 };
 static const struct schema item_schema = {"Item", item_fields, false};
 static const struct field test_fields[] = {
-	{"name", JT_STRING, .required = true, .min = 1, .max = 10},
-	{"count", JT_INT, .min = 1, .max = 200},
-	{"ratio", JT_NUMBER, .min = 0, .max = 2},
-	{"on", JT_BOOL},
-	{"colour", JT_STRING, .enums = colours},
-	{"email", JT_STRING, .format = "email"},
-	{"when", JT_STRING, .format = "date-time", .nullable = true},
-	{"items", JT_ARRAY, .items = JT_OBJECT, .object = &item_schema, .max = 2},
-	{"params", JT_OBJECT, .object = &(const struct schema){"Params", NULL, true}},
-	{0},
+    {"name", JT_STRING, .required = true, .min = 1, .max = 10},
+    {"count", JT_INT, .min = 1, .max = 200},
+    {"ratio", JT_NUMBER, .min = 0, .max = 2},
+    {"on", JT_BOOL},
+    {"colour", JT_STRING, .enums = colours},
+    {"email", JT_STRING, .format = "email"},
+    {"when", JT_STRING, .format = "date-time", .nullable = true},
+    {"items", JT_ARRAY, .items = JT_OBJECT, .object = &item_schema, .max = 2},
+    {"params", JT_OBJECT, .object = &(const struct schema){"Params", NULL, true}},
+    {0},
 };
 static const struct schema test_schema = {"Test", test_fields, false};
 
@@ -90,31 +90,31 @@ static void test_schema_validate(void)
 		enum status st;
 		const char *field;
 	} cases[] = {
-		{"{\"name\":\"ok\"}", ST_OK, NULL},
-		{"{}", ST_BAD_INPUT, "name"},
-		{"{\"name\":\"\"}", ST_BAD_INPUT, "name"},
-		{"{\"name\":\"12345678901\"}", ST_BAD_INPUT, "name"},
-		{"{\"name\":\"caf\\u00e9caf\\u00e9ab\"}", ST_OK, NULL},
-		{"{\"name\":5}", ST_BAD_INPUT, "name"},
-		{"{\"name\":null}", ST_BAD_INPUT, "name"},
-		{"{\"name\":\"x\",\"bogus\":1}", ST_BAD_INPUT, "bogus"},
-		{"{\"name\":\"x\",\"count\":0}", ST_BAD_INPUT, "count"},
-		{"{\"name\":\"x\",\"count\":201}", ST_BAD_INPUT, "count"},
-		{"{\"name\":\"x\",\"count\":1.5}", ST_BAD_INPUT, "count"},
-		{"{\"name\":\"x\",\"ratio\":1}", ST_OK, NULL},
-		{"{\"name\":\"x\",\"ratio\":2.5}", ST_BAD_INPUT, "ratio"},
-		{"{\"name\":\"x\",\"on\":\"true\"}", ST_BAD_INPUT, "on"},
-		{"{\"name\":\"x\",\"colour\":\"blue\"}", ST_BAD_INPUT, "colour"},
-		{"{\"name\":\"x\",\"email\":\"not-an-email\"}", ST_BAD_INPUT, "email"},
-		{"{\"name\":\"x\",\"email\":\"a@b.co\"}", ST_OK, NULL},
-		{"{\"name\":\"x\",\"when\":null}", ST_OK, NULL},
-		{"{\"name\":\"x\",\"when\":\"yesterday\"}", ST_BAD_INPUT, "when"},
-		{"{\"name\":\"x\",\"items\":[{\"key\":\"a\"},{\"key\":\"\"}]}", ST_BAD_INPUT, "items[1].key"},
-		{"{\"name\":\"x\",\"items\":[{\"key\":\"a\",\"x\":1}]}", ST_BAD_INPUT, "items[0].x"},
-		{"{\"name\":\"x\",\"items\":[1]}", ST_BAD_INPUT, "items[0]"},
-		{"{\"name\":\"x\",\"items\":[{\"key\":\"a\"},{\"key\":\"b\"},{\"key\":\"c\"}]}", ST_BAD_INPUT, "items"},
-		{"{\"name\":\"x\",\"params\":{\"anything\":[1,2]}}", ST_OK, NULL},
-		{"[]", ST_BAD_INPUT, NULL},
+	    {"{\"name\":\"ok\"}", ST_OK, NULL},
+	    {"{}", ST_BAD_INPUT, "name"},
+	    {"{\"name\":\"\"}", ST_BAD_INPUT, "name"},
+	    {"{\"name\":\"12345678901\"}", ST_BAD_INPUT, "name"},
+	    {"{\"name\":\"caf\\u00e9caf\\u00e9ab\"}", ST_OK, NULL},
+	    {"{\"name\":5}", ST_BAD_INPUT, "name"},
+	    {"{\"name\":null}", ST_BAD_INPUT, "name"},
+	    {"{\"name\":\"x\",\"bogus\":1}", ST_BAD_INPUT, "bogus"},
+	    {"{\"name\":\"x\",\"count\":0}", ST_BAD_INPUT, "count"},
+	    {"{\"name\":\"x\",\"count\":201}", ST_BAD_INPUT, "count"},
+	    {"{\"name\":\"x\",\"count\":1.5}", ST_BAD_INPUT, "count"},
+	    {"{\"name\":\"x\",\"ratio\":1}", ST_OK, NULL},
+	    {"{\"name\":\"x\",\"ratio\":2.5}", ST_BAD_INPUT, "ratio"},
+	    {"{\"name\":\"x\",\"on\":\"true\"}", ST_BAD_INPUT, "on"},
+	    {"{\"name\":\"x\",\"colour\":\"blue\"}", ST_BAD_INPUT, "colour"},
+	    {"{\"name\":\"x\",\"email\":\"not-an-email\"}", ST_BAD_INPUT, "email"},
+	    {"{\"name\":\"x\",\"email\":\"a@b.co\"}", ST_OK, NULL},
+	    {"{\"name\":\"x\",\"when\":null}", ST_OK, NULL},
+	    {"{\"name\":\"x\",\"when\":\"yesterday\"}", ST_BAD_INPUT, "when"},
+	    {"{\"name\":\"x\",\"items\":[{\"key\":\"a\"},{\"key\":\"\"}]}", ST_BAD_INPUT, "items[1].key"},
+	    {"{\"name\":\"x\",\"items\":[{\"key\":\"a\",\"x\":1}]}", ST_BAD_INPUT, "items[0].x"},
+	    {"{\"name\":\"x\",\"items\":[1]}", ST_BAD_INPUT, "items[0]"},
+	    {"{\"name\":\"x\",\"items\":[{\"key\":\"a\"},{\"key\":\"b\"},{\"key\":\"c\"}]}", ST_BAD_INPUT, "items"},
+	    {"{\"name\":\"x\",\"params\":{\"anything\":[1,2]}}", ST_OK, NULL},
+	    {"[]", ST_BAD_INPUT, NULL},
 	};
 	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
 		struct arena *a = arena_new();
@@ -152,12 +152,22 @@ static void test_problem_json(void)
 	static const struct {
 		enum status st;
 		int code;
-	} map[] = {{ST_OK, 200},         {ST_CREATED, 201},       {ST_NO_CONTENT, 204},
-		   {ST_BAD_INPUT, 400},  {ST_UNAUTHENTICATED, 401}, {ST_FORBIDDEN, 403},
-		   {ST_NOT_FOUND, 404},  {ST_METHOD_NOT_ALLOWED, 405}, {ST_CONFLICT, 409},
-		   {ST_TOO_LARGE, 413},  {ST_UNSUPPORTED_MEDIA, 415}, {ST_UNPROCESSABLE, 422},
-		   {ST_RATE_LIMITED, 429}, {ST_INTERNAL, 500},     {ST_UNAVAILABLE, 503},
-		   {(enum status) 999, 500}};
+	} map[] = {{ST_OK, 200},
+	           {ST_CREATED, 201},
+	           {ST_NO_CONTENT, 204},
+	           {ST_BAD_INPUT, 400},
+	           {ST_UNAUTHENTICATED, 401},
+	           {ST_FORBIDDEN, 403},
+	           {ST_NOT_FOUND, 404},
+	           {ST_METHOD_NOT_ALLOWED, 405},
+	           {ST_CONFLICT, 409},
+	           {ST_TOO_LARGE, 413},
+	           {ST_UNSUPPORTED_MEDIA, 415},
+	           {ST_UNPROCESSABLE, 422},
+	           {ST_RATE_LIMITED, 429},
+	           {ST_INTERNAL, 500},
+	           {ST_UNAVAILABLE, 503},
+	           {(enum status) 999, 500}};
 	for (size_t i = 0; i < ARRAY_LEN(map); i++)
 		T_EQ_INT(status_http_code(map[i].st), map[i].code, "status %d maps to HTTP %d", map[i].st, map[i].code);
 	arena_free(&a);

@@ -38,15 +38,15 @@ static void test_known(void)
 		const char *model;
 		const char *prefix;
 	} cases[] = {
-		{"gpt-4o-mini-2024-07-18", "gpt-4o-mini"},
-		{"gpt-4o", "gpt-4o"},
-		{"gpt-4.1-nano", "gpt-4.1-nano"},
-		{"openai/gpt-4o", "gpt-4o"},
-		{"claude-3-5-haiku-latest", "claude-3-5-haiku"},
-		{"claude-sonnet-4-20250514", "claude-sonnet-4"},
-		{"llama3.1:8b", "llama3"},
-		{"text-embedding-3-small", "text-embedding-3-small"},
-		{"my-own-model", NULL},
+	    {"gpt-4o-mini-2024-07-18", "gpt-4o-mini"},
+	    {"gpt-4o", "gpt-4o"},
+	    {"gpt-4.1-nano", "gpt-4.1-nano"},
+	    {"openai/gpt-4o", "gpt-4o"},
+	    {"claude-3-5-haiku-latest", "claude-3-5-haiku"},
+	    {"claude-sonnet-4-20250514", "claude-sonnet-4"},
+	    {"llama3.1:8b", "llama3"},
+	    {"text-embedding-3-small", "text-embedding-3-small"},
+	    {"my-own-model", NULL},
 	};
 	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
 		const struct model_known *k = models_known(cases[i].model);
