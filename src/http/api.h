@@ -5,6 +5,12 @@
 
 #include "http.h"
 
+/* Answers out (taken) with st: the common tail of a handler. */
+enum status api_reply(struct res *rs, enum status st, json_t *out);
+/* Answers a page {"items", "next_cursor"} when st is ST_OK (items taken). */
+enum status api_list_reply(struct req *rq, struct res *rs, enum status st, json_t *items, int limit,
+                           const char *last_key);
+
 enum status api_healthz(struct req *rq, struct res *rs);
 enum status api_readyz(struct req *rq, struct res *rs);
 enum status api_metrics(struct req *rq, struct res *rs);

@@ -42,8 +42,5 @@ enum status api_audit_list(struct req *rq, struct res *rs)
 	enum status st = http_page(rq, &limit, &after);
 	if (st == ST_OK)
 		st = auth_audit_list(rq->app->auth, &c, &f, after, limit, &items, &last, &rq->problem);
-	if (st != ST_OK)
-		return st;
-	res_json(rs, http_page_result(rq, items, limit, last));
-	return ST_OK;
+	return api_list_reply(rq, rs, st, items, limit, last);
 }

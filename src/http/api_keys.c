@@ -24,10 +24,7 @@ enum status api_keys_list(struct req *rq, struct res *rs)
 	enum status st = http_page(rq, &limit, &after);
 	if (st == ST_OK)
 		st = auth_keys_list(rq->app->auth, &c, after, limit, &items, &last, &rq->problem);
-	if (st != ST_OK)
-		return st;
-	res_json(rs, http_page_result(rq, items, limit, last));
-	return ST_OK;
+	return api_list_reply(rq, rs, st, items, limit, last);
 }
 
 enum status api_keys_create(struct req *rq, struct res *rs)
@@ -39,9 +36,7 @@ enum status api_keys_create(struct req *rq, struct res *rs)
 	    auth_key_create(rq->app->auth, &c, json_string_value(json_object_get(rq->body, "name")),
 	                    json_string_value(json_object_get(rq->body, "role")),
 	                    json_string_value(json_object_get(rq->body, "expires_at")), &out, &rq->problem);
-	if (out)
-		res_json(rs, out);
-	return st;
+	return api_reply(rs, st, out);
 }
 
 enum status api_keys_revoke(struct req *rq, struct res *rs)

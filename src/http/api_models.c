@@ -81,28 +81,21 @@ enum status api_models_list(struct req *rq, struct res *rs)
 	if (st != ST_OK)
 		return st;
 	st = models_list(mods(rq), rq->who.workspace_id, limit, after, rq->arena, &items, &last, &rq->problem);
-	if (st != ST_OK)
-		return st;
-	res_json(rs, http_page_result(rq, items, limit, last));
-	return ST_OK;
+	return api_list_reply(rq, rs, st, items, limit, last);
 }
 
 enum status api_models_create(struct req *rq, struct res *rs)
 {
 	json_t *out = NULL;
 	enum status st = models_create(mods(rq), rq->who.workspace_id, rq->body, rq->arena, &out, &rq->problem);
-	if (out)
-		res_json(rs, out);
-	return st;
+	return api_reply(rs, st, out);
 }
 
 enum status api_models_get(struct req *rq, struct res *rs)
 {
 	json_t *out = NULL;
 	enum status st = models_get(mods(rq), rq->who.workspace_id, req_param(rq, "id"), rq->arena, &out, &rq->problem);
-	if (out)
-		res_json(rs, out);
-	return st;
+	return api_reply(rs, st, out);
 }
 
 enum status api_models_update(struct req *rq, struct res *rs)
@@ -110,9 +103,7 @@ enum status api_models_update(struct req *rq, struct res *rs)
 	json_t *out = NULL;
 	enum status st =
 	    models_update(mods(rq), rq->who.workspace_id, req_param(rq, "id"), rq->body, rq->arena, &out, &rq->problem);
-	if (out)
-		res_json(rs, out);
-	return st;
+	return api_reply(rs, st, out);
 }
 
 enum status api_models_delete(struct req *rq, struct res *rs)
@@ -134,7 +125,5 @@ enum status api_models_test(struct req *rq, struct res *rs)
 	json_t *out = NULL;
 	enum status st = models_probe(mods(rq), rq->app->llm_limiter, rq->who.workspace_id, req_param(rq, "id"),
 	                              rq->arena, &out, &rq->problem);
-	if (out)
-		res_json(rs, out);
-	return st;
+	return api_reply(rs, st, out);
 }

@@ -24,20 +24,13 @@ const struct schema api_user_update_schema = {"UserUpdate", user_update_fields, 
 /* Takes out (when set) as the answer's body. Call it after the module
  * function, never with that call as an argument: C leaves the order of
  * argument evaluation open. */
-static enum status answer(struct res *rs, enum status st, json_t *out)
-{
-	if (out)
-		res_json(rs, out);
-	return st;
-}
-
 enum status api_users_me(struct req *rq, struct res *rs)
 {
 	struct auth_ctx c;
 	api_auth_ctx(rq, &c);
 	json_t *out = NULL;
 	enum status st = auth_user_get(rq->app->auth, &c, rq->who.user_id, &out, &rq->problem);
-	return answer(rs, st, out);
+	return api_reply(rs, st, out);
 }
 
 enum status api_users_me_update(struct req *rq, struct res *rs)
@@ -46,7 +39,7 @@ enum status api_users_me_update(struct req *rq, struct res *rs)
 	api_auth_ctx(rq, &c);
 	json_t *out = NULL;
 	enum status st = auth_me_update(rq->app->auth, &c, rq->body, &out, &rq->problem);
-	return answer(rs, st, out);
+	return api_reply(rs, st, out);
 }
 
 enum status api_users_list(struct req *rq, struct res *rs)
@@ -59,10 +52,7 @@ enum status api_users_list(struct req *rq, struct res *rs)
 	enum status st = http_page(rq, &limit, &after);
 	if (st == ST_OK)
 		st = auth_users_list(rq->app->auth, &c, after, limit, &items, &last, &rq->problem);
-	if (st != ST_OK)
-		return st;
-	res_json(rs, http_page_result(rq, items, limit, last));
-	return ST_OK;
+	return api_list_reply(rq, rs, st, items, limit, last);
 }
 
 enum status api_users_get(struct req *rq, struct res *rs)
@@ -71,7 +61,7 @@ enum status api_users_get(struct req *rq, struct res *rs)
 	api_auth_ctx(rq, &c);
 	json_t *out = NULL;
 	enum status st = auth_user_get(rq->app->auth, &c, req_param(rq, "id"), &out, &rq->problem);
-	return answer(rs, st, out);
+	return api_reply(rs, st, out);
 }
 
 enum status api_users_update(struct req *rq, struct res *rs)
@@ -80,5 +70,5 @@ enum status api_users_update(struct req *rq, struct res *rs)
 	api_auth_ctx(rq, &c);
 	json_t *out = NULL;
 	enum status st = auth_user_update(rq->app->auth, &c, req_param(rq, "id"), rq->body, &out, &rq->problem);
-	return answer(rs, st, out);
+	return api_reply(rs, st, out);
 }

@@ -36,13 +36,6 @@ const struct schema api_member_update_schema = {"MemberUpdate", member_update_fi
 /* Takes out (when set) as the answer's body. Call it after the module
  * function, never with that call as an argument: C leaves the order of
  * argument evaluation open. */
-static enum status answer(struct res *rs, enum status st, json_t *out)
-{
-	if (out)
-		res_json(rs, out);
-	return st;
-}
-
 enum status api_workspaces_list(struct req *rq, struct res *rs)
 {
 	struct auth_ctx c;
@@ -53,10 +46,7 @@ enum status api_workspaces_list(struct req *rq, struct res *rs)
 	enum status st = http_page(rq, &limit, &after);
 	if (st == ST_OK)
 		st = auth_workspaces_list(rq->app->auth, &c, after, limit, &items, &last, &rq->problem);
-	if (st != ST_OK)
-		return st;
-	res_json(rs, http_page_result(rq, items, limit, last));
-	return ST_OK;
+	return api_list_reply(rq, rs, st, items, limit, last);
 }
 
 enum status api_workspaces_create(struct req *rq, struct res *rs)
@@ -66,7 +56,7 @@ enum status api_workspaces_create(struct req *rq, struct res *rs)
 	json_t *out = NULL;
 	const char *name = json_string_value(json_object_get(rq->body, "name"));
 	enum status st = auth_workspace_create(rq->app->auth, &c, name, &out, &rq->problem);
-	return answer(rs, st, out);
+	return api_reply(rs, st, out);
 }
 
 enum status api_workspaces_get(struct req *rq, struct res *rs)
@@ -75,7 +65,7 @@ enum status api_workspaces_get(struct req *rq, struct res *rs)
 	api_auth_ctx(rq, &c);
 	json_t *out = NULL;
 	enum status st = auth_workspace_get(rq->app->auth, &c, rq->who.workspace_id, &out, &rq->problem);
-	return answer(rs, st, out);
+	return api_reply(rs, st, out);
 }
 
 enum status api_workspaces_update(struct req *rq, struct res *rs)
@@ -84,7 +74,7 @@ enum status api_workspaces_update(struct req *rq, struct res *rs)
 	api_auth_ctx(rq, &c);
 	json_t *out = NULL;
 	enum status st = auth_workspace_update(rq->app->auth, &c, rq->who.workspace_id, rq->body, &out, &rq->problem);
-	return answer(rs, st, out);
+	return api_reply(rs, st, out);
 }
 
 enum status api_workspaces_delete(struct req *rq, struct res *rs)
@@ -106,10 +96,7 @@ enum status api_members_list(struct req *rq, struct res *rs)
 	if (st == ST_OK)
 		st = auth_members_list(rq->app->auth, &c, rq->who.workspace_id, after, limit, &items, &last,
 		                       &rq->problem);
-	if (st != ST_OK)
-		return st;
-	res_json(rs, http_page_result(rq, items, limit, last));
-	return ST_OK;
+	return api_list_reply(rq, rs, st, items, limit, last);
 }
 
 enum status api_members_add(struct req *rq, struct res *rs)
@@ -120,7 +107,7 @@ enum status api_members_add(struct req *rq, struct res *rs)
 	enum status st = auth_member_add(rq->app->auth, &c, rq->who.workspace_id,
 	                                 json_string_value(json_object_get(rq->body, "email")),
 	                                 json_string_value(json_object_get(rq->body, "role")), &out, &rq->problem);
-	return answer(rs, st, out);
+	return api_reply(rs, st, out);
 }
 
 enum status api_members_update(struct req *rq, struct res *rs)
@@ -130,7 +117,7 @@ enum status api_members_update(struct req *rq, struct res *rs)
 	json_t *out = NULL;
 	enum status st = auth_member_set_role(rq->app->auth, &c, rq->who.workspace_id, req_param(rq, "user_id"),
 	                                      json_string_value(json_object_get(rq->body, "role")), &out, &rq->problem);
-	return answer(rs, st, out);
+	return api_reply(rs, st, out);
 }
 
 enum status api_members_remove(struct req *rq, struct res *rs)

@@ -1,6 +1,6 @@
 /* The pagination convention: ?limit= (default 50, 1..200) and an opaque
  * ?cursor= that encodes the key of the last item returned. */
-#include "http.h"
+#include "api.h"
 
 #include <string.h>
 
@@ -43,4 +43,22 @@ json_t *http_page_result(struct req *rq, json_t *items, int limit, const char *l
 		json_object_set_new(j, "next_cursor", json_null());
 	}
 	return j;
+}
+
+enum status api_reply(struct res *rs, enum status st, json_t *out)
+{
+	if (out)
+		res_json(rs, out);
+	return st;
+}
+
+enum status api_list_reply(struct req *rq, struct res *rs, enum status st, json_t *items, int limit,
+                           const char *last_key)
+{
+	if (st != ST_OK) {
+		json_decref(items);
+		return st;
+	}
+	res_json(rs, http_page_result(rq, items, limit, last_key));
+	return ST_OK;
 }
