@@ -3,6 +3,7 @@
 #include "api.h"
 #include "../app.h"
 #include "../models/models.h"
+#include "../auth/auth.h"
 
 static const char *const providers[] = {"openai", "azure_openai", "anthropic", "ollama", "openai_compatible", NULL};
 static const char *const kinds[] = {"chat", "embedding", NULL};
@@ -72,6 +73,22 @@ static struct models *mods(struct req *rq)
 	return rq->app->models;
 }
 
+/* Credential changes join the audit log: which configuration, whether a
+ * key is now set and its last four characters; never the key. */
+static void audit(struct req *rq, const char *action, const char *id, json_t *out)
+{
+	struct auth_ctx c;
+	api_auth_ctx(rq, &c);
+	json_t *d = json_object();
+	if (out) {
+		json_object_set(d, "name", json_object_get(out, "name"));
+		json_object_set(d, "provider", json_object_get(out, "provider"));
+		json_object_set(d, "api_key_set", json_object_get(out, "api_key_set"));
+		json_object_set(d, "api_key_last4", json_object_get(out, "api_key_last4"));
+	}
+	auth_audit(rq->app->auth, &c, action, "model", id, d);
+}
+
 enum status api_models_list(struct req *rq, struct res *rs)
 {
 	int limit;
@@ -88,6 +105,8 @@ enum status api_models_create(struct req *rq, struct res *rs)
 {
 	json_t *out = NULL;
 	enum status st = models_create(mods(rq), rq->who.workspace_id, rq->body, rq->arena, &out, &rq->problem);
+	if (st == ST_CREATED)
+		audit(rq, "model.create", json_string_value(json_object_get(out, "id")), out);
 	return api_reply(rs, st, out);
 }
 
@@ -101,8 +120,11 @@ enum status api_models_get(struct req *rq, struct res *rs)
 enum status api_models_update(struct req *rq, struct res *rs)
 {
 	json_t *out = NULL;
+	bool key_change = json_object_get(rq->body, "api_key") != NULL;
 	enum status st =
 	    models_update(mods(rq), rq->who.workspace_id, req_param(rq, "id"), rq->body, rq->arena, &out, &rq->problem);
+	if (st == ST_OK)
+		audit(rq, key_change ? "model.key_change" : "model.update", req_param(rq, "id"), out);
 	return api_reply(rs, st, out);
 }
 
@@ -110,6 +132,8 @@ enum status api_models_delete(struct req *rq, struct res *rs)
 {
 	(void) rs;
 	enum status st = models_delete(mods(rq), rq->who.workspace_id, req_param(rq, "id"), &rq->problem);
+	if (st == ST_OK)
+		audit(rq, "model.delete", req_param(rq, "id"), NULL);
 	return st == ST_OK ? ST_NO_CONTENT : st;
 }
 

@@ -119,6 +119,16 @@ test('model configurations', async (t) => {
     assert.deepEqual(r.json.items.map((p) => p.id).sort(), ['anthropic', 'azure_openai', 'ollama', 'openai', 'openai_compatible']);
   });
 
+  await t.test('credential changes are in the audit log, without the key', async () => {
+    const r = await api(srv, 'GET', '/api/v1/audit-events?limit=200', { token: admin });
+    assert.equal(r.status, 200, r.text);
+    const actions = r.json.items.map((e) => e.action);
+    for (const a of ['model.create', 'model.key_change', 'model.update', 'model.delete']) assert.ok(actions.includes(a), `no ${a} in ${actions}`);
+    const created = r.json.items.find((e) => e.action === 'model.create' && e.target_id === ids.openai);
+    assert.ok(created, 'the create of the openai configuration is audited');
+    assert.doesNotMatch(r.text, /canary/);
+  });
+
   await t.test('the key is in no log', async () => {
     assert.doesNotMatch(srv.logs(), /canary/);
   });
