@@ -1,0 +1,111 @@
+// The binary's roles and configuration: flags over environment over file,
+// validated at start with one line naming the setting; the server secret.
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+const { BIN, startServer, api } = require('./lib');
+
+function run(args, env = {}, input) {
+  const r = spawnSync(BIN, args, {
+    env: { PATH: process.env.PATH, ASAN_OPTIONS: process.env.ASAN_OPTIONS || '', ...env },
+    encoding: 'utf8', input, timeout: 20000,
+  });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'troupe-cli-'));
+
+test('version and help', () => {
+  const v = run(['version']);
+  assert.equal(v.code, 0);
+  assert.match(v.out, /^troupe \d+\.\d+\.\d+/);
+  const h = run(['--help']);
+  assert.equal(h.code, 0);
+  for (const c of ['serve', 'api', 'worker', 'migrate', 'version']) assert.match(h.out, new RegExp(`\\b${c}\\b`));
+  for (const c of ['serve', 'api', 'worker', 'migrate']) {
+    const s = run([c, '--help']);
+    assert.equal(s.code, 0, c);
+    assert.match(s.out, /--data/);
+  }
+  assert.match(run(['serve', '--help']).out, /--listen.*TROUPE_LISTEN/);
+  assert.doesNotMatch(run(['worker', '--help']).out, /--listen/, 'worker takes no --listen');
+  assert.equal(run(['bogus']).code, 2);
+});
+
+test('an invalid setting stops the process with one line naming it', () => {
+  const cases = [
+    [['serve', '--listen', 'nowhere'], {}, /listen/],
+    [['serve', '--listen', '127.0.0.1:99999'], {}, /listen/],
+    [['serve', '--body-limit', 'abc'], {}, /body_limit/],
+    [['serve'], { TROUPE_BODY_LIMIT: '5' }, /body_limit.*TROUPE_BODY_LIMIT/],
+    [['serve'], { TROUPE_LOG_LEVEL: 'loud' }, /log_level/],
+    [['serve'], { TROUPE_DATABASE_URL: 'mysql://x' }, /database_url/],
+    [['serve', '--no-such-flag'], {}, /no-such-flag/],
+    [['serve'], { TROUPE_ALLOW_REGISTRATION: 'maybe' }, /allow_registration/],
+  ];
+  for (const [args, env, re] of cases) {
+    const r = run([...args, '--data', tmp()], env);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
+    assert.match(r.err, re);
+    assert.equal(r.err.trim().split('\n').length, 1, `one line: ${r.err}`);
+  }
+});
+
+test('flags win over the environment, which wins over the config file', async () => {
+  const dir = tmp();
+  const file = path.join(dir, 'troupe.conf');
+  fs.writeFileSync(file, '# settings\nlisten = 127.0.0.1:1\nallow_registration = false\nbody_limit = "4096"\n');
+  // listen: file < environment < flag (the helper passes --listen 127.0.0.1:0).
+  // allow_registration: file false < environment true.
+  const { uniqueEmail } = require('./lib');
+  const srv = await startServer({ env: { TROUPE_CONFIG_FILE: file, TROUPE_LISTEN: '127.0.0.1:2', TROUPE_ALLOW_REGISTRATION: 'true' } });
+  try {
+    assert.notEqual(srv.port, 1);
+    assert.notEqual(srv.port, 2);
+    const reg = await api(srv, 'POST', '/api/v1/auth/register', { body: { email: uniqueEmail('cfg'), password: 'a-long-enough-password-1', name: 'c' } });
+    assert.equal(reg.status, 201, 'the environment beat the file: ' + reg.text);
+    const big = await api(srv, 'POST', '/api/v1/auth/login', { body: { email: 'a@b.test', password: 'x'.repeat(5000) } });
+    assert.equal(big.status, 413, 'body_limit from the file applies');
+  } finally {
+    await srv.stop();
+  }
+  const bad = path.join(dir, 'bad.conf');
+  fs.writeFileSync(bad, 'colour = blue\n');
+  const r = run(['serve', '--data', dir], { TROUPE_CONFIG_FILE: bad });
+  assert.equal(r.code, 2);
+  assert.match(r.err, /unknown setting "colour"/);
+});
+
+test('serve writes a strong secret (0600); api and worker need one of 32 bytes', async () => {
+  const dir = tmp();
+  const srv = await startServer({ dataDir: dir });
+  await srv.stop({ keepData: true });
+  const key = path.join(dir, 'secret.key');
+  const st = fs.statSync(key);
+  assert.equal(st.mode & 0o777, 0o600);
+  assert.ok(fs.readFileSync(key, 'utf8').trim().length >= 43, 'at least 32 random bytes');
+  const other = tmp();
+  for (const role of ['api', 'worker']) {
+    const r = run([role, '--data', other]);
+    assert.equal(r.code, 2, `${role} without a secret: ${r.err}`);
+    assert.match(r.err, /secret_key/);
+  }
+  const short = run(['serve', '--data', tmp()], { TROUPE_SECRET_KEY: 'too-short' });
+  assert.equal(short.code, 2);
+  assert.match(short.err, /secret_key.*32/);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('migrate applies the schema; api refuses an unmigrated database', () => {
+  const dir = tmp();
+  const env = { TROUPE_SECRET_KEY: 'a-secret-that-is-at-least-32-bytes-long' };
+  const a = run(['api', '--data', dir, '--listen', '127.0.0.1:0'], env);
+  assert.notEqual(a.code, 0);
+  assert.match(a.err, /migrate/);
+  const m = run(['migrate', '--data', dir], env);
+  assert.equal(m.code, 0, m.err);
+  assert.match(m.out, /schema version \d+/);
+});
