@@ -257,7 +257,7 @@ enum status auth_authenticate(struct auth *a, struct arena *ar, const char *bear
 		if (!auth_token_wellformed("trp_", bearer))
 			return ST_UNAUTHENTICATED;
 		char hash[65];
-		auth_secret_hash(a->hash_key, bearer, hash);
+		auth_apikey_hash(bearer, hash);
 		struct key_state k;
 		if (!auth_cache_get(a->keys, hash, &k, now_us)) {
 			enum status st = load_key(a, ar, hash, &k);

@@ -177,6 +177,8 @@ void auth_token_new(const char *prefix, char out[80]);
 bool auth_token_wellformed(const char *prefix, const char *s);
 /* Keyed BLAKE2b of s as hex into out[65]. */
 void auth_secret_hash(const unsigned char key[AUTH_KEY_BYTES], const char *s, char out[65]);
+/* API keys: a fixed-key hash, so keys outlive a rotation of the server secret. */
+void auth_apikey_hash(const char *s, char out[65]);
 /* Derives the JWT (id 1) and hashing (id 2) keys from the server secret. */
 void auth_derive_key(const char *secret, uint64_t id, unsigned char out[AUTH_KEY_BYTES]);
 

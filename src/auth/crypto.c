@@ -204,3 +204,12 @@ void auth_secret_hash(const unsigned char key[AUTH_KEY_BYTES], const char *s, ch
 	crypto_generichash(h, sizeof(h), (const unsigned char *) s, strlen(s), key, AUTH_KEY_BYTES);
 	hex_encode(h, sizeof(h), out);
 }
+
+/* API keys are hashed under a fixed key, not one derived from the server
+ * secret: they are 256 random bits (nothing to guess), and they must keep
+ * working when the server secret is rotated. */
+void auth_apikey_hash(const char *s, char out[65])
+{
+	static const unsigned char fixed[AUTH_KEY_BYTES] = "troupe api key hash, version 1";
+	auth_secret_hash(fixed, s, out);
+}

@@ -354,7 +354,7 @@ enum status auth_key_create(struct auth *a, const struct auth_ctx *c, const char
 	}
 	char key[80], hash[65], id[37];
 	auth_token_new("trp_", key);
-	auth_secret_hash(a->hash_key, key, hash);
+	auth_apikey_hash(key, hash);
 	id_new(id);
 	char *prefix = arena_strndup(ar, key, 12);
 	enum status st =

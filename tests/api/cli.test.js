@@ -109,3 +109,40 @@ test('migrate applies the schema; api refuses an unmigrated database', () => {
   assert.equal(m.code, 0, m.err);
   assert.match(m.out, /schema version \d+/);
 });
+
+test('secrets rotate re-seals provider keys; API keys keep working; old tokens stop', async (t) => {
+  const { startFakeLlm, login } = require('./lib');
+  const fake = await startFakeLlm();
+  t.after(() => fake.stop());
+  const dir = tmp();
+  let srv = await startServer({ dataDir: dir, sqlite: true });
+  const token = await login(srv);
+  const key = (await api(srv, 'POST', '/api/v1/api-keys', { token, body: { name: 'ci', role: 'admin' } })).json.key;
+  assert.match(key, /^trp_/);
+  const model = await api(srv, 'POST', '/api/v1/models', { token, body: { name: 'm', provider: 'openai_compatible', model: 'gpt-4o-mini', base_url: `${fake.url}/v1`, api_key: 'rotating-key-123456' } });
+  assert.equal(model.status, 201, model.text);
+  assert.equal((await api(srv, 'POST', `/api/v1/models/${model.json.id}/test`, { token })).json.ok, true);
+  await srv.stop({ keepData: true });
+
+  const oldSecret = fs.readFileSync(path.join(dir, 'secret.key'), 'utf8').trim();
+  const short = run(['secrets', 'rotate', '--data', dir], {}, 'short\n');
+  assert.notEqual(short.code, 0);
+  assert.equal(fs.readFileSync(path.join(dir, 'secret.key'), 'utf8').trim(), oldSecret, 'a refused rotation changes nothing');
+  const newSecret = 'a-brand-new-server-secret-of-more-than-32-bytes';
+  const r = run(['secrets', 'rotate', '--data', dir], {}, newSecret + '\n');
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /re-encrypted 1 model configuration/);
+  assert.equal(fs.readFileSync(path.join(dir, 'secret.key'), 'utf8').trim(), newSecret);
+  assert.equal(fs.statSync(path.join(dir, 'secret.key')).mode & 0o777, 0o600);
+  assert.doesNotMatch(r.out + r.err, /a-brand-new-server-secret/, 'the secret is not echoed');
+
+  srv = await startServer({ dataDir: dir, sqlite: true });
+  try {
+    assert.equal((await api(srv, 'GET', '/api/v1/users/me', { token })).status, 401, 'tokens signed with the old secret stop');
+    assert.equal((await api(srv, 'GET', '/api/v1/users/me', { token: key })).status, 200, 'API keys survive');
+    const probe = await api(srv, 'POST', `/api/v1/models/${model.json.id}/test`, { token: key });
+    assert.equal(probe.json.ok, true, 'the provider key opens under the new secret: ' + probe.text);
+  } finally {
+    await srv.stop();
+  }
+});
