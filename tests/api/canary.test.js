@@ -51,6 +51,17 @@ test('secrets never leak', async (t) => {
   await call('GET', '/api/v1/audit-events?limit=200', { token });
   await call('GET', '/api/v1/users?limit=200', { token: admin });
   await call('DELETE', `/api/v1/api-keys/${k.json.id}`, { token });
+  // A provider key: sealed at rest, shown by its last four characters only.
+  const providerKey = 'sk-CanaryProvider-' + Date.now().toString(36) + '-WXYZ';
+  canaries.push(providerKey);
+  const m = await call('POST', '/api/v1/models', { token: admin, body: { name: 'canary-model', provider: 'openai', model: 'gpt-4o-mini', api_key: providerKey, params: { extra_headers: { 'X-Canary': providerKey } } } });
+  assert.equal(m.status, 201, m.text);
+  assert.equal(m.json.api_key_last4, 'WXYZ');
+  await call('PATCH', `/api/v1/models/${m.json.id}`, { token: admin, body: { api_key: providerKey + '2' } });
+  canaries.push(providerKey + '2');
+  await call('GET', `/api/v1/models/${m.json.id}`, { token: admin });
+  await call('GET', '/api/v1/models', { token: admin });
+  await call('GET', '/api/v1/audit-events?limit=200', { token: admin });
 
   for (const c of canaries) assert.ok(c && c.length >= 10, 'canary set');
   for (const a of answers) {
