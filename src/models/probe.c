@@ -68,6 +68,10 @@ enum status models_probe(struct models *m, struct llm_limiter *lim, const char *
 	enum status st = models_resolve(m, ws, id, NULL, a, &r, p);
 	if (st != ST_OK)
 		return st;
+	/* The configuration's limits hold for every call of the process. */
+	if (lim && (r.rpm || r.tpm || r.max_concurrency))
+		llm_limiter_set(lim, r.id,
+		                &(struct llm_limit){.rpm = r.rpm, .tpm = r.tpm, .max_concurrency = r.max_concurrency});
 	struct llm_client *c = llm_client_new(lim);
 	struct llm_header *hdrs = arena_zalloc(a, sizeof(*hdrs) * (size_t) (r.nheaders + 1));
 	for (int i = 0; i < r.nheaders; i++) {
