@@ -290,6 +290,15 @@ static enum MHD_Result serve_web(struct conn_state *cs)
 	const char *path = cs->rq.path;
 	bool head = str_eq(cs->rq.method, "HEAD");
 	struct arena *a = cs->rq.arena;
+	if (!cs->s->web_root && str_eq(path, "/")) {
+		/* No web app built: say so, and where the API is. */
+		static const char page[] =
+		    "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>troupe</title></head>"
+		    "<body><h1>troupe is running</h1><p>The web app is not built here. The API lives under "
+		    "<a href=\"/api/v1/openapi.json\">/api/v1</a>; health at <a href=\"/readyz\">/readyz</a>.</p>"
+		    "</body></html>";
+		return queue(cs, 200, "text/html; charset=utf-8", page, sizeof(page) - 1, true);
+	}
 	if (!cs->s->web_root || !web_path_ok(path)) {
 		problem_set(&cs->rq.problem, ST_NOT_FOUND, "no route matches %s", path);
 		return respond_problem(cs, ST_NOT_FOUND);

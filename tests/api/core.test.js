@@ -153,6 +153,16 @@ test('core gateway', async (t) => {
     assert.equal(r.json.status, 'ready');
   });
 
+  await t.test('/ says the server runs (no web app built) with the web page policy', async () => {
+    const r = await api(srv, 'GET', '/');
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('content-type'), /^text\/html/);
+    assert.match(r.headers.get('content-security-policy'), /default-src 'self'/);
+    assert.equal(r.headers.get('x-frame-options'), 'DENY');
+    assertProblem(await api(srv, 'GET', '/no/such/page'), 404);
+    assertProblem(await api(srv, 'GET', '/../etc/passwd'), 404);
+  });
+
   await t.test('version', async () => {
     const r = await api(srv, 'GET', '/api/v1/version');
     assert.equal(r.status, 200);
@@ -257,4 +267,36 @@ test('SIGTERM lets a slow request finish, exits 0, and the data dir starts again
   assert.equal(r.status, 200);
   await again.stop();
   await srv.stop();
+});
+
+test('the web app is served from TROUPE_WEB_DIR, safely', async (t) => {
+  const fs = require('node:fs');
+  const os = require('node:os');
+  const path = require('node:path');
+  const web = fs.mkdtempSync(path.join(os.tmpdir(), 'troupe-web-'));
+  fs.mkdirSync(path.join(web, 'assets'));
+  fs.writeFileSync(path.join(web, 'index.html'), '<!doctype html><title>app</title>');
+  fs.writeFileSync(path.join(web, 'assets', 'app-1234.js'), 'console.log(1)');
+  fs.writeFileSync(path.join(web, '.env'), 'SECRET=1');
+  fs.symlinkSync('/etc/passwd', path.join(web, 'passwd'));
+  const srv = await startServer({ env: { TROUPE_WEB_DIR: web } });
+  t.after(async () => { await srv.stop(); fs.rmSync(web, { recursive: true, force: true }); });
+  const idx = await api(srv, 'GET', '/');
+  assert.equal(idx.status, 200);
+  assert.match(idx.text, /<title>app<\/title>/);
+  assert.match(idx.headers.get('content-security-policy'), /script-src 'self'/);
+  const js = await api(srv, 'GET', '/assets/app-1234.js');
+  assert.equal(js.status, 200);
+  assert.match(js.headers.get('content-type'), /javascript/);
+  assert.match(js.headers.get('cache-control'), /immutable/);
+  // Client-side routes get the index page; missing files with an extension do not.
+  assert.match((await api(srv, 'GET', '/agents/123')).text, /<title>app<\/title>/);
+  assert.equal((await api(srv, 'GET', '/missing.js')).status, 404);
+  // Dot files, symlinks and dot segments are never served.
+  assert.equal((await api(srv, 'GET', '/.env')).status, 404);
+  assert.doesNotMatch((await api(srv, 'GET', '/passwd')).text, /root:/);
+  assert.doesNotMatch((await api(srv, 'GET', '/assets/..%2f.env')).text, /SECRET/);
+  // The API is never shadowed by the web app.
+  assert.equal((await api(srv, 'GET', '/api/v1/nothing')).status, 404);
+  assert.match((await api(srv, 'GET', '/api/v1/nothing')).headers.get('content-type'), /problem\+json/);
 });
