@@ -49,7 +49,7 @@ static const struct setting settings[] = {
     {"body_limit", "TROUPE_BODY_LIMIT", SET_INT, OFF(body_limit), "1048576", 1024, 1LL << 30, SRV,
      "largest request body in bytes (routes may set their own)"},
     {"http_threads", "TROUPE_HTTP_THREADS", SET_INT, OFF(http_threads), "0", 0, 256, SRV,
-     "HTTP threads; 0: twice the CPU count"},
+     "HTTP threads (at least 2); 0: twice the CPU count"},
     {"workers", "TROUPE_WORKERS", SET_INT, OFF(workers), "2", 0, 256, SRV, "job worker threads"},
     {"db_pool", "TROUPE_DB_POOL", SET_INT, OFF(db_pool), "8", 1, 512, 0, "database connections per process"},
     {"shutdown_timeout", "TROUPE_SHUTDOWN_TIMEOUT", SET_INT, OFF(shutdown_timeout_s), "30", 0, 3600, SRV,

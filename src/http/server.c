@@ -754,6 +754,11 @@ enum status http_start(struct app *app, const struct http_options *opt, const st
 	}
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned threads = opt->threads > 0 ? (unsigned) opt->threads : (unsigned) (ncpu > 0 ? 2 * ncpu : 2);
+	/* At least two: one epoll thread alone was seen to leave some of a
+	 * burst of new connections unaccepted until the next one arrived;
+	 * with a pool, another thread takes them. */
+	if (threads < 2)
+		threads = 2;
 	s->d = MHD_start_daemon(flags, (uint16_t) opt->port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &ss,
 	                        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 	                        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_CONNECTION_TIMEOUT,

@@ -472,7 +472,7 @@ static enum llm_error curl_failure(struct llm_call *call, CURLcode rc, bool *ret
 	*retry = true;
 	switch (rc) {
 	case CURLE_OPERATION_TIMEDOUT:
-		*msg = xasprintf("no answer from %s within %d ms", call->url, call->timeout_ms);
+		*msg = xasprintf("no answer from %s within %d ms (%s)", call->url, call->timeout_ms, detail);
 		return LLM_ERR_TIMEOUT;
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_RESOLVE_PROXY:
