@@ -24,26 +24,26 @@ struct upload {
 };
 
 static const char plain[] =
-	"{\"id\":\"chatcmpl-fast\",\"object\":\"chat.completion\",\"created\":1767225600,\"model\":\"fast-model\","
-	"\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"ok\"},\"finish_reason\":\"stop\"}],"
-	"\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":1,\"total_tokens\":13}}";
+    "{\"id\":\"chatcmpl-fast\",\"object\":\"chat.completion\",\"created\":1767225600,\"model\":\"fast-model\","
+    "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"ok\"},\"finish_reason\":\"stop\"}],"
+    "\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":1,\"total_tokens\":13}}";
 
 static const char stream[] =
-	"data: {\"id\":\"chatcmpl-fast\",\"object\":\"chat.completion.chunk\",\"model\":\"fast-model\",\"choices\":"
-	"[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}\n\n"
-	"data: {\"id\":\"chatcmpl-fast\",\"object\":\"chat.completion.chunk\",\"model\":\"fast-model\",\"choices\":"
-	"[{\"index\":0,\"delta\":{\"content\":\"o\"},\"finish_reason\":null}]}\n\n"
-	"data: {\"id\":\"chatcmpl-fast\",\"object\":\"chat.completion.chunk\",\"model\":\"fast-model\",\"choices\":"
-	"[{\"index\":0,\"delta\":{\"content\":\"k\"},\"finish_reason\":null}]}\n\n"
-	"data: {\"id\":\"chatcmpl-fast\",\"object\":\"chat.completion.chunk\",\"model\":\"fast-model\",\"choices\":"
-	"[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n"
-	"data: {\"id\":\"chatcmpl-fast\",\"object\":\"chat.completion.chunk\",\"model\":\"fast-model\",\"choices\":[],"
-	"\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":2,\"total_tokens\":14}}\n\n"
-	"data: [DONE]\n\n";
+    "data: {\"id\":\"chatcmpl-fast\",\"object\":\"chat.completion.chunk\",\"model\":\"fast-model\",\"choices\":"
+    "[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}\n\n"
+    "data: {\"id\":\"chatcmpl-fast\",\"object\":\"chat.completion.chunk\",\"model\":\"fast-model\",\"choices\":"
+    "[{\"index\":0,\"delta\":{\"content\":\"o\"},\"finish_reason\":null}]}\n\n"
+    "data: {\"id\":\"chatcmpl-fast\",\"object\":\"chat.completion.chunk\",\"model\":\"fast-model\",\"choices\":"
+    "[{\"index\":0,\"delta\":{\"content\":\"k\"},\"finish_reason\":null}]}\n\n"
+    "data: {\"id\":\"chatcmpl-fast\",\"object\":\"chat.completion.chunk\",\"model\":\"fast-model\",\"choices\":"
+    "[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n"
+    "data: {\"id\":\"chatcmpl-fast\",\"object\":\"chat.completion.chunk\",\"model\":\"fast-model\",\"choices\":[],"
+    "\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":2,\"total_tokens\":14}}\n\n"
+    "data: [DONE]\n\n";
 
 static const char embedding[] =
-	"{\"object\":\"list\",\"model\":\"fast-embed\",\"data\":[{\"object\":\"embedding\",\"index\":0,\"embedding\":"
-	"[0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8]}],\"usage\":{\"prompt_tokens\":1,\"total_tokens\":1}}";
+    "{\"object\":\"list\",\"model\":\"fast-embed\",\"data\":[{\"object\":\"embedding\",\"index\":0,\"embedding\":"
+    "[0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8]}],\"usage\":{\"prompt_tokens\":1,\"total_tokens\":1}}";
 
 static const char notfound[] = "{\"error\":{\"message\":\"no such path\",\"type\":\"invalid_request_error\"}}";
 
@@ -63,7 +63,7 @@ static bool ends_with(const char *s, const char *suffix)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-				  const char *version, const char *data, size_t *size, void **con_cls)
+                                  const char *version, const char *data, size_t *size, void **con_cls)
 {
 	(void) cls;
 	(void) version;
@@ -123,9 +123,9 @@ int main(int argc, char **argv)
 	r_embed = canned(embedding, sizeof(embedding) - 1, "application/json");
 	r_404 = canned(notfound, sizeof(notfound) - 1, "application/json");
 	struct MHD_Daemon *d = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, (uint16_t) port, NULL, NULL, on_request,
-		NULL, MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-		NULL, MHD_OPTION_CONNECTION_LIMIT, 4096u, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, (uint16_t) port, NULL, NULL, on_request, NULL,
+	    MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+	    MHD_OPTION_CONNECTION_LIMIT, 4096u, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr, "fake_llm_fast: cannot listen\n");
 		return 1;
