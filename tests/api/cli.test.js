@@ -147,3 +147,26 @@ test('secrets rotate re-seals provider keys; API keys keep working; old tokens s
     await srv.stop();
   }
 });
+
+test('scale out: migrate once, then two api processes share one database', async (t) => {
+  const { pgDatabase, PG_URL, uniqueEmail } = require('./lib');
+  const dir = tmp();
+  const secret = 'a-shared-secret-for-every-process-0123456789';
+  const db = PG_URL ? pgDatabase() : null;
+  const env = { TROUPE_SECRET_KEY: secret, ...(db ? { TROUPE_DATABASE_URL: db.url } : {}) };
+  const m = run(['migrate', '--data', dir], env);
+  assert.equal(m.code, 0, m.err);
+  const opts = { role: 'api', dataDir: dir, db: db || undefined, env };
+  const a = await startServer(opts);
+  const b = await startServer(opts);
+  t.after(async () => { await a.stop({ keepData: true }); await b.stop({ keepData: true }); fs.rmSync(dir, { recursive: true, force: true }); });
+  for (const s of [a, b]) assert.equal((await api(s, 'GET', '/readyz')).status, 200);
+  const email = uniqueEmail('scale');
+  const password = 'a-long-enough-password-scale';
+  assert.equal((await api(a, 'POST', '/api/v1/auth/register', { body: { email, password, name: 's' } })).status, 201);
+  const login = await api(b, 'POST', '/api/v1/auth/login', { body: { email, password } });
+  assert.equal(login.status, 200, 'a user made through one process logs in through the other');
+  const me = await api(a, 'GET', '/api/v1/users/me', { token: login.json.access_token });
+  assert.equal(me.status, 200, 'a token from one process works on the other');
+  assert.equal(me.json.email, email);
+});

@@ -46,7 +46,7 @@ async function startServer(opts = {}) {
     env.TROUPE_DATABASE_URL = db.url;
     env.TROUPE_SECRET_KEY = env.TROUPE_SECRET_KEY || 'test-secret-key-0123456789-abcdefghijkl';
   }
-  const args = ['serve', '--listen', '127.0.0.1:0', '--data', dataDir, ...(opts.args || [])];
+  const args = [opts.role || 'serve', '--listen', '127.0.0.1:0', '--data', dataDir, ...(opts.args || [])];
   const child = spawn(opts.bin || BIN, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
