@@ -147,6 +147,20 @@ test('core gateway', async (t) => {
     assert.equal(r.headers.get('access-control-allow-origin'), 'https://app.example.test');
   });
 
+  await t.test('a burst of 300 new connections is answered in full', async () => {
+    const one = () => new Promise((resolve) => {
+      const sock = net.connect(srv.port, '127.0.0.1');
+      let data = '';
+      sock.on('connect', () => sock.write('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+      sock.on('data', (d) => { data += d; });
+      sock.on('close', () => resolve(data.startsWith('HTTP/1.1 200')));
+      sock.on('error', () => resolve(false));
+      sock.setTimeout(10000, () => sock.destroy());
+    });
+    const results = await Promise.all(Array.from({ length: 300 }, one));
+    assert.equal(results.filter(Boolean).length, 300);
+  });
+
   await t.test('readyz is 200 with the schema version', async () => {
     const r = await api(srv, 'GET', '/readyz');
     assert.equal(r.status, 200, r.text);
