@@ -160,8 +160,8 @@ static int start_auth(struct app *app, const struct config *cfg, bool bootstrap)
 	    .access_ttl_s = cfg->access_ttl_s,
 	    .refresh_ttl_s = cfg->refresh_ttl_s,
 	    .allow_registration = cfg->allow_registration,
-	    .rate_default = getenv("TROUPE_RATE_LIMIT_DEFAULT"),
-	    .rate_auth = getenv("TROUPE_RATE_LIMIT_AUTH"),
+	    .rate_default = cfg->rate_limit_default,
+	    .rate_auth = cfg->rate_limit_auth,
 	};
 	if (auth_new(app->db, &ao, &app->auth, &p) != ST_OK) {
 		fprintf(stderr, "troupe: %s\n", p.detail ? p.detail : "cannot start authentication");
@@ -305,6 +305,19 @@ int main(int argc, char **argv)
 	              : str_eq(cfg.log_level, "error") ? LOG_ERROR
 	                                               : LOG_INFO);
 	log_set_json(str_eq(cfg.log_format, "json"));
+	if (run == RUN_SERVE || run == RUN_API) {
+		/* Checked with the other settings, before anything is opened. */
+		double per_s, burst;
+		const char *bad = auth_rate_parse(cfg.rate_limit_default, &per_s, &burst) < 0 ? "rate_limit_default"
+		                  : auth_rate_parse(cfg.rate_limit_auth, &per_s, &burst) < 0  ? "rate_limit_auth"
+		                                                                              : NULL;
+		if (bad) {
+			fprintf(stderr, "troupe: invalid %s \"%s\": want N/s, N/min or N/hour\n", bad,
+			        str_eq(bad, "rate_limit_auth") ? cfg.rate_limit_auth : cfg.rate_limit_default);
+			config_free(&cfg);
+			return 2;
+		}
+	}
 
 	struct app app = {.cfg = &cfg, .started_ms = time_now_ms(), .started_mono_us = time_mono_us()};
 	rc = 1;

@@ -53,10 +53,10 @@ enum status auth_new(struct db *db, const struct auth_options *o, struct auth **
 		return problem_set(p, ST_BAD_INPUT, "the server secret must be at least 32 bytes");
 	double r, b;
 	if (o->rate_default && auth_rate_parse(o->rate_default, &r, &b) < 0)
-		return problem_set(p, ST_BAD_INPUT, "invalid default rate limit \"%s\": want N/s, N/min or N/hour",
+		return problem_set(p, ST_BAD_INPUT, "invalid rate_limit_default \"%s\": want N/s, N/min or N/hour",
 		                   o->rate_default);
 	if (o->rate_auth && auth_rate_parse(o->rate_auth, &r, &b) < 0)
-		return problem_set(p, ST_BAD_INPUT, "invalid auth rate limit \"%s\": want N/s, N/min or N/hour",
+		return problem_set(p, ST_BAD_INPUT, "invalid rate_limit_auth \"%s\": want N/s, N/min or N/hour",
 		                   o->rate_auth);
 	struct auth *a = xcalloc(1, sizeof(*a));
 	a->db = db;

@@ -45,6 +45,8 @@ test('an invalid setting stops the process with one line naming it', () => {
     [['serve'], { TROUPE_DATABASE_URL: 'mysql://x' }, /database_url/],
     [['serve', '--no-such-flag'], {}, /no-such-flag/],
     [['serve'], { TROUPE_ALLOW_REGISTRATION: 'maybe' }, /allow_registration/],
+    [['serve', '--rate-limit-auth', 'lots'], {}, /rate_limit_auth/],
+    [['serve'], { TROUPE_RATE_LIMIT_DEFAULT: '5/fortnight' }, /rate_limit_default/],
   ];
   for (const [args, env, re] of cases) {
     const r = run([...args, '--data', tmp()], env);

@@ -39,15 +39,15 @@ static void test_errors(void)
 	static const struct {
 		const char *flag, *value, *want;
 	} cases[] = {
-		{"--listen", "nowhere", "invalid listen"},
-		{"--listen", "1.2.3.4:70000", "invalid listen"},
-		{"--body-limit", "12", "invalid body_limit"},
-		{"--body-limit", "lots", "invalid body_limit"},
-		{"--log-level", "loud", "invalid log_level"},
-		{"--log-format", "xml", "invalid log_format"},
-		{"--database-url", "mysql://x", "invalid database_url"},
-		{"--allow-registration=perhaps", NULL, "invalid allow_registration"},
-		{"--bogus", "1", "unknown option --bogus"},
+	    {"--listen", "nowhere", "invalid listen"},
+	    {"--listen", "1.2.3.4:70000", "invalid listen"},
+	    {"--body-limit", "12", "invalid body_limit"},
+	    {"--body-limit", "lots", "invalid body_limit"},
+	    {"--log-level", "loud", "invalid log_level"},
+	    {"--log-format", "xml", "invalid log_format"},
+	    {"--database-url", "mysql://x", "invalid database_url"},
+	    {"--allow-registration=perhaps", NULL, "invalid allow_registration"},
+	    {"--bogus", "1", "unknown option --bogus"},
 	};
 	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
 		struct config c;
@@ -55,7 +55,7 @@ static void test_errors(void)
 		char *argv[] = {(char *) cases[i].flag, (char *) cases[i].value};
 		const char *v = cases[i].value ? cases[i].value : "";
 		T_EQ_INT(load(&c, RUN_SERVE, cases[i].value ? 2 : 1, argv, err), -1, "%s %s is refused", cases[i].flag,
-			 v);
+		         v);
 		T_OK(strstr(err, cases[i].want) != NULL, "%s %s: \"%s\" names the setting", cases[i].flag, v, err);
 		config_free(&c);
 	}
