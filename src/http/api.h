@@ -5,7 +5,9 @@
 
 #include "http.h"
 
-/* Answers out (taken) with st: the common tail of a handler. */
+/* Answers out (taken) with st: the common tail of a handler. Call it after
+ * the module function, never with that call as an argument: C leaves the
+ * order of argument evaluation open. */
 enum status api_reply(struct res *rs, enum status st, json_t *out);
 /* Answers a page {"items", "next_cursor"} when st is ST_OK (items taken). */
 enum status api_list_reply(struct req *rq, struct res *rs, enum status st, json_t *items, int limit,
@@ -34,6 +36,12 @@ struct auth;
 struct auth_ctx;
 void api_auth_hooks(struct auth *a, struct http_hooks *h);
 void api_auth_ctx(struct req *rq, struct auth_ctx *c);
+/* A page of the auth module's lists that share one shape (users,
+ * workspaces, API keys): paging in, {"items", "next_cursor"} out. */
+struct auth;
+typedef enum status (*api_auth_list_fn)(struct auth *a, const struct auth_ctx *c, const char *after, int limit,
+                                        json_t **items, const char **last, struct problem *p);
+enum status api_auth_list(struct req *rq, struct res *rs, api_auth_list_fn fn);
 extern const struct schema api_register_schema, api_login_schema, api_refresh_schema;
 extern const struct schema api_me_update_schema, api_user_update_schema;
 extern const struct schema api_workspace_create_schema, api_workspace_update_schema;

@@ -244,3 +244,16 @@ enum status api_auth_logout(struct req *rq, struct res *rs)
 	enum status st = auth_logout(auth_of(rq), &c, &rq->problem);
 	return st == ST_OK ? ST_NO_CONTENT : st;
 }
+
+enum status api_auth_list(struct req *rq, struct res *rs, api_auth_list_fn fn)
+{
+	struct auth_ctx c;
+	api_auth_ctx(rq, &c);
+	int limit;
+	const char *after, *last = NULL;
+	json_t *items = NULL;
+	enum status st = http_page(rq, &limit, &after);
+	if (st == ST_OK)
+		st = fn(rq->app->auth, &c, after, limit, &items, &last, &rq->problem);
+	return api_list_reply(rq, rs, st, items, limit, last);
+}

@@ -16,15 +16,7 @@ const struct schema api_key_create_schema = {"ApiKeyCreate", key_create_fields, 
 
 enum status api_keys_list(struct req *rq, struct res *rs)
 {
-	struct auth_ctx c;
-	api_auth_ctx(rq, &c);
-	int limit;
-	const char *after, *last = NULL;
-	json_t *items = NULL;
-	enum status st = http_page(rq, &limit, &after);
-	if (st == ST_OK)
-		st = auth_keys_list(rq->app->auth, &c, after, limit, &items, &last, &rq->problem);
-	return api_list_reply(rq, rs, st, items, limit, last);
+	return api_auth_list(rq, rs, auth_keys_list);
 }
 
 enum status api_keys_create(struct req *rq, struct res *rs)

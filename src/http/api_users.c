@@ -21,9 +21,6 @@ static const struct field user_update_fields[] = {
 };
 const struct schema api_user_update_schema = {"UserUpdate", user_update_fields, false};
 
-/* Takes out (when set) as the answer's body. Call it after the module
- * function, never with that call as an argument: C leaves the order of
- * argument evaluation open. */
 enum status api_users_me(struct req *rq, struct res *rs)
 {
 	struct auth_ctx c;
@@ -44,15 +41,7 @@ enum status api_users_me_update(struct req *rq, struct res *rs)
 
 enum status api_users_list(struct req *rq, struct res *rs)
 {
-	struct auth_ctx c;
-	api_auth_ctx(rq, &c);
-	int limit;
-	const char *after, *last = NULL;
-	json_t *items = NULL;
-	enum status st = http_page(rq, &limit, &after);
-	if (st == ST_OK)
-		st = auth_users_list(rq->app->auth, &c, after, limit, &items, &last, &rq->problem);
-	return api_list_reply(rq, rs, st, items, limit, last);
+	return api_auth_list(rq, rs, auth_users_list);
 }
 
 enum status api_users_get(struct req *rq, struct res *rs)
