@@ -494,6 +494,8 @@ static void set_finish(struct llm_response *r, const char *reason)
  */
 #define OAI_DEPTH_MAX 32
 
+bool llm_wire_slow_only; /* tests only, see llm_int.h: read-only while clients run */
+
 struct oai_str {
 	const char *p; /* between the quotes, still escaped */
 	size_t n;
@@ -971,7 +973,7 @@ int llm_wire_parse_chat(enum llm_provider p, const char *body, size_t len, bool 
 	json_t *root;
 	int rc = -1;
 
-	if (!is_anthropic(p) && parse_openai_fast(body, len, r) == 0)
+	if (!is_anthropic(p) && !llm_wire_slow_only && parse_openai_fast(body, len, r) == 0)
 		return 0;
 	root = json_loadb(body, len, 0, &jerr);
 	if (!json_is_object(root)) {
@@ -1291,7 +1293,7 @@ int llm_stream_event(void *ud, const char *event, const char *data, size_t len)
 		st->done = true;
 		return 0;
 	}
-	if (!is_anthropic(st->provider) && openai_event_fast(st, data, len) == 0)
+	if (!is_anthropic(st->provider) && !llm_wire_slow_only && openai_event_fast(st, data, len) == 0)
 		return 0;
 	root = json_loadb(data, len, 0, &jerr);
 	if (!json_is_object(root)) {

@@ -396,7 +396,8 @@ static enum MHD_Result answer_embeddings(struct MHD_Connection *c, const struct 
 	              : embed_dim;
 	double *v = xmalloc(sizeof(double) * (size_t) dim);
 	const char *model = json_string_value(json_object_get(root, "model"));
-	char *model_json = json_dumps(json_string(model ? model : ""), JSON_ENCODE_ANY);
+	json_t *model_str = json_string(model ? model : "");
+	char *model_json = json_dumps(model_str, JSON_ENCODE_ANY);
 
 	out_puts(&o, "{\"object\":\"list\",\"data\":[");
 	for (size_t i = 0; i < n; i++) {
@@ -411,6 +412,7 @@ static enum MHD_Result answer_embeddings(struct MHD_Connection *c, const struct 
 	out_printf(&o, "],\"model\":%s,\"usage\":{\"prompt_tokens\":%ld,\"total_tokens\":%ld}}",
 	           model_json ? model_json : "\"\"", tokens, tokens);
 	free(model_json);
+	json_decref(model_str);
 	free(v);
 	json_decref(root);
 	return reply(c, 200, "application/json", &o);
