@@ -54,6 +54,7 @@ static double cpu_us(void)
 static void run(struct bench *b, long calls, int inflight)
 {
 	b->started = b->done = b->failed = 0;
+	b->first_error[0] = '\0';
 	b->total = calls;
 	for (int i = 0; i < inflight && b->started < calls; i++)
 		start_one(b);
@@ -100,6 +101,9 @@ int main(int argc, char **argv)
 	};
 
 	run(&b, inflight * 4L, inflight); /* warm up: connections and the easy-handle pool */
+	if (b.failed)
+		fprintf(stderr, "bench_llm: warm-up: %ld of %ld calls failed; first: %s\n", b.failed, b.done,
+		        b.first_error);
 	double c0 = cpu_us();
 	int64_t t0 = time_mono_us();
 	run(&b, calls, inflight);

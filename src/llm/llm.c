@@ -43,6 +43,8 @@ struct llm_client {
 	int wakefd;            /* eventfd: llm_call_cancel wakes the loop from any thread */
 	int64_t curl_timer_us; /* when curl wants CURL_SOCKET_TIMEOUT; -1: never */
 	int64_t next_idle_us;  /* earliest moment a stream can go idle */
+	uint8_t *fd_idle;      /* by socket: curl let it go, it stays in epfd (see on_socket) */
+	int nfd_idle;
 };
 
 struct llm_call {
@@ -160,6 +162,37 @@ void llm_response_move(struct llm_response *dst, struct llm_response *src)
 
 /* ---- the client ---- */
 
+/* Marks fd idle or not in the client's table, growing it as needed. */
+static void fd_idle_set(struct llm_client *c, curl_socket_t fd, bool idle)
+{
+	if (fd < 0)
+		return;
+	if (fd >= c->nfd_idle) {
+		if (!idle)
+			return;
+		int n = c->nfd_idle ? c->nfd_idle : 64;
+		while (n <= fd)
+			n *= 2;
+		c->fd_idle = xrealloc(c->fd_idle, (size_t) n);
+		memset(c->fd_idle + c->nfd_idle, 0, (size_t) (n - c->nfd_idle));
+		c->nfd_idle = n;
+	}
+	c->fd_idle[fd] = idle;
+}
+
+static bool fd_is_idle(const struct llm_client *c, curl_socket_t fd)
+{
+	return fd >= 0 && fd < c->nfd_idle && c->fd_idle[fd];
+}
+
+/*
+ * curl drops a kept-alive connection's socket when a transfer ends
+ * (CURL_POLL_REMOVE) and asks for it again on the next: an epoll DEL and ADD
+ * per call. The socket stays in the set instead, marked idle; asking again is
+ * one MOD (ADD when it was closed meanwhile: epoll forgets closed sockets),
+ * and an idle socket that wakes the loop (the server closed it) leaves the
+ * set then.
+ */
 static int on_socket(CURL *e, curl_socket_t fd, int what, void *ud, void *sockp)
 {
 	struct llm_client *c = ud;
@@ -167,14 +200,19 @@ static int on_socket(CURL *e, curl_socket_t fd, int what, void *ud, void *sockp)
 
 	(void) e;
 	if (what == CURL_POLL_REMOVE) {
-		epoll_ctl(c->epfd, EPOLL_CTL_DEL, fd, NULL);
+		fd_idle_set(c, fd, true);
 		curl_multi_assign(c->multi, fd, NULL);
 		return 0;
 	}
 	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
 	if (!sockp) {
-		if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 && errno == EEXIST)
+		if (fd_is_idle(c, fd)) {
+			fd_idle_set(c, fd, false);
+			if (epoll_ctl(c->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 && errno == ENOENT)
+				epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev);
+		} else if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 && errno == EEXIST) {
 			epoll_ctl(c->epfd, EPOLL_CTL_MOD, fd, &ev);
+		}
 		curl_multi_assign(c->multi, fd, c); /* any non-NULL: "registered" */
 	} else {
 		epoll_ctl(c->epfd, EPOLL_CTL_MOD, fd, &ev);
@@ -815,6 +853,12 @@ int llm_client_run(struct llm_client *c, int timeout_ms)
 				(void) r;
 				continue;
 			}
+			if (fd_is_idle(c, evs[i].data.fd)) {
+				/* a kept-alive connection curl is not using: closed by the server, most likely */
+				epoll_ctl(c->epfd, EPOLL_CTL_DEL, evs[i].data.fd, NULL);
+				fd_idle_set(c, evs[i].data.fd, false);
+				continue;
+			}
 			int flags = (evs[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
 			            (evs[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
 			            (evs[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
@@ -870,6 +914,7 @@ void llm_client_free(struct llm_client **cp)
 		curl_easy_cleanup(c->pool[i]);
 	free(c->pool);
 	curl_multi_cleanup(c->multi);
+	free(c->fd_idle);
 	close(c->epfd);
 	close(c->wakefd);
 	free(c);

@@ -85,6 +85,10 @@ int llm_stream_event(void *ud, const char *event, const char *data, size_t len);
 int llm_stream_finish(struct llm_stream *st, struct llm_response *resp, char *err, size_t errlen);
 void llm_stream_free(struct llm_stream *st);
 
+/* Tests only: true forces the jansson path where wire.c has a faster one, to
+ * compare the two. Set it only while no client runs. */
+extern bool llm_wire_slow_only;
+
 /* Normalises finish reasons across providers: end_turn -> stop, tool_use -> tool_calls, max_tokens -> length. */
 const char *llm_finish_normalise(const char *reason);
 

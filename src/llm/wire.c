@@ -481,6 +481,410 @@ static void set_finish(struct llm_response *r, const char *reason)
 	r->finish_reason = reason ? xstrdup(llm_finish_normalise(reason)) : NULL;
 }
 
+/* ---- a fast path for OpenAI's answers and stream chunks ---- */
+
+/*
+ * jansson builds a tree of a whole answer to read five fields of it, and a
+ * stream parses one per chunk: most of a streamed call's CPU. This scanner
+ * reads the same fields straight from the text, checking the text as
+ * jansson does, and gives up (-1) on whatever it cannot be sure of: \u
+ * escapes, numbers jansson might refuse, a field it reads given twice, tool
+ * calls, errors, deep nesting. The caller then takes the jansson path, so
+ * answers and error messages stay the same.
+ */
+#define OAI_DEPTH_MAX 32
+
+bool llm_wire_slow_only; /* tests only, see llm_int.h: read-only while clients run */
+
+struct oai_str {
+	const char *p; /* between the quotes, still escaped */
+	size_t n;
+	bool esc;
+};
+
+enum oai_ctx { OAI_NONE, OAI_ROOT, OAI_CHOICES, OAI_CHOICE0, OAI_MSG, OAI_USAGE, OAI_DETAILS };
+
+struct oai_scan {
+	const char *p, *end;
+	int depth;
+	bool chunk; /* a stream chunk: choices[0].delta, not .message */
+	bool has_model, has_msg, has_content, has_finish, has_usage;
+	struct oai_str model, content, finish;
+	int64_t prompt, completion, cached;
+};
+
+static void oai_ws(struct oai_scan *s)
+{
+	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+		s->p++;
+}
+
+/* One UTF-8 sequence at s->p (a byte >= 0x80), strictly: no overlongs, surrogates or > U+10FFFF. */
+static int oai_utf8(struct oai_scan *s)
+{
+	const unsigned char *u = (const unsigned char *) s->p;
+	size_t left = (size_t) (s->end - s->p);
+	int n;
+	unsigned char lo = 0x80, hi = 0xBF;
+
+	if (u[0] >= 0xC2 && u[0] <= 0xDF)
+		n = 2;
+	else if (u[0] >= 0xE0 && u[0] <= 0xEF)
+		n = 3;
+	else if (u[0] >= 0xF0 && u[0] <= 0xF4)
+		n = 4;
+	else
+		return -1;
+	if (u[0] == 0xE0)
+		lo = 0xA0;
+	else if (u[0] == 0xED)
+		hi = 0x9F;
+	else if (u[0] == 0xF0)
+		lo = 0x90;
+	else if (u[0] == 0xF4)
+		hi = 0x8F;
+	if (left < (size_t) n || u[1] < lo || u[1] > hi)
+		return -1;
+	for (int i = 2; i < n; i++)
+		if (u[i] < 0x80 || u[i] > 0xBF)
+			return -1;
+	s->p += n;
+	return 0;
+}
+
+static int oai_string(struct oai_scan *s, struct oai_str *out)
+{
+	struct oai_str str = {.p = ++s->p};
+
+	while (s->p < s->end) {
+		unsigned char c = (unsigned char) *s->p;
+		if (c == '"') {
+			str.n = (size_t) (s->p - str.p);
+			s->p++;
+			if (out)
+				*out = str;
+			return 0;
+		}
+		if (c < 0x20)
+			return -1;
+		if (c == '\\') {
+			if (s->p + 1 >= s->end || !s->p[1] || !strchr("\"\\/bfnrt", s->p[1]))
+				return -1; /* \u and the invalid ones: jansson's to judge */
+			str.esc = true;
+			s->p += 2;
+		} else if (c >= 0x80) {
+			if (oai_utf8(s) < 0)
+				return -1;
+		} else {
+			s->p++;
+		}
+	}
+	return -1;
+}
+
+/* A JSON number; *is_int when it has neither fraction nor exponent. */
+static int oai_number(struct oai_scan *s, int64_t *v, bool *is_int)
+{
+	const char *start = s->p;
+	int digits = 0;
+
+	if (s->p < s->end && *s->p == '-')
+		s->p++;
+	if (s->p < s->end && *s->p == '0') {
+		s->p++;
+		digits = 1;
+	} else {
+		while (s->p < s->end && *s->p >= '0' && *s->p <= '9') {
+			s->p++;
+			digits++;
+		}
+	}
+	if (digits == 0 || digits > 18) /* 19 digits may overflow: jansson refuses those */
+		return -1;
+	*is_int = true;
+	if (s->p < s->end && *s->p == '.') {
+		s->p++;
+		if (s->p == s->end || *s->p < '0' || *s->p > '9')
+			return -1;
+		while (s->p < s->end && *s->p >= '0' && *s->p <= '9')
+			s->p++;
+		*is_int = false;
+	}
+	if (s->p < s->end && (*s->p == 'e' || *s->p == 'E'))
+		return -1; /* could overflow a double */
+	if (s->p < s->end && *s->p >= '0' && *s->p <= '9')
+		return -1; /* 0123 */
+	*v = *is_int ? strtoll(start, NULL, 10) : 0;
+	return 0;
+}
+
+static int oai_value(struct oai_scan *s, enum oai_ctx ctx, struct oai_str *str, int64_t *num);
+
+static int oai_object(struct oai_scan *s, enum oai_ctx ctx)
+{
+	unsigned seen = 0;
+
+	if (++s->depth > OAI_DEPTH_MAX)
+		return -1;
+	s->p++;
+	oai_ws(s);
+	if (s->p < s->end && *s->p == '}') {
+		s->p++;
+		s->depth--;
+		return 0;
+	}
+	for (;;) {
+		struct oai_str k;
+		if (s->p == s->end || *s->p != '"' || oai_string(s, &k) < 0)
+			return -1;
+		oai_ws(s);
+		if (s->p == s->end || *s->p++ != ':')
+			return -1;
+		oai_ws(s);
+		if (s->p == s->end)
+			return -1;
+		/* which field this is; escaped keys are none of ours */
+		int field = 0;
+		static const char *const keys[][4] = {
+		    [OAI_ROOT] = {"model", "choices", "usage", "error"},
+		    [OAI_CHOICE0] = {"message", "delta", "finish_reason"},
+		    [OAI_MSG] = {"content", "tool_calls"},
+		    [OAI_USAGE] = {"prompt_tokens", "completion_tokens", "prompt_tokens_details"},
+		    [OAI_DETAILS] = {"cached_tokens"},
+		};
+		if (!k.esc && ctx < ARRAY_LEN(keys))
+			for (int i = 0; i < 4 && keys[ctx][i]; i++)
+				if (strlen(keys[ctx][i]) == k.n && memcmp(keys[ctx][i], k.p, k.n) == 0)
+					field = i + 1;
+		if (field) {
+			if (seen & (1u << field))
+				return -1; /* jansson keeps the last: not worth following */
+			seen |= 1u << field;
+		}
+		struct oai_str str = {0};
+		int64_t num = 0;
+		enum oai_ctx child = OAI_NONE;
+		char c = *s->p;
+		bool take_str = false, take_num = false;
+		switch (ctx * 8 + field) {
+		case OAI_ROOT * 8 + 1:
+			take_str = s->has_model = c == '"';
+			break;
+		case OAI_ROOT * 8 + 2:
+			child = c == '[' ? OAI_CHOICES : OAI_NONE;
+			break;
+		case OAI_ROOT * 8 + 3:
+			child = c == '{' ? OAI_USAGE : OAI_NONE;
+			s->has_usage = c == '{';
+			break;
+		case OAI_ROOT * 8 + 4:
+			return -1;
+		case OAI_CHOICE0 * 8 + 1:
+		case OAI_CHOICE0 * 8 + 2:
+			if ((field == 2) == s->chunk) {
+				child = c == '{' ? OAI_MSG : OAI_NONE;
+				s->has_msg = c == '{';
+			}
+			break;
+		case OAI_CHOICE0 * 8 + 3:
+			take_str = s->has_finish = c == '"';
+			break;
+		case OAI_MSG * 8 + 1:
+			take_str = s->has_content = c == '"';
+			break;
+		case OAI_MSG * 8 + 2:
+			if (c != 'n')
+				return -1; /* tool calls: the jansson path */
+			break;
+		case OAI_USAGE * 8 + 1:
+		case OAI_USAGE * 8 + 2:
+		case OAI_DETAILS * 8 + 1:
+			take_num = true;
+			break;
+		case OAI_USAGE * 8 + 3:
+			child = c == '{' ? OAI_DETAILS : OAI_NONE;
+			break;
+		default:
+			break;
+		}
+		if (oai_value(s, child, take_str ? &str : NULL, take_num ? &num : NULL) < 0)
+			return -1;
+		if (take_str && ctx == OAI_ROOT)
+			s->model = str;
+		else if (take_str && ctx == OAI_CHOICE0)
+			s->finish = str;
+		else if (take_str)
+			s->content = str;
+		else if (take_num && ctx == OAI_DETAILS)
+			s->cached = num;
+		else if (take_num)
+			*(field == 1 ? &s->prompt : &s->completion) = num;
+		oai_ws(s);
+		if (s->p == s->end)
+			return -1;
+		if (*s->p == '}') {
+			s->p++;
+			s->depth--;
+			return 0;
+		}
+		if (*s->p++ != ',')
+			return -1;
+		oai_ws(s);
+	}
+}
+
+static int oai_array(struct oai_scan *s, enum oai_ctx ctx)
+{
+	if (++s->depth > OAI_DEPTH_MAX)
+		return -1;
+	s->p++;
+	oai_ws(s);
+	if (s->p < s->end && *s->p == ']') {
+		s->p++;
+		s->depth--;
+		return 0;
+	}
+	for (int i = 0;; i++) {
+		if (s->p == s->end)
+			return -1;
+		enum oai_ctx child = ctx == OAI_CHOICES && i == 0 && *s->p == '{' ? OAI_CHOICE0 : OAI_NONE;
+		if (oai_value(s, child, NULL, NULL) < 0)
+			return -1;
+		oai_ws(s);
+		if (s->p == s->end)
+			return -1;
+		if (*s->p == ']') {
+			s->p++;
+			s->depth--;
+			return 0;
+		}
+		if (*s->p++ != ',')
+			return -1;
+		oai_ws(s);
+	}
+}
+
+static bool oai_lit(struct oai_scan *s, const char *lit, size_t n)
+{
+	if ((size_t) (s->end - s->p) < n || memcmp(s->p, lit, n) != 0)
+		return false;
+	s->p += n;
+	return true;
+}
+
+/* At a value (no leading blanks). str and num: where to put a string or integer, if wanted. */
+static int oai_value(struct oai_scan *s, enum oai_ctx ctx, struct oai_str *str, int64_t *num)
+{
+	int64_t v;
+	bool is_int;
+
+	switch (*s->p) {
+	case '{':
+		return oai_object(s, ctx);
+	case '[':
+		return oai_array(s, ctx);
+	case '"':
+		return oai_string(s, str);
+	case 't':
+		return oai_lit(s, "true", 4) ? 0 : -1;
+	case 'f':
+		return oai_lit(s, "false", 5) ? 0 : -1;
+	case 'n':
+		return oai_lit(s, "null", 4) ? 0 : -1;
+	default:
+		if (oai_number(s, &v, &is_int) < 0)
+			return -1;
+		if (num && is_int)
+			*num = v; /* jint: a real counts as 0 */
+		return 0;
+	}
+}
+
+static int oai_scan(struct oai_scan *s, const char *text, size_t len, bool chunk)
+{
+	memset(s, 0, sizeof(*s));
+	s->p = text;
+	s->end = text + len;
+	s->chunk = chunk;
+	oai_ws(s);
+	if (s->p == s->end || *s->p != '{' || oai_object(s, OAI_ROOT) < 0)
+		return -1;
+	oai_ws(s);
+	return s->p == s->end ? 0 : -1;
+}
+
+/* Writes the string's bytes, unescaped and NUL-terminated, to out (str->n + 1 bytes); returns their length. */
+static size_t oai_unescape(char *out, const struct oai_str *str)
+{
+	char *o = out;
+
+	if (!str->esc) {
+		memcpy(out, str->p, str->n);
+		o += str->n;
+	} else {
+		for (const char *p = str->p, *end = str->p + str->n; p < end; p++) {
+			if (*p != '\\') {
+				*o++ = *p;
+				continue;
+			}
+			switch (*++p) {
+			case 'b':
+				*o++ = '\b';
+				break;
+			case 'f':
+				*o++ = '\f';
+				break;
+			case 'n':
+				*o++ = '\n';
+				break;
+			case 'r':
+				*o++ = '\r';
+				break;
+			case 't':
+				*o++ = '\t';
+				break;
+			default: /* " \ / */
+				*o++ = *p;
+				break;
+			}
+		}
+	}
+	*o = '\0';
+	return (size_t) (o - out);
+}
+
+static char *oai_dup(const struct oai_str *str)
+{
+	char *out = xmalloc(str->n + 1);
+	oai_unescape(out, str);
+	return out;
+}
+
+/* parse_openai and the model, from the text: 0, or -1 for the jansson path. */
+static int parse_openai_fast(const char *body, size_t len, struct llm_response *r)
+{
+	struct oai_scan s;
+
+	if (oai_scan(&s, body, len, false) < 0 || !s.has_msg)
+		return -1;
+	r->text = s.has_content ? oai_dup(&s.content) : NULL;
+	free(r->finish_reason);
+	r->finish_reason = NULL;
+	if (s.has_finish) {
+		char *f = oai_dup(&s.finish);
+		r->finish_reason = xstrdup(llm_finish_normalise(f));
+		free(f);
+	}
+	r->rec.prompt_tokens = s.has_usage ? s.prompt : 0;
+	r->rec.completion_tokens = s.has_usage ? s.completion : 0;
+	r->rec.cached_tokens = s.has_usage ? s.cached : 0;
+	if (s.has_model) {
+		free(r->rec.model);
+		r->rec.model = oai_dup(&s.model);
+	}
+	return 0;
+}
+
 static int parse_openai(json_t *root, struct llm_response *r, char *err, size_t errlen)
 {
 	json_t *choice = json_array_get(json_object_get(root, "choices"), 0);
@@ -566,9 +970,12 @@ int llm_wire_parse_chat(enum llm_provider p, const char *body, size_t len, bool 
                         char *err, size_t errlen)
 {
 	json_error_t jerr;
-	json_t *root = json_loadb(body, len, 0, &jerr);
+	json_t *root;
 	int rc = -1;
 
+	if (!is_anthropic(p) && !llm_wire_slow_only && parse_openai_fast(body, len, r) == 0)
+		return 0;
+	root = json_loadb(body, len, 0, &jerr);
 	if (!json_is_object(root)) {
 		snprintf(err, errlen, "the answer is not a JSON object: %s", root ? "another JSON value" : jerr.text);
 		goto out;
@@ -846,6 +1253,35 @@ static void anthropic_event(struct llm_stream *st, json_t *root)
 	}
 }
 
+/* openai_event from the text: 0, or -1 (nothing done) for the jansson path. */
+static int openai_event_fast(struct llm_stream *st, const char *data, size_t len)
+{
+	struct oai_scan s;
+
+	if (oai_scan(&s, data, len, true) < 0)
+		return -1;
+	if (!st->model && s.has_model)
+		st->model = oai_dup(&s.model);
+	if (s.has_content) {
+		char small[512];
+		char *t = s.content.n < sizeof(small) ? small : xmalloc(s.content.n + 1);
+		size_t n = oai_unescape(t, &s.content);
+		stream_text(st, t, n);
+		if (t != small)
+			free(t);
+	}
+	if (s.has_finish) {
+		free(st->finish_reason);
+		st->finish_reason = oai_dup(&s.finish);
+	}
+	if (s.has_usage) {
+		st->prompt_tokens = s.prompt;
+		st->completion_tokens = s.completion;
+		st->cached_tokens = s.cached;
+	}
+	return 0;
+}
+
 int llm_stream_event(void *ud, const char *event, const char *data, size_t len)
 {
 	struct llm_stream *st = ud;
@@ -857,6 +1293,8 @@ int llm_stream_event(void *ud, const char *event, const char *data, size_t len)
 		st->done = true;
 		return 0;
 	}
+	if (!is_anthropic(st->provider) && !llm_wire_slow_only && openai_event_fast(st, data, len) == 0)
+		return 0;
 	root = json_loadb(data, len, 0, &jerr);
 	if (!json_is_object(root)) {
 		free(st->error);

@@ -703,6 +703,159 @@ static void test_names(void)
 	T_EQ_STR(llm_finish_normalise("content_filter"), "content_filter", "others pass through");
 }
 
+/* ---- the fast OpenAI reader against the jansson path ---- */
+
+static char *parse_summary(const char *body, size_t len)
+{
+	struct llm_response r = {0};
+	char err[256] = "";
+	struct buf b;
+	int rc = llm_wire_parse_chat(LLM_OPENAI, body, len, false, &r, err, sizeof(err));
+
+	buf_init(&b, 0);
+	buf_printf(&b, "rc=%d err=%s text=%s finish=%s tokens=%lld/%lld/%lld model=%s tools=%d", rc, err,
+	           r.text ? r.text : "(null)", r.finish_reason ? r.finish_reason : "(null)",
+	           (long long) r.rec.prompt_tokens, (long long) r.rec.completion_tokens,
+	           (long long) r.rec.cached_tokens, r.rec.model ? r.rec.model : "(null)", r.ntool_calls);
+	llm_response_free(&r);
+	return buf_steal(&b);
+}
+
+static void delta_log(void *ud, const struct llm_delta *d)
+{
+	buf_printf(ud, "<%d|%.*s>", (int) d->kind, (int) d->len, d->text);
+}
+
+static char *event_summary(const char *data, size_t len)
+{
+	struct llm_stream st;
+	struct buf deltas, b;
+
+	buf_init(&deltas, 0);
+	buf_init(&b, 0);
+	llm_stream_init(&st, LLM_OPENAI, false, delta_log, &deltas);
+	st.model = xstrdup("kept"); /* a model already known stays */
+	int rc = llm_stream_event(&st, "message", data, len);
+	int rc2 = llm_stream_event(&st, "message", data, len); /* twice: accumulation */
+	buf_printf(&b,
+	           "rc=%d/%d text=%.*s has_text=%d model=%s finish=%s tokens=%lld/%lld/%lld error=%s tools=%d "
+	           "first=%d deltas=%s",
+	           rc, rc2, (int) st.text.len, st.text.data ? st.text.data : "", st.has_text,
+	           st.model ? st.model : "(null)", st.finish_reason ? st.finish_reason : "(null)",
+	           (long long) st.prompt_tokens, (long long) st.completion_tokens, (long long) st.cached_tokens,
+	           st.error ? st.error : "(null)", st.ntools, st.first_us != 0, deltas.data ? deltas.data : "");
+	llm_stream_free(&st);
+	buf_free(&deltas);
+	return buf_steal(&b);
+}
+
+static void test_fast_reader(void)
+{
+#define OK_MSG(content) "{\"model\":\"m\",\"choices\":[{\"index\":0,\"message\":{\"content\":" content "}}]}"
+	static const char *const bodies[] = {
+	    "{\"id\":\"c\",\"model\":\"gpt-x\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+	    "\"content\":"
+	    "\"hi\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2,"
+	    "\"prompt_tokens_details\":{\"cached_tokens\":1}}}",
+	    OK_MSG("\"a\\n\\t\\\"q\\\" \\\\ \\/ \\b\\f\\r\""),
+	    OK_MSG("\"h\xc3\xa9llo \xe4\xb8\x96\xe7\x95\x8c \xf0\x9f\x98\x80\""),
+	    OK_MSG("\"\\u00e9 \\ud83d\\ude00\""),
+	    OK_MSG("\"\\u0000\""),
+	    OK_MSG("\"\\ud800\""),
+	    OK_MSG("\"bad \xff\""),
+	    OK_MSG("\"overlong \xc0\xaf\""),
+	    OK_MSG("\"surrogate \xed\xa0\x80\""),
+	    OK_MSG("\"above \xf4\x90\x80\x80\""),
+	    OK_MSG("\"cut \xe4\xb8\""),
+	    OK_MSG("\"ctl \x01\""),
+	    OK_MSG("\"bad escape \\x\""),
+	    OK_MSG("null"),
+	    OK_MSG("12"),
+	    OK_MSG("[\"a\"]"),
+	    OK_MSG("\"x\"") " ",
+	    " \n" OK_MSG("\"x\"") "\n",
+	    OK_MSG("\"x\"") " x",
+	    OK_MSG("\"x\"") "}",
+	    "{\"model\":\"a\",\"model\":\"b\",\"choices\":[{\"message\":{}}]}",
+	    "{\"model\":7,\"choices\":[{\"message\":{\"content\":\"a\",\"content\":\"b\"}}]}",
+	    "{\"choices\":[{\"message\":{\"content\":\"a\"}},{\"message\":{\"content\":\"b\"}}]}",
+	    "{\"choices\":[{\"message\":{\"content\":\"a\"},\"finish_reason\":null}],\"usage\":null}",
+	    "{\"choices\":[{\"message\":{\"content\":\"a\"},\"finish_reason\":\"max_tokens\"}],\"usage\":{"
+	    "\"prompt_tokens\":12.5,\"completion_tokens\":-0,\"prompt_tokens_details\":[1]}}",
+	    "{\"choices\":[{\"message\":{}}],\"usage\":{\"prompt_tokens\":123456789012345678}}",
+	    "{\"choices\":[{\"message\":{}}],\"usage\":{\"prompt_tokens\":12345678901234567890}}",
+	    "{\"choices\":[{\"message\":{}}],\"usage\":{\"prompt_tokens\":1e400}}",
+	    "{\"choices\":[{\"message\":{}}],\"usage\":{\"prompt_tokens\":1e2}}",
+	    "{\"choices\":[{\"message\":{}}],\"x\":01}",
+	    "{\"choices\":[{\"message\":{}}],\"x\":1.}",
+	    "{\"choices\":[{\"message\":{}}],\"x\":-}",
+	    "{\"choices\":[{\"message\":{}}],\"x\":[true,false,null,{},[],\"\",0.25]}",
+	    "{\"choices\":[{\"message\":{}}],\"x\":tru}",
+	    "{\"choices\":[{\"message\":{}}],\"x\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+	    "]]]}",
+	    "{\"choices\":[{\"message\":{\"content\":\"a\",\"tool_calls\":null}}]}",
+	    "{\"choices\":[{\"message\":{\"content\":null,\"tool_calls\":[{\"id\":\"c1\",\"function\":{\"name\":\"f\","
+	    "\"arguments\":\"{}\"}}]}}]}",
+	    "{\"choices\":[{\"message\":{\"content\":\"a\"}}],\"error\":{\"message\":\"x\"}}",
+	    "{\"choices\":[{\"delta\":{\"content\":\"a\"}}]}",
+	    "{\"choices\":[{\"message\":\"a\"}]}",
+	    "{\"choices\":{\"message\":{}}}",
+	    "{\"choices\":[]}",
+	    "{\"mod\\/el\":\"x\",\"choices\":[{\"message\":{}}]}",
+	    "{\"choices\":[{\"message\":{\"content\":\"a\"}}]",
+	    "{\"choices\":[{\"message\":{\"content\":\"a\"}}],}",
+	    "{\"choices\":[{\"message\":{\"content\":\"a\"}}] \"x\":1}",
+	    "{\"choices\" [{\"message\":{}}]}",
+	    "{choices:[]}",
+	    "[]",
+	    "",
+	    "{}",
+	};
+	static const char *const events[] = {
+	    "{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"model\":\"gpt-x\",\"choices\":[{\"index\":0,"
+	    "\"delta\":"
+	    "{\"content\":\"He\"},\"finish_reason\":null}]}",
+	    "{\"model\":\"gpt-x\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}",
+	    "{\"choices\":[{\"delta\":{\"content\":\"a\\nb\\\"\"}}]}",
+	    "{\"choices\":[{\"delta\":{\"content\":\"\\u00e9\"}}]}",
+	    "{\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}",
+	    "{\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":6,\"prompt_tokens_details\":"
+	    "{\"cached_tokens\":2}}}",
+	    "{\"choices\":[],\"usage\":{}}",
+	    "{\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"c1\",\"function\":{\"name\":\"f\","
+	    "\"arguments\":\"{\\\"a\\\"\"}}]}}]}",
+	    "{\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\"}}",
+	    "{\"choices\":[{\"message\":{\"content\":\"not a delta\"}}]}",
+	    "{\"choices\":[{\"delta\":{\"content\":7}}]}",
+	    "{\"choices\":[{\"delta\":{\"content\":\"x\"}}]} trailing",
+	    "not json",
+	    "[1]",
+	};
+
+	char *first = parse_summary(bodies[0], strlen(bodies[0]));
+	T_EQ_STR(first, "rc=0 err= text=hi finish=stop tokens=3/2/1 model=gpt-x tools=0", "a usual answer, read fast");
+	free(first);
+	for (size_t i = 0; i < ARRAY_LEN(bodies); i++) {
+		char *fast = parse_summary(bodies[i], strlen(bodies[i]));
+		llm_wire_slow_only = true;
+		char *slow = parse_summary(bodies[i], strlen(bodies[i]));
+		llm_wire_slow_only = false;
+		T_EQ_STR(fast, slow, "answer %zu reads the same both ways: %s", i, bodies[i]);
+		free(fast);
+		free(slow);
+	}
+	for (size_t i = 0; i < ARRAY_LEN(events); i++) {
+		char *fast = event_summary(events[i], strlen(events[i]));
+		llm_wire_slow_only = true;
+		char *slow = event_summary(events[i], strlen(events[i]));
+		llm_wire_slow_only = false;
+		T_EQ_STR(fast, slow, "chunk %zu reads the same both ways: %s", i, events[i]);
+		free(fast);
+		free(slow);
+	}
+#undef OK_MSG
+}
+
 int main(void)
 {
 	core_init();
@@ -711,6 +864,7 @@ int main(void)
 	test_urls_headers();
 	test_parse();
 	test_streams();
+	test_fast_reader();
 	test_cost();
 	test_retry();
 	test_limiter();
