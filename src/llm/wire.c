@@ -614,7 +614,13 @@ static int oai_number(struct oai_scan *s, int64_t *v, bool *is_int)
 		return -1; /* could overflow a double */
 	if (s->p < s->end && *s->p >= '0' && *s->p <= '9')
 		return -1; /* 0123 */
-	*v = *is_int ? strtoll(start, NULL, 10) : 0;
+	/* Not strtoll: the body is not NUL-terminated, and the digits may run
+	 * to its very end. At most 18 digits: no overflow. */
+	int64_t n = 0;
+	if (*is_int)
+		for (const char *d = start + (*start == '-'); d < s->p; d++)
+			n = n * 10 + (*d - '0');
+	*v = *start == '-' ? -n : n;
 	return 0;
 }
 
