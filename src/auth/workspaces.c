@@ -254,34 +254,51 @@ enum status auth_member_add(struct auth *a, const struct auth_ctx *c, const char
 	return ST_CREATED;
 }
 
-/* Owners, and the personal workspace's own user, are protected. */
-static enum status check_target(struct auth *a, const struct auth_ctx *c, const char *ws, const char *user_id,
-                                bool demote, struct problem *p)
+/* A role change or a removal, decided and written in one transaction that
+ * first locks the workspace row: concurrent changes to one workspace's
+ * members run one after the other, so "the last owner" is judged on the
+ * latest state (two owners demoting each other at once cannot leave none). */
+struct member_change {
+	const struct auth_ctx *c;
+	const char *ws, *user_id;
+	const char *role; /* the new role; NULL: remove */
+	bool demote;
+};
+
+static enum status member_change_tx(struct db_conn *conn, void *vctx, struct problem *p)
 {
-	struct arena *ar = c->arena;
+	struct member_change *m = vctx;
+	struct arena *ar = m->c->arena;
 	struct db_res *r = NULL;
-	enum status st = load_member(a, ar, ws, user_id, &r, p);
+	enum status st = db_query(conn, ar, NULL, "UPDATE workspaces SET updated_at = ? WHERE id = ?",
+	                          DB_ARGS(db_int(time_now_ms()), db_text(m->ws)), p);
 	if (st != ST_OK)
 		return st;
-	bool owner = str_eq(db_res_text(r, 0, 3), "owner");
-	if (owner && c->who->role < ROLE_OWNER)
-		return problem_set(p, ST_FORBIDDEN, "only an owner can change or remove an owner");
-	st = auth_q(a, DB_READ, ar, &r,
-	            "SELECT w.personal, w.created_by, (SELECT COUNT(*) FROM workspace_members m WHERE m.workspace_id = "
-	            "w.id AND m.role = 'owner') FROM workspaces w WHERE w.id = ?",
-	            DB_ARGS(db_text(ws)), p);
+	st = db_query(conn, ar, &r,
+	              "SELECT m.role, w.personal, w.created_by, (SELECT COUNT(*) FROM workspace_members o WHERE "
+	              "o.workspace_id = w.id AND o.role = 'owner') FROM workspaces w JOIN workspace_members m ON "
+	              "m.workspace_id = w.id AND m.user_id = ? WHERE w.id = ?",
+	              DB_ARGS(db_text(m->user_id), db_text(m->ws)), p);
 	if (st != ST_OK)
 		return st;
 	if (db_res_rows(r) != 1)
-		return problem_set(p, ST_NOT_FOUND, "no such workspace");
-	if (demote && db_res_int(r, 0, 0) && str_eq(db_res_text(r, 0, 1), user_id))
+		return problem_set(p, ST_NOT_FOUND, "no such member in this workspace");
+	bool owner = str_eq(db_res_text(r, 0, 0), "owner");
+	if (owner && m->c->who->role < ROLE_OWNER)
+		return problem_set(p, ST_FORBIDDEN, "only an owner can change or remove an owner");
+	if (m->demote && db_res_int(r, 0, 1) && str_eq(db_res_text(r, 0, 2), m->user_id))
 		return problem_set(p, ST_CONFLICT, "the owner of a personal workspace stays its owner");
-	if (demote && owner && db_res_int(r, 0, 2) <= 1) {
+	if (m->demote && owner && db_res_int(r, 0, 3) <= 1) {
 		problem_set(p, ST_CONFLICT, "the last owner of a workspace cannot be removed or demoted");
 		problem_hint(p, "make another member an owner first");
 		return ST_CONFLICT;
 	}
-	return ST_OK;
+	if (m->role)
+		return db_query(conn, ar, NULL,
+		                "UPDATE workspace_members SET role = ? WHERE workspace_id = ? AND user_id = ?",
+		                DB_ARGS(db_text(m->role), db_text(m->ws), db_text(m->user_id)), p);
+	return db_query(conn, ar, NULL, "DELETE FROM workspace_members WHERE workspace_id = ? AND user_id = ?",
+	                DB_ARGS(db_text(m->ws), db_text(m->user_id)), p);
 }
 
 enum status auth_member_set_role(struct auth *a, const struct auth_ctx *c, const char *ws, const char *user_id,
@@ -291,12 +308,9 @@ enum status auth_member_set_role(struct auth *a, const struct auth_ctx *c, const
 	enum role r;
 	if (check_grant(c, role, &r, p) != ST_OK)
 		return ST_BAD_INPUT;
-	enum status st = check_target(a, c, ws, user_id, r != ROLE_OWNER, p);
-	if (st != ST_OK)
-		return st;
-	st = auth_q(a, DB_WRITE, ar, NULL,
-	            "UPDATE workspace_members SET role = ? WHERE workspace_id = ? AND user_id = ?",
-	            DB_ARGS(db_text(role_name(r)), db_text(ws), db_text(user_id)), p);
+	struct member_change m = {
+	    .c = c, .ws = ws, .user_id = user_id, .role = role_name(r), .demote = r != ROLE_OWNER};
+	enum status st = db_tx(a->db, member_change_tx, &m, p);
 	if (st != ST_OK)
 		return st;
 	auth_forget_member(a, ws, user_id);
@@ -311,11 +325,8 @@ enum status auth_member_set_role(struct auth *a, const struct auth_ctx *c, const
 enum status auth_member_remove(struct auth *a, const struct auth_ctx *c, const char *ws, const char *user_id,
                                struct problem *p)
 {
-	enum status st = check_target(a, c, ws, user_id, true, p);
-	if (st != ST_OK)
-		return st;
-	st = auth_q(a, DB_WRITE, c->arena, NULL, "DELETE FROM workspace_members WHERE workspace_id = ? AND user_id = ?",
-	            DB_ARGS(db_text(ws), db_text(user_id)), p);
+	struct member_change m = {.c = c, .ws = ws, .user_id = user_id, .role = NULL, .demote = true};
+	enum status st = db_tx(a->db, member_change_tx, &m, p);
 	if (st != ST_OK)
 		return st;
 	auth_forget_member(a, ws, user_id);

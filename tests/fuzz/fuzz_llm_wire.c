@@ -9,7 +9,7 @@
 #include <string.h>
 
 static const enum llm_provider providers[] = {LLM_OPENAI, LLM_AZURE_OPENAI, LLM_ANTHROPIC, LLM_OLLAMA,
-					       LLM_OPENAI_COMPATIBLE};
+                                              LLM_OPENAI_COMPATIBLE};
 
 static bool same(const char *a, const char *b)
 {
@@ -25,10 +25,10 @@ static void chat_both_ways(enum llm_provider p, const char *body, size_t len)
 	llm_wire_slow_only = true;
 	int r2 = llm_wire_parse_chat(p, body, len, false, &slow, e2, sizeof(e2));
 	llm_wire_slow_only = false;
-	if (r1 != r2 || (r1 == 0 && (!same(fast.text, slow.text) || !same(fast.finish_reason, slow.finish_reason) ||
-				      fast.ntool_calls != slow.ntool_calls ||
-				      fast.rec.prompt_tokens != slow.rec.prompt_tokens ||
-				      fast.rec.completion_tokens != slow.rec.completion_tokens)))
+	if (r1 != r2 ||
+	    (r1 == 0 && (!same(fast.text, slow.text) || !same(fast.finish_reason, slow.finish_reason) ||
+	                 fast.ntool_calls != slow.ntool_calls || fast.rec.prompt_tokens != slow.rec.prompt_tokens ||
+	                 fast.rec.completion_tokens != slow.rec.completion_tokens)))
 		abort(); /* the fast scanner and jansson disagree */
 	llm_response_free(&fast);
 	llm_response_free(&slow);
