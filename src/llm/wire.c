@@ -624,6 +624,24 @@ static int oai_number(struct oai_scan *s, int64_t *v, bool *is_int)
 	return 0;
 }
 
+/* After a member or an element: 0 past a comma (more follow), 1 past the
+ * closing bracket (the container is done: depth back down), -1 on junk. */
+static int oai_next(struct oai_scan *s, char close)
+{
+	oai_ws(s);
+	if (s->p == s->end)
+		return -1;
+	if (*s->p == close) {
+		s->p++;
+		s->depth--;
+		return 1;
+	}
+	if (*s->p++ != ',')
+		return -1;
+	oai_ws(s);
+	return 0;
+}
+
 static int oai_value(struct oai_scan *s, enum oai_ctx ctx, struct oai_str *str, int64_t *num);
 
 static int oai_object(struct oai_scan *s, enum oai_ctx ctx)
@@ -725,17 +743,9 @@ static int oai_object(struct oai_scan *s, enum oai_ctx ctx)
 			s->cached = num;
 		else if (take_num)
 			*(field == 1 ? &s->prompt : &s->completion) = num;
-		oai_ws(s);
-		if (s->p == s->end)
-			return -1;
-		if (*s->p == '}') {
-			s->p++;
-			s->depth--;
-			return 0;
-		}
-		if (*s->p++ != ',')
-			return -1;
-		oai_ws(s);
+		int end = oai_next(s, '}');
+		if (end != 0)
+			return end < 0 ? -1 : 0;
 	}
 }
 
@@ -756,17 +766,9 @@ static int oai_array(struct oai_scan *s, enum oai_ctx ctx)
 		enum oai_ctx child = ctx == OAI_CHOICES && i == 0 && *s->p == '{' ? OAI_CHOICE0 : OAI_NONE;
 		if (oai_value(s, child, NULL, NULL) < 0)
 			return -1;
-		oai_ws(s);
-		if (s->p == s->end)
-			return -1;
-		if (*s->p == ']') {
-			s->p++;
-			s->depth--;
-			return 0;
-		}
-		if (*s->p++ != ',')
-			return -1;
-		oai_ws(s);
+		int end = oai_next(s, ']');
+		if (end != 0)
+			return end < 0 ? -1 : 0;
 	}
 }
 
