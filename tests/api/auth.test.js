@@ -248,31 +248,6 @@ test('first start prints a generated administrator password once', async (t) => 
   await login(srv, 'root@example.test', m[1]);
 });
 
-test('login timing does not tell unknown emails from wrong passwords', async (t) => {
-  const srv = await startServer();
-  t.after(() => srv.stop());
-  const u = await newUser(srv, 'timing');
-  const time = async (email) => {
-    const t0 = process.hrtime.bigint();
-    const r = await api(srv, 'POST', '/api/v1/auth/login', { body: { email, password: 'wrong-password-xyz' } });
-    assert.equal(r.status, 401);
-    return Number(process.hrtime.bigint() - t0) / 1e6;
-  };
-  for (let i = 0; i < 3; i++) { await time(u.email); await time('warmup@example.test'); }
-  const known = [];
-  const unknown = [];
-  for (let i = 0; i < 50; i++) {
-    known.push(await time(u.email));
-    unknown.push(await time(`nobody-${i}@example.test`));
-  }
-  const median = (xs) => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
-  const a = median(known);
-  const b = median(unknown);
-  const diff = Math.abs(a - b) / Math.max(a, b);
-  t.diagnostic(`login median: wrong password ${a.toFixed(1)} ms, unknown email ${b.toFixed(1)} ms, diff ${(diff * 100).toFixed(1)}%`);
-  assert.ok(diff < 0.10, `differ by ${(diff * 100).toFixed(1)}%`);
-});
-
 test('11 rapid logins from one address: 429 with Retry-After', async (t) => {
   const srv = await startServer({ env: { TROUPE_RATE_LIMIT_AUTH: '10/min' } });
   t.after(() => srv.stop());
