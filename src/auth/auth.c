@@ -34,9 +34,31 @@ json_t *auth_iso_json(int64_t ms)
 	return json_string(s);
 }
 
-const char *auth_actor(const struct auth_ctx *c)
+const char *auth_actor(const struct actor *c)
 {
-	return c && c->who && c->who->authenticated ? c->who->user_id : NULL;
+	return c && c->authenticated ? c->user_id : NULL;
+}
+
+/* ---- roles ---- */
+
+static const char *const role_names[] = {
+    [ROLE_UNSET] = "unset",   [ROLE_PUBLIC] = "public", [ROLE_USER] = "user",   [ROLE_VIEWER] = "viewer",
+    [ROLE_EDITOR] = "editor", [ROLE_ADMIN] = "admin",   [ROLE_OWNER] = "owner", [ROLE_INSTANCE] = "instance_admin",
+};
+
+const char *role_name(enum role r)
+{
+	if ((unsigned) r >= ARRAY_LEN(role_names))
+		return "unknown";
+	return role_names[r];
+}
+
+enum role role_parse(const char *s)
+{
+	for (enum role r = ROLE_VIEWER; r <= ROLE_OWNER; r++)
+		if (str_eq(s, role_names[r]))
+			return r;
+	return ROLE_UNSET;
 }
 
 static void set_rate(double *rate, double *burst, const char *spec, double dflt_per_min)
@@ -247,9 +269,9 @@ static enum status load_key(struct auth *a, struct arena *ar, const char *hash, 
 	return ST_OK;
 }
 
-enum status auth_authenticate(struct auth *a, struct arena *ar, const char *bearer, struct principal *who)
+enum status auth_authenticate(struct auth *a, struct arena *ar, const char *bearer, struct actor *who)
 {
-	memset(who, 0, sizeof(*who));
+	*who = (struct actor){.client_ip = who->client_ip, .request_id = who->request_id, .arena = who->arena};
 	int64_t now_us = time_mono_us();
 	if (!bearer || !*bearer)
 		return ST_UNAUTHENTICATED;
@@ -462,26 +484,55 @@ void auth_idem_end(struct auth *a, const char *scope, const char *key, enum stat
 
 /* ---- audit ---- */
 
-void auth_audit(struct auth *a, const struct auth_ctx *c, const char *action, const char *target_type,
+/* One statement for both writers: the row names the actor only when it is
+ * authenticated, and its workspace as the actor acts in it. */
+static enum status audit_insert(struct db_conn *conn, struct arena *ar, const struct actor *c, const char *action,
+                                const char *target_type, const char *target_id, const char *detail, struct problem *p)
+{
+	char id[37];
+	id_new(id);
+	bool authd = c && c->authenticated;
+	return db_query(
+	    conn, ar, NULL,
+	    "INSERT INTO audit_events (id, at, workspace_id, actor_user_id, actor_api_key_id, action, "
+	    "target_type, target_id, client_ip, request_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    DB_ARGS(db_text(id), db_int(time_now_ms()), db_text(authd ? c->workspace_id : NULL),
+	            db_text(authd ? c->user_id : NULL), db_text(authd ? c->api_key_id : NULL), db_text(action),
+	            db_text(target_type), db_text(target_id), db_text(c ? c->client_ip : NULL),
+	            db_text(c ? c->request_id : NULL), db_text(detail)),
+	    p);
+}
+
+static char *audit_detail(json_t *detail)
+{
+	return detail ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+}
+
+enum status auth_audit_tx(struct db_conn *conn, const struct actor *c, const char *action, const char *target_type,
+                          const char *target_id, json_t *detail, struct problem *p)
+{
+	struct arena *ar = arena_new();
+	char *text = audit_detail(detail);
+	enum status st = audit_insert(conn, ar, c, action, target_type, target_id, text, p);
+	free(text);
+	json_decref(detail);
+	arena_free(&ar);
+	return st;
+}
+
+void auth_audit(struct auth *a, const struct actor *c, const char *action, const char *target_type,
                 const char *target_id, json_t *detail)
 {
 	struct arena *ar = arena_new();
 	struct problem p;
 	problem_init(&p, ar);
-	char id[37];
-	id_new(id);
-	const struct principal *w = c ? c->who : NULL;
-	bool authd = w && w->authenticated;
-	char *text = detail ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	enum status st = auth_q(
-	    a, DB_WRITE, ar, NULL,
-	    "INSERT INTO audit_events (id, at, workspace_id, actor_user_id, actor_api_key_id, action, target_type, "
-	    "target_id, client_ip, request_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-	    DB_ARGS(db_text(id), db_int(time_now_ms()), db_text(authd ? w->workspace_id : NULL),
-	            db_text(authd ? w->user_id : NULL), db_text(authd ? w->api_key_id : NULL), db_text(action),
-	            db_text(target_type), db_text(target_id), db_text(c ? c->client_ip : NULL),
-	            db_text(c ? c->request_id : NULL), db_text(text)),
-	    &p);
+	char *text = audit_detail(detail);
+	enum status st = ST_UNAVAILABLE;
+	struct db_conn *conn = db_conn_get(a->db, DB_WRITE);
+	if (conn) {
+		st = audit_insert(conn, ar, c, action, target_type, target_id, text, &p);
+		db_conn_put(conn);
+	}
 	if (st != ST_OK)
 		log_kv(LOG_ERROR, "audit event not written", "action", action, "request_id",
 		       c && c->request_id ? c->request_id : "", NULL);

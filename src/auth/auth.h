@@ -25,7 +25,6 @@
 
 #include "../core/core.h"
 #include "../db/db.h"
-#include "../http/http.h"
 
 #include <jansson.h>
 
@@ -45,20 +44,54 @@ struct auth_options {
 enum status auth_new(struct db *db, const struct auth_options *o, struct auth **out, struct problem *p);
 void auth_free(struct auth **a);
 
-/* Who does what, for the audit log and for decisions: the request's
- * principal plus where it came from. */
-struct auth_ctx {
-	const struct principal *who; /* may be NULL or unauthenticated */
+/* ---- roles: each includes the one below. A route must name one. ---- */
+enum role {
+	ROLE_UNSET = 0, /* a route left at this fails the start */
+	ROLE_PUBLIC,    /* anyone, no credentials */
+	ROLE_USER,      /* any signed-in user; no workspace needed */
+	ROLE_VIEWER,    /* in the request's workspace */
+	ROLE_EDITOR,
+	ROLE_ADMIN,
+	ROLE_OWNER,
+	ROLE_INSTANCE, /* instance administrator */
+};
+const char *role_name(enum role r);
+enum role role_parse(const char *s); /* viewer|editor|admin|owner; ROLE_UNSET if not */
+
+/* Rate-limit classes: which bucket a route's requests take from. */
+enum limit_class { LIMIT_DEFAULT = 0, LIMIT_AUTH, LIMIT_NONE, LIMIT__COUNT };
+
+/*
+ * The actor: who does something, in which workspace, with which role, and
+ * where the request came from. Every module function that acts for
+ * someone takes one (const struct actor *who), checks what it must,
+ * and writes its own audit entry from it, so an action taken by the CLI,
+ * a worker or the engine is decided and audited like one taken over HTTP.
+ * No HTTP type in sight: the gateway fills one per request (req_actor()),
+ * others build one on the stack. Strings are borrowed (the arena's or the
+ * caller's) and live as long as the actor.
+ */
+struct actor {
+	bool authenticated;       /* false: anonymous (login, register) */
+	const char *user_id;      /* the acting user; for an API key, its creator */
+	const char *session_id;   /* access tokens */
+	const char *api_key_id;   /* API keys */
+	const char *workspace_id; /* the workspace acted in; NULL: none */
+	enum role role;           /* in workspace_id */
+	bool instance_admin;
+	const char *email;
+	/* where it came from, for the audit log; NULL when not over HTTP */
 	const char *client_ip;
 	const char *request_id;
-	struct arena *arena;
+	struct arena *arena; /* scratch for the call and its answers */
 };
 
 /* ---- the gateway: credentials, workspace roles, limits, idempotency ---- */
 
-/* Authenticates a bearer credential (JWT or trp_ key) and fills who
- * (strings in arena). ST_UNAUTHENTICATED for anything not valid now. */
-enum status auth_authenticate(struct auth *a, struct arena *ar, const char *bearer, struct principal *who);
+/* Authenticates a bearer credential (JWT or trp_ key) and fills who's
+ * identity (strings in arena; client_ip, request_id and arena are kept).
+ * ST_UNAUTHENTICATED for anything not valid now. */
+enum status auth_authenticate(struct auth *a, struct arena *ar, const char *bearer, struct actor *who);
 /* The user's role in a workspace, ROLE_UNSET when not a member. */
 enum status auth_member_role(struct auth *a, const char *workspace_id, const char *user_id, enum role *out);
 /* Takes one token from the bucket of (cls, key). ST_OK or
@@ -85,25 +118,24 @@ struct auth_tokens {
 };
 json_t *auth_tokens_json(const struct auth_tokens *t);
 
-enum status auth_register(struct auth *a, const struct auth_ctx *c, const char *email, const char *password,
+enum status auth_register(struct auth *a, const struct actor *c, const char *email, const char *password,
                           const char *name, json_t **user, struct problem *p);
 /* Same answer and the same work (one Argon2id verify) for an unknown email
  * and a wrong password. Per-account limits included. */
-enum status auth_login(struct auth *a, const struct auth_ctx *c, const char *email, const char *password,
+enum status auth_login(struct auth *a, const struct actor *c, const char *email, const char *password,
                        struct auth_tokens *out, int *retry_after, struct problem *p);
-enum status auth_refresh(struct auth *a, const struct auth_ctx *c, const char *refresh_token, struct auth_tokens *out,
+enum status auth_refresh(struct auth *a, const struct actor *c, const char *refresh_token, struct auth_tokens *out,
                          struct problem *p);
-enum status auth_logout(struct auth *a, const struct auth_ctx *c, struct problem *p);
+enum status auth_logout(struct auth *a, const struct actor *c, struct problem *p);
 
-enum status auth_user_get(struct auth *a, const struct auth_ctx *c, const char *user_id, json_t **out,
-                          struct problem *p);
+enum status auth_user_get(struct auth *a, const struct actor *c, const char *user_id, json_t **out, struct problem *p);
 /* body: {name?, password?, current_password?}; a new password ends every
  * other session of the user. */
-enum status auth_me_update(struct auth *a, const struct auth_ctx *c, json_t *body, json_t **out, struct problem *p);
-enum status auth_users_list(struct auth *a, const struct auth_ctx *c, const char *after, int limit, json_t **items,
+enum status auth_me_update(struct auth *a, const struct actor *c, json_t *body, json_t **out, struct problem *p);
+enum status auth_users_list(struct auth *a, const struct actor *c, const char *after, int limit, json_t **items,
                             const char **last, struct problem *p);
 /* Instance administrators: body {name?, disabled?, is_admin?}. */
-enum status auth_user_update(struct auth *a, const struct auth_ctx *c, const char *user_id, json_t *body, json_t **out,
+enum status auth_user_update(struct auth *a, const struct actor *c, const char *user_id, json_t *body, json_t **out,
                              struct problem *p);
 /* First start: creates the administrator when no user exists. *password
  * is set (malloc'd; caller frees) when one was generated. */
@@ -113,44 +145,50 @@ enum status auth_bootstrap_admin(struct auth *a, const char *email, const char *
 enum status auth_reset_password(struct auth *a, const char *email, const char *password, struct problem *p);
 
 /* ---- workspaces and members ---- */
-enum status auth_workspaces_list(struct auth *a, const struct auth_ctx *c, const char *after, int limit, json_t **items,
+enum status auth_workspaces_list(struct auth *a, const struct actor *c, const char *after, int limit, json_t **items,
                                  const char **last, struct problem *p);
-enum status auth_workspace_create(struct auth *a, const struct auth_ctx *c, const char *name, json_t **out,
+enum status auth_workspace_create(struct auth *a, const struct actor *c, const char *name, json_t **out,
                                   struct problem *p);
-enum status auth_workspace_get(struct auth *a, const struct auth_ctx *c, const char *ws, json_t **out,
-                               struct problem *p);
-enum status auth_workspace_update(struct auth *a, const struct auth_ctx *c, const char *ws, json_t *body, json_t **out,
+enum status auth_workspace_get(struct auth *a, const struct actor *c, const char *ws, json_t **out, struct problem *p);
+enum status auth_workspace_update(struct auth *a, const struct actor *c, const char *ws, json_t *body, json_t **out,
                                   struct problem *p);
-enum status auth_workspace_delete(struct auth *a, const struct auth_ctx *c, const char *ws, struct problem *p);
-enum status auth_members_list(struct auth *a, const struct auth_ctx *c, const char *ws, const char *after, int limit,
+enum status auth_workspace_delete(struct auth *a, const struct actor *c, const char *ws, struct problem *p);
+enum status auth_members_list(struct auth *a, const struct actor *c, const char *ws, const char *after, int limit,
                               json_t **items, const char **last, struct problem *p);
-enum status auth_member_add(struct auth *a, const struct auth_ctx *c, const char *ws, const char *email,
-                            const char *role, json_t **out, struct problem *p);
-enum status auth_member_set_role(struct auth *a, const struct auth_ctx *c, const char *ws, const char *user_id,
+enum status auth_member_add(struct auth *a, const struct actor *c, const char *ws, const char *email, const char *role,
+                            json_t **out, struct problem *p);
+enum status auth_member_set_role(struct auth *a, const struct actor *c, const char *ws, const char *user_id,
                                  const char *role, json_t **out, struct problem *p);
-enum status auth_member_remove(struct auth *a, const struct auth_ctx *c, const char *ws, const char *user_id,
+enum status auth_member_remove(struct auth *a, const struct actor *c, const char *ws, const char *user_id,
                                struct problem *p);
 
 /* ---- API keys (in the principal's workspace) ---- */
-enum status auth_key_create(struct auth *a, const struct auth_ctx *c, const char *name, const char *role,
+enum status auth_key_create(struct auth *a, const struct actor *c, const char *name, const char *role,
                             const char *expires_at, json_t **out, struct problem *p);
-enum status auth_keys_list(struct auth *a, const struct auth_ctx *c, const char *after, int limit, json_t **items,
+enum status auth_keys_list(struct auth *a, const struct actor *c, const char *after, int limit, json_t **items,
                            const char **last, struct problem *p);
-enum status auth_key_revoke(struct auth *a, const struct auth_ctx *c, const char *key_id, struct problem *p);
+enum status auth_key_revoke(struct auth *a, const struct actor *c, const char *key_id, struct problem *p);
 
 /* ---- audit log ---- */
 /* Appends one event (detail: a JSON object without secrets, taken; may be
  * NULL). Failures are logged, never returned: the action already happened. */
-void auth_audit(struct auth *a, const struct auth_ctx *c, const char *action, const char *target_type,
+void auth_audit(struct auth *a, const struct actor *c, const char *action, const char *target_type,
                 const char *target_id, json_t *detail);
+/* The audit writer for every module: appends one event on conn inside the
+ * caller's transaction (db_tx), so a change and its audit row commit or
+ * roll back together. The event carries who's user, API key, workspace,
+ * client address and request id; detail (taken; may be NULL) must hold no
+ * secret. Returns the database's status: a failure rolls the change back. */
+enum status auth_audit_tx(struct db_conn *conn, const struct actor *who, const char *action, const char *target_type,
+                          const char *target_id, json_t *detail, struct problem *p);
 struct auth_audit_filter {
 	const char *action;
 	const char *actor;
 	int64_t since_ms, until_ms; /* 0: open */
 	const char *workspace_id;   /* instance admins: NULL for every workspace */
 };
-enum status auth_audit_list(struct auth *a, const struct auth_ctx *c, const struct auth_audit_filter *f,
-                            const char *after, int limit, json_t **items, const char **last, struct problem *p);
+enum status auth_audit_list(struct auth *a, const struct actor *c, const struct auth_audit_filter *f, const char *after,
+                            int limit, json_t **items, const char **last, struct problem *p);
 
 /* ---- building blocks, public for the unit tests ---- */
 #define AUTH_KEY_BYTES 32

@@ -62,6 +62,6 @@ enum status auth_revoke_sessions(struct auth *a, struct arena *ar, const char *u
                                  const char *reason, struct problem *p);
 char *auth_iso(struct arena *ar, int64_t ms);
 json_t *auth_iso_json(int64_t ms); /* null for 0 */
-const char *auth_actor(const struct auth_ctx *c);
+const char *auth_actor(const struct actor *c);
 
 #endif

@@ -127,7 +127,7 @@ static enum status create_user(struct auth *a, const char *email, const char *na
 	return st;
 }
 
-enum status auth_register(struct auth *a, const struct auth_ctx *c, const char *email, const char *password,
+enum status auth_register(struct auth *a, const struct actor *c, const char *email, const char *password,
                           const char *name, json_t **user, struct problem *p)
 {
 	if (!a->allow_registration) {
@@ -142,9 +142,11 @@ enum status auth_register(struct auth *a, const struct auth_ctx *c, const char *
 	enum status st = create_user(a, em, name, password, false, id, p);
 	if (st != ST_OK)
 		return st;
-	struct principal me = {.authenticated = true, .user_id = id};
-	struct auth_ctx ac = *c;
-	ac.who = &me;
+	struct actor ac = {.authenticated = true,
+	                   .user_id = id,
+	                   .client_ip = c->client_ip,
+	                   .request_id = c->request_id,
+	                   .arena = c->arena};
 	auth_audit(a, &ac, "user.registered", "user", id, json_pack("{s:s}", "email", em));
 	return load_user(a, c->arena, id, user, p);
 }
@@ -178,8 +180,7 @@ enum status auth_bootstrap_admin(struct auth *a, const char *email, const char *
 		*generated = NULL;
 		return st;
 	}
-	struct principal me = {.authenticated = true, .user_id = id};
-	struct auth_ctx ac = {.who = &me, .arena = ar};
+	struct actor ac = {.authenticated = true, .user_id = id, .arena = ar};
 	auth_audit(a, &ac, "user.bootstrap_admin", "user", id, NULL);
 	return ST_OK;
 }
@@ -205,7 +206,7 @@ enum status auth_reset_password(struct auth *a, const char *email, const char *p
 	if (st != ST_OK)
 		return st;
 	st = auth_revoke_sessions(a, ar, id, NULL, "password_reset", p);
-	struct auth_ctx ac = {.arena = ar};
+	struct actor ac = {.arena = ar};
 	auth_audit(a, &ac, "user.password_reset", "user", id, NULL);
 	return st;
 }
@@ -316,7 +317,7 @@ static enum status bad_credentials(struct problem *p)
 	return ST_UNAUTHENTICATED;
 }
 
-enum status auth_login(struct auth *a, const struct auth_ctx *c, const char *email, const char *password,
+enum status auth_login(struct auth *a, const struct actor *c, const char *email, const char *password,
                        struct auth_tokens *out, int *retry_after, struct problem *p)
 {
 	struct arena *ar = c->arena;
@@ -345,14 +346,17 @@ enum status auth_login(struct auth *a, const struct auth_ctx *c, const char *ema
 	if (st != ST_OK)
 		return st;
 	sign_access(a, ar, is.user_id, is.new_sid, &is, out);
-	struct principal me = {.authenticated = true, .user_id = is.user_id, .session_id = is.new_sid};
-	struct auth_ctx ac = *c;
-	ac.who = &me;
+	struct actor ac = {.authenticated = true,
+	                   .user_id = is.user_id,
+	                   .session_id = is.new_sid,
+	                   .client_ip = c->client_ip,
+	                   .request_id = c->request_id,
+	                   .arena = c->arena};
 	auth_audit(a, &ac, "login.success", "session", is.new_sid, NULL);
 	return ST_OK;
 }
 
-enum status auth_refresh(struct auth *a, const struct auth_ctx *c, const char *refresh_token, struct auth_tokens *out,
+enum status auth_refresh(struct auth *a, const struct actor *c, const char *refresh_token, struct auth_tokens *out,
                          struct problem *p)
 {
 	struct arena *ar = c->arena;
@@ -368,9 +372,12 @@ enum status auth_refresh(struct auth *a, const struct auth_ctx *c, const char *r
 		return st;
 	if (is.reuse) {
 		auth_forget_session(a, is.sid);
-		struct principal me = {.authenticated = true, .user_id = is.user_id, .session_id = is.sid};
-		struct auth_ctx ac = *c;
-		ac.who = &me;
+		struct actor ac = {.authenticated = true,
+		                   .user_id = is.user_id,
+		                   .session_id = is.sid,
+		                   .client_ip = c->client_ip,
+		                   .request_id = c->request_id,
+		                   .arena = c->arena};
 		auth_audit(a, &ac, "token.reuse_detected", "session", is.sid, NULL);
 	}
 	if (is.reuse || is.invalid) {
@@ -383,9 +390,9 @@ enum status auth_refresh(struct auth *a, const struct auth_ctx *c, const char *r
 	return ST_OK;
 }
 
-enum status auth_logout(struct auth *a, const struct auth_ctx *c, struct problem *p)
+enum status auth_logout(struct auth *a, const struct actor *c, struct problem *p)
 {
-	const struct principal *w = c->who;
+	const struct actor *w = c;
 	if (!w->session_id)
 		return problem_set(p, ST_BAD_INPUT,
 		                   "only a session can log out; revoke API keys with DELETE "
@@ -402,16 +409,15 @@ enum status auth_logout(struct auth *a, const struct auth_ctx *c, struct problem
 
 /* ---- users ---- */
 
-enum status auth_user_get(struct auth *a, const struct auth_ctx *c, const char *user_id, json_t **out,
-                          struct problem *p)
+enum status auth_user_get(struct auth *a, const struct actor *c, const char *user_id, json_t **out, struct problem *p)
 {
 	return load_user(a, c->arena, user_id, out, p);
 }
 
-enum status auth_me_update(struct auth *a, const struct auth_ctx *c, json_t *body, json_t **out, struct problem *p)
+enum status auth_me_update(struct auth *a, const struct actor *c, json_t *body, json_t **out, struct problem *p)
 {
 	struct arena *ar = c->arena;
-	const struct principal *w = c->who;
+	const struct actor *w = c;
 	const char *name = json_string_value(json_object_get(body, "name"));
 	const char *pw = json_string_value(json_object_get(body, "password"));
 	const char *cur = json_string_value(json_object_get(body, "current_password"));
@@ -462,7 +468,7 @@ enum status auth_me_update(struct auth *a, const struct auth_ctx *c, json_t *bod
 	return load_user(a, ar, w->user_id, out, p);
 }
 
-enum status auth_users_list(struct auth *a, const struct auth_ctx *c, const char *after, int limit, json_t **items,
+enum status auth_users_list(struct auth *a, const struct actor *c, const char *after, int limit, json_t **items,
                             const char **last, struct problem *p)
 {
 	struct arena *ar = c->arena;
@@ -480,7 +486,7 @@ enum status auth_users_list(struct auth *a, const struct auth_ctx *c, const char
 	return ST_OK;
 }
 
-enum status auth_user_update(struct auth *a, const struct auth_ctx *c, const char *user_id, json_t *body, json_t **out,
+enum status auth_user_update(struct auth *a, const struct actor *c, const char *user_id, json_t *body, json_t **out,
                              struct problem *p)
 {
 	struct arena *ar = c->arena;
@@ -493,7 +499,7 @@ enum status auth_user_update(struct auth *a, const struct auth_ctx *c, const cha
 	json_decref(cur);
 	json_t *jd = json_object_get(body, "disabled"), *ja = json_object_get(body, "is_admin");
 	const char *name = json_string_value(json_object_get(body, "name"));
-	bool self = str_eq(user_id, c->who->user_id);
+	bool self = str_eq(user_id, c->user_id);
 	if (self && ((json_is_true(jd) && !was_disabled) || (json_is_false(ja) && was_admin)))
 		return problem_set(p, ST_CONFLICT, "administrators cannot disable or demote themselves");
 	bool disabled = jd ? json_is_true(jd) : was_disabled;

@@ -13,11 +13,11 @@ static json_t *ws_json(struct db_res *r, int i, const char *role)
 	                 auth_iso_json(db_res_int(r, i, 3)), "updated_at", auth_iso_json(db_res_int(r, i, 4)));
 }
 
-enum status auth_workspaces_list(struct auth *a, const struct auth_ctx *c, const char *after, int limit, json_t **items,
+enum status auth_workspaces_list(struct auth *a, const struct actor *c, const char *after, int limit, json_t **items,
                                  const char **last, struct problem *p)
 {
 	struct arena *ar = c->arena;
-	const struct principal *w = c->who;
+	const struct actor *w = c;
 	struct db_res *r = NULL;
 	enum status st;
 	/* An API key sees the one workspace it acts in. */
@@ -69,27 +69,24 @@ static enum status ws_create_tx(struct db_conn *c, void *ctx, struct problem *p)
 	    DB_ARGS(db_text(n->id), db_text(n->user_id), db_int(now)), p);
 }
 
-enum status auth_workspace_create(struct auth *a, const struct auth_ctx *c, const char *name, json_t **out,
+enum status auth_workspace_create(struct auth *a, const struct actor *c, const char *name, json_t **out,
                                   struct problem *p)
 {
-	if (c->who->api_key_id)
+	if (c->api_key_id)
 		return problem_set(p, ST_FORBIDDEN, "an API key acts in its own workspace and cannot create one");
-	struct new_ws n = {.name = name, .user_id = c->who->user_id};
+	struct new_ws n = {.name = name, .user_id = c->user_id};
 	id_new(n.id);
 	enum status st = db_tx(a->db, ws_create_tx, &n, p);
 	if (st != ST_OK)
 		return st;
 	auth_forget_member(a, n.id, n.user_id);
-	struct principal who = *c->who;
-	who.workspace_id = n.id;
-	struct auth_ctx ac = *c;
-	ac.who = &who;
+	struct actor ac = *c;
+	ac.workspace_id = n.id;
 	auth_audit(a, &ac, "workspace.created", "workspace", n.id, json_pack("{s:s}", "name", name));
 	return auth_workspace_get(a, &ac, n.id, out, p) == ST_OK ? ST_CREATED : p->st;
 }
 
-enum status auth_workspace_get(struct auth *a, const struct auth_ctx *c, const char *ws, json_t **out,
-                               struct problem *p)
+enum status auth_workspace_get(struct auth *a, const struct actor *c, const char *ws, json_t **out, struct problem *p)
 {
 	struct db_res *r = NULL;
 	enum status st = auth_q(a, DB_READ, c->arena, &r,
@@ -100,12 +97,12 @@ enum status auth_workspace_get(struct auth *a, const struct auth_ctx *c, const c
 	if (db_res_rows(r) != 1)
 		return problem_set(p, ST_NOT_FOUND, "no such workspace");
 	enum role role = ROLE_UNSET;
-	auth_member_role(a, ws, c->who->user_id, &role);
+	auth_member_role(a, ws, c->user_id, &role);
 	*out = ws_json(r, 0, role != ROLE_UNSET ? role_name(role) : NULL);
 	return ST_OK;
 }
 
-enum status auth_workspace_update(struct auth *a, const struct auth_ctx *c, const char *ws, json_t *body, json_t **out,
+enum status auth_workspace_update(struct auth *a, const struct actor *c, const char *ws, json_t *body, json_t **out,
                                   struct problem *p)
 {
 	const char *name = json_string_value(json_object_get(body, "name"));
@@ -136,7 +133,7 @@ static enum status ws_delete_tx(struct db_conn *c, void *ctx, struct problem *p)
 	return ST_OK;
 }
 
-enum status auth_workspace_delete(struct auth *a, const struct auth_ctx *c, const char *ws, struct problem *p)
+enum status auth_workspace_delete(struct auth *a, const struct actor *c, const char *ws, struct problem *p)
 {
 	struct db_res *r = NULL;
 	enum status st =
@@ -184,7 +181,7 @@ static enum status load_member(struct auth *a, struct arena *ar, const char *ws,
 	return ST_OK;
 }
 
-enum status auth_members_list(struct auth *a, const struct auth_ctx *c, const char *ws, const char *after, int limit,
+enum status auth_members_list(struct auth *a, const struct actor *c, const char *ws, const char *after, int limit,
                               json_t **items, const char **last, struct problem *p)
 {
 	struct db_res *r = NULL;
@@ -205,22 +202,22 @@ enum status auth_members_list(struct auth *a, const struct auth_ctx *c, const ch
 }
 
 /* A role may be granted only up to one's own: more is mass assignment. */
-static enum status check_grant(const struct auth_ctx *c, const char *role, enum role *out, struct problem *p)
+static enum status check_grant(const struct actor *c, const char *role, enum role *out, struct problem *p)
 {
 	*out = role_parse(role);
 	if (*out == ROLE_UNSET) {
 		problem_field(p, "role", "must be one of: viewer, editor, admin, owner");
 		return problem_set(p, ST_BAD_INPUT, "invalid role");
 	}
-	if (*out > c->who->role) {
-		problem_field(p, "role", "cannot grant %s: above your own role (%s)", role, role_name(c->who->role));
+	if (*out > c->role) {
+		problem_field(p, "role", "cannot grant %s: above your own role (%s)", role, role_name(c->role));
 		return problem_set(p, ST_BAD_INPUT, "the role is above your own");
 	}
 	return ST_OK;
 }
 
-enum status auth_member_add(struct auth *a, const struct auth_ctx *c, const char *ws, const char *email,
-                            const char *role, json_t **out, struct problem *p)
+enum status auth_member_add(struct auth *a, const struct actor *c, const char *ws, const char *email, const char *role,
+                            json_t **out, struct problem *p)
 {
 	struct arena *ar = c->arena;
 	enum role r;
@@ -259,7 +256,7 @@ enum status auth_member_add(struct auth *a, const struct auth_ctx *c, const char
  * members run one after the other, so "the last owner" is judged on the
  * latest state (two owners demoting each other at once cannot leave none). */
 struct member_change {
-	const struct auth_ctx *c;
+	const struct actor *c;
 	const char *ws, *user_id;
 	const char *role; /* the new role; NULL: remove */
 	bool demote;
@@ -284,7 +281,7 @@ static enum status member_change_tx(struct db_conn *conn, void *vctx, struct pro
 	if (db_res_rows(r) != 1)
 		return problem_set(p, ST_NOT_FOUND, "no such member in this workspace");
 	bool owner = str_eq(db_res_text(r, 0, 0), "owner");
-	if (owner && m->c->who->role < ROLE_OWNER)
+	if (owner && m->c->role < ROLE_OWNER)
 		return problem_set(p, ST_FORBIDDEN, "only an owner can change or remove an owner");
 	if (m->demote && db_res_int(r, 0, 1) && str_eq(db_res_text(r, 0, 2), m->user_id))
 		return problem_set(p, ST_CONFLICT, "the owner of a personal workspace stays its owner");
@@ -301,7 +298,7 @@ static enum status member_change_tx(struct db_conn *conn, void *vctx, struct pro
 	                DB_ARGS(db_text(m->ws), db_text(m->user_id)), p);
 }
 
-enum status auth_member_set_role(struct auth *a, const struct auth_ctx *c, const char *ws, const char *user_id,
+enum status auth_member_set_role(struct auth *a, const struct actor *c, const char *ws, const char *user_id,
                                  const char *role, json_t **out, struct problem *p)
 {
 	struct arena *ar = c->arena;
@@ -322,7 +319,7 @@ enum status auth_member_set_role(struct auth *a, const struct auth_ctx *c, const
 	return ST_OK;
 }
 
-enum status auth_member_remove(struct auth *a, const struct auth_ctx *c, const char *ws, const char *user_id,
+enum status auth_member_remove(struct auth *a, const struct actor *c, const char *ws, const char *user_id,
                                struct problem *p)
 {
 	struct member_change m = {.c = c, .ws = ws, .user_id = user_id, .role = NULL, .demote = true};
@@ -348,11 +345,11 @@ static json_t *key_json(struct db_res *r, int i)
 	                 db_res_text(r, i, 7));
 }
 
-enum status auth_key_create(struct auth *a, const struct auth_ctx *c, const char *name, const char *role,
+enum status auth_key_create(struct auth *a, const struct actor *c, const char *name, const char *role,
                             const char *expires_at, json_t **out, struct problem *p)
 {
 	struct arena *ar = c->arena;
-	const struct principal *w = c->who;
+	const struct actor *w = c;
 	enum role r;
 	if (check_grant(c, role, &r, p) != ST_OK)
 		return ST_BAD_INPUT;
@@ -389,7 +386,7 @@ enum status auth_key_create(struct auth *a, const struct auth_ctx *c, const char
 	return ST_CREATED;
 }
 
-enum status auth_keys_list(struct auth *a, const struct auth_ctx *c, const char *after, int limit, json_t **items,
+enum status auth_keys_list(struct auth *a, const struct actor *c, const char *after, int limit, json_t **items,
                            const char **last, struct problem *p)
 {
 	struct arena *ar = c->arena;
@@ -400,7 +397,7 @@ enum status auth_keys_list(struct auth *a, const struct auth_ctx *c, const char 
 	                 "BY id LIMIT ?",
 	                 key_cols);
 	enum status st = auth_q(a, DB_READ, ar, &r, sql,
-	                        DB_ARGS(db_text(c->who->workspace_id), db_text(after ? after : ""), db_int(limit)), p);
+	                        DB_ARGS(db_text(c->workspace_id), db_text(after ? after : ""), db_int(limit)), p);
 	if (st != ST_OK)
 		return st;
 	*items = json_array();
@@ -412,19 +409,19 @@ enum status auth_keys_list(struct auth *a, const struct auth_ctx *c, const char 
 	return ST_OK;
 }
 
-enum status auth_key_revoke(struct auth *a, const struct auth_ctx *c, const char *key_id, struct problem *p)
+enum status auth_key_revoke(struct auth *a, const struct actor *c, const char *key_id, struct problem *p)
 {
 	struct arena *ar = c->arena;
 	struct db_res *r = NULL;
 	enum status st = auth_q(a, DB_READ, ar, &r,
 	                        "SELECT id FROM api_keys WHERE id = ? AND workspace_id = ? AND revoked_at IS NULL",
-	                        DB_ARGS(db_text(key_id), db_text(c->who->workspace_id)), p);
+	                        DB_ARGS(db_text(key_id), db_text(c->workspace_id)), p);
 	if (st != ST_OK)
 		return st;
 	if (db_res_rows(r) != 1)
 		return problem_set(p, ST_NOT_FOUND, "no such API key in this workspace");
 	st = auth_q(a, DB_WRITE, ar, NULL, "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND workspace_id = ?",
-	            DB_ARGS(db_int(time_now_ms()), db_text(key_id), db_text(c->who->workspace_id)), p);
+	            DB_ARGS(db_int(time_now_ms()), db_text(key_id), db_text(c->workspace_id)), p);
 	if (st != ST_OK)
 		return st;
 	auth_forget_key(a, key_id);
@@ -434,8 +431,8 @@ enum status auth_key_revoke(struct auth *a, const struct auth_ctx *c, const char
 
 /* ---- audit log ---- */
 
-enum status auth_audit_list(struct auth *a, const struct auth_ctx *c, const struct auth_audit_filter *f,
-                            const char *after, int limit, json_t **items, const char **last, struct problem *p)
+enum status auth_audit_list(struct auth *a, const struct actor *c, const struct auth_audit_filter *f, const char *after,
+                            int limit, json_t **items, const char **last, struct problem *p)
 {
 	struct arena *ar = c->arena;
 	struct buf sql;

@@ -18,10 +18,9 @@ static enum status time_param(struct req *rq, const char *name, int64_t *out)
 	return ST_OK;
 }
 
-enum status api_audit_list(struct req *rq, struct res *rs)
+static enum status api_audit_list(struct req *rq, struct res *rs)
 {
-	struct auth_ctx c;
-	api_auth_ctx(rq, &c);
+	const struct actor *c = req_actor(rq);
 	struct auth_audit_filter f = {
 	    .action = req_query(rq, "action"),
 	    .actor = req_query(rq, "actor"),
@@ -41,6 +40,12 @@ enum status api_audit_list(struct req *rq, struct res *rs)
 	json_t *items = NULL;
 	enum status st = http_page(rq, &limit, &after);
 	if (st == ST_OK)
-		st = auth_audit_list(rq->app->auth, &c, &f, after, limit, &items, &last, &rq->problem);
+		st = auth_audit_list(rq->app->auth, c, &f, after, limit, &items, &last, &rq->problem);
 	return api_list_reply(rq, rs, st, items, limit, last);
 }
+
+const struct route api_audit_routes[] = {
+    {"GET", "/api/v1/audit-events", api_audit_list, ROLE_ADMIN, .flags = ROUTE_LIST,
+     .summary = "Security events (filters: action, actor, since, until)"},
+    {0},
+};

@@ -7,12 +7,12 @@
 #include <string.h>
 #include <strings.h>
 
-void api_auth_ctx(struct req *rq, struct auth_ctx *c)
+const struct actor *req_actor(struct req *rq)
 {
-	c->who = &rq->who;
-	c->client_ip = rq->client_ip;
-	c->request_id = rq->request_id;
-	c->arena = rq->arena;
+	rq->who.client_ip = rq->client_ip;
+	rq->who.request_id = rq->request_id;
+	rq->who.arena = rq->arena;
+	return &rq->who;
 }
 
 /* ---- hooks ---- */
@@ -103,7 +103,7 @@ static const char *idem_key(struct req *rq)
 
 static const char *idem_scope(struct req *rq)
 {
-	const struct principal *w = &rq->who;
+	const struct actor *w = &rq->who;
 	if (!w->authenticated)
 		return arena_printf(rq->arena, "ip:%s", rq->client_ip ? rq->client_ip : "");
 	if (w->api_key_id)
@@ -168,20 +168,20 @@ static const struct field register_fields[] = {
     {"name", JT_STRING, .required = true, .min = 1, .max = 100},
     {0},
 };
-const struct schema api_register_schema = {"Register", register_fields, false};
+static const struct schema api_register_schema = {"Register", register_fields, false};
 
 static const struct field login_fields[] = {
     {"email", JT_STRING, .required = true, .min = 1, .max = 254},
     {"password", JT_STRING, .required = true, .min = 1, .max = 256, .write_only = true},
     {0},
 };
-const struct schema api_login_schema = {"Login", login_fields, false};
+static const struct schema api_login_schema = {"Login", login_fields, false};
 
 static const struct field refresh_fields[] = {
     {"refresh_token", JT_STRING, .required = true, .min = 1, .max = 4096, .write_only = true},
     {0},
 };
-const struct schema api_refresh_schema = {"Refresh", refresh_fields, false};
+static const struct schema api_refresh_schema = {"Refresh", refresh_fields, false};
 
 static struct auth *auth_of(struct req *rq)
 {
@@ -193,12 +193,11 @@ static const char *body_str(struct req *rq, const char *name)
 	return json_string_value(json_object_get(rq->body, name));
 }
 
-enum status api_auth_register(struct req *rq, struct res *rs)
+static enum status api_auth_register(struct req *rq, struct res *rs)
 {
-	struct auth_ctx c;
-	api_auth_ctx(rq, &c);
+	const struct actor *c = req_actor(rq);
 	json_t *user = NULL;
-	enum status st = auth_register(auth_of(rq), &c, body_str(rq, "email"), body_str(rq, "password"),
+	enum status st = auth_register(auth_of(rq), c, body_str(rq, "email"), body_str(rq, "password"),
 	                               body_str(rq, "name"), &user, &rq->problem);
 	if (st != ST_OK)
 		return st;
@@ -206,14 +205,13 @@ enum status api_auth_register(struct req *rq, struct res *rs)
 	return ST_CREATED;
 }
 
-enum status api_auth_login(struct req *rq, struct res *rs)
+static enum status api_auth_login(struct req *rq, struct res *rs)
 {
-	struct auth_ctx c;
-	api_auth_ctx(rq, &c);
+	const struct actor *c = req_actor(rq);
 	struct auth_tokens t;
 	int retry = 0;
 	enum status st =
-	    auth_login(auth_of(rq), &c, body_str(rq, "email"), body_str(rq, "password"), &t, &retry, &rq->problem);
+	    auth_login(auth_of(rq), c, body_str(rq, "email"), body_str(rq, "password"), &t, &retry, &rq->problem);
 	if (st == ST_RATE_LIMITED)
 		res_header(rs, "Retry-After", arena_printf(rq->arena, "%d", retry > 0 ? retry : 1));
 	if (st == ST_UNAUTHENTICATED)
@@ -224,36 +222,45 @@ enum status api_auth_login(struct req *rq, struct res *rs)
 	return ST_OK;
 }
 
-enum status api_auth_refresh(struct req *rq, struct res *rs)
+static enum status api_auth_refresh(struct req *rq, struct res *rs)
 {
-	struct auth_ctx c;
-	api_auth_ctx(rq, &c);
+	const struct actor *c = req_actor(rq);
 	struct auth_tokens t;
-	enum status st = auth_refresh(auth_of(rq), &c, body_str(rq, "refresh_token"), &t, &rq->problem);
+	enum status st = auth_refresh(auth_of(rq), c, body_str(rq, "refresh_token"), &t, &rq->problem);
 	if (st != ST_OK)
 		return st;
 	res_json(rs, auth_tokens_json(&t));
 	return ST_OK;
 }
 
-enum status api_auth_logout(struct req *rq, struct res *rs)
+static enum status api_auth_logout(struct req *rq, struct res *rs)
 {
 	(void) rs;
-	struct auth_ctx c;
-	api_auth_ctx(rq, &c);
-	enum status st = auth_logout(auth_of(rq), &c, &rq->problem);
+	const struct actor *c = req_actor(rq);
+	enum status st = auth_logout(auth_of(rq), c, &rq->problem);
 	return st == ST_OK ? ST_NO_CONTENT : st;
 }
 
 enum status api_auth_list(struct req *rq, struct res *rs, api_auth_list_fn fn)
 {
-	struct auth_ctx c;
-	api_auth_ctx(rq, &c);
+	const struct actor *c = req_actor(rq);
 	int limit;
 	const char *after, *last = NULL;
 	json_t *items = NULL;
 	enum status st = http_page(rq, &limit, &after);
 	if (st == ST_OK)
-		st = fn(rq->app->auth, &c, after, limit, &items, &last, &rq->problem);
+		st = fn(rq->app->auth, c, after, limit, &items, &last, &rq->problem);
 	return api_list_reply(rq, rs, st, items, limit, last);
 }
+
+const struct route api_auth_routes[] = {
+    {"POST", "/api/v1/auth/register", api_auth_register, ROLE_PUBLIC, .body = &api_register_schema, .limit = LIMIT_AUTH,
+     .flags = ROUTE_NO_WORKSPACE, .summary = "Create an account (when registration is on)"},
+    {"POST", "/api/v1/auth/login", api_auth_login, ROLE_PUBLIC, .body = &api_login_schema, .limit = LIMIT_AUTH,
+     .flags = ROUTE_NO_WORKSPACE, .summary = "Log in: access and refresh tokens"},
+    {"POST", "/api/v1/auth/refresh", api_auth_refresh, ROLE_PUBLIC, .body = &api_refresh_schema, .limit = LIMIT_AUTH,
+     .flags = ROUTE_NO_WORKSPACE, .summary = "Rotate a refresh token; a reused one ends its session"},
+    {"POST", "/api/v1/auth/logout", api_auth_logout, ROLE_USER, .flags = ROUTE_NO_WORKSPACE,
+     .summary = "End this session"},
+    {0},
+};

@@ -12,29 +12,36 @@ static const struct field key_create_fields[] = {
     {"expires_at", JT_STRING, .nullable = true, .format = "date-time"},
     {0},
 };
-const struct schema api_key_create_schema = {"ApiKeyCreate", key_create_fields, false};
+static const struct schema api_key_create_schema = {"ApiKeyCreate", key_create_fields, false};
 
-enum status api_keys_list(struct req *rq, struct res *rs)
+static enum status api_keys_list(struct req *rq, struct res *rs)
 {
 	return api_auth_list(rq, rs, auth_keys_list);
 }
 
-enum status api_keys_create(struct req *rq, struct res *rs)
+static enum status api_keys_create(struct req *rq, struct res *rs)
 {
-	struct auth_ctx c;
-	api_auth_ctx(rq, &c);
+	const struct actor *c = req_actor(rq);
 	json_t *out = NULL;
 	enum status st =
-	    auth_key_create(rq->app->auth, &c, json_string_value(json_object_get(rq->body, "name")),
+	    auth_key_create(rq->app->auth, c, json_string_value(json_object_get(rq->body, "name")),
 	                    json_string_value(json_object_get(rq->body, "role")),
 	                    json_string_value(json_object_get(rq->body, "expires_at")), &out, &rq->problem);
 	return api_reply(rs, st, out);
 }
 
-enum status api_keys_revoke(struct req *rq, struct res *rs)
+static enum status api_keys_revoke(struct req *rq, struct res *rs)
 {
 	(void) rs;
-	struct auth_ctx c;
-	api_auth_ctx(rq, &c);
-	return auth_key_revoke(rq->app->auth, &c, req_param(rq, "id"), &rq->problem);
+	const struct actor *c = req_actor(rq);
+	return auth_key_revoke(rq->app->auth, c, req_param(rq, "id"), &rq->problem);
 }
+
+const struct route api_keys_routes[] = {
+    {"GET", "/api/v1/api-keys", api_keys_list, ROLE_ADMIN, .flags = ROUTE_LIST,
+     .summary = "List API keys (never the keys themselves)"},
+    {"POST", "/api/v1/api-keys", api_keys_create, ROLE_ADMIN, .body = &api_key_create_schema, .flags = ROUTE_IDEMPOTENT,
+     .summary = "Create an API key; the answer shows it once"},
+    {"DELETE", "/api/v1/api-keys/{id}", api_keys_revoke, ROLE_ADMIN, .summary = "Revoke an API key at once"},
+    {0},
+};

@@ -3,7 +3,6 @@
 #include "api.h"
 #include "../app.h"
 #include "../models/models.h"
-#include "../auth/auth.h"
 
 static const char *const providers[] = {"openai", "azure_openai", "anthropic", "ollama", "openai_compatible", NULL};
 static const char *const kinds[] = {"chat", "embedding", NULL};
@@ -64,32 +63,16 @@ static const struct schema pricing_schema = {"ModelPricing", pricing_fields, fal
 	}
 
 static const struct field create_fields[] = {MODEL_FIELDS(true)};
-const struct schema api_model_create_schema = {"ModelCreate", create_fields, false};
+static const struct schema api_model_create_schema = {"ModelCreate", create_fields, false};
 static const struct field update_fields[] = {MODEL_FIELDS(false)};
-const struct schema api_model_update_schema = {"ModelUpdate", update_fields, false};
+static const struct schema api_model_update_schema = {"ModelUpdate", update_fields, false};
 
 static struct models *mods(struct req *rq)
 {
 	return rq->app->models;
 }
 
-/* Credential changes join the audit log: which configuration, whether a
- * key is now set and its last four characters; never the key. */
-static void audit(struct req *rq, const char *action, const char *id, json_t *out)
-{
-	struct auth_ctx c;
-	api_auth_ctx(rq, &c);
-	json_t *d = json_object();
-	if (out) {
-		json_object_set(d, "name", json_object_get(out, "name"));
-		json_object_set(d, "provider", json_object_get(out, "provider"));
-		json_object_set(d, "api_key_set", json_object_get(out, "api_key_set"));
-		json_object_set(d, "api_key_last4", json_object_get(out, "api_key_last4"));
-	}
-	auth_audit(rq->app->auth, &c, action, "model", id, d);
-}
-
-enum status api_models_list(struct req *rq, struct res *rs)
+static enum status api_models_list(struct req *rq, struct res *rs)
 {
 	int limit;
 	const char *after, *last = NULL;
@@ -97,57 +80,66 @@ enum status api_models_list(struct req *rq, struct res *rs)
 	enum status st = http_page(rq, &limit, &after);
 	if (st != ST_OK)
 		return st;
-	st = models_list(mods(rq), rq->who.workspace_id, limit, after, rq->arena, &items, &last, &rq->problem);
+	st = models_list(mods(rq), req_actor(rq), limit, after, rq->arena, &items, &last, &rq->problem);
 	return api_list_reply(rq, rs, st, items, limit, last);
 }
 
-enum status api_models_create(struct req *rq, struct res *rs)
+static enum status api_models_create(struct req *rq, struct res *rs)
 {
 	json_t *out = NULL;
-	enum status st = models_create(mods(rq), rq->who.workspace_id, rq->body, rq->arena, &out, &rq->problem);
-	if (st == ST_CREATED)
-		audit(rq, "model.create", json_string_value(json_object_get(out, "id")), out);
+	enum status st = models_create(mods(rq), req_actor(rq), rq->body, rq->arena, &out, &rq->problem);
 	return api_reply(rs, st, out);
 }
 
-enum status api_models_get(struct req *rq, struct res *rs)
+static enum status api_models_get(struct req *rq, struct res *rs)
 {
 	json_t *out = NULL;
-	enum status st = models_get(mods(rq), rq->who.workspace_id, req_param(rq, "id"), rq->arena, &out, &rq->problem);
+	enum status st = models_get(mods(rq), req_actor(rq), req_param(rq, "id"), rq->arena, &out, &rq->problem);
 	return api_reply(rs, st, out);
 }
 
-enum status api_models_update(struct req *rq, struct res *rs)
+static enum status api_models_update(struct req *rq, struct res *rs)
 {
 	json_t *out = NULL;
-	bool key_change = json_object_get(rq->body, "api_key") != NULL;
 	enum status st =
-	    models_update(mods(rq), rq->who.workspace_id, req_param(rq, "id"), rq->body, rq->arena, &out, &rq->problem);
-	if (st == ST_OK)
-		audit(rq, key_change ? "model.key_change" : "model.update", req_param(rq, "id"), out);
+	    models_update(mods(rq), req_actor(rq), req_param(rq, "id"), rq->body, rq->arena, &out, &rq->problem);
 	return api_reply(rs, st, out);
 }
 
-enum status api_models_delete(struct req *rq, struct res *rs)
+static enum status api_models_delete(struct req *rq, struct res *rs)
 {
 	(void) rs;
-	enum status st = models_delete(mods(rq), rq->who.workspace_id, req_param(rq, "id"), &rq->problem);
-	if (st == ST_OK)
-		audit(rq, "model.delete", req_param(rq, "id"), NULL);
+	enum status st = models_delete(mods(rq), req_actor(rq), req_param(rq, "id"), &rq->problem);
 	return st == ST_OK ? ST_NO_CONTENT : st;
 }
 
-enum status api_models_providers(struct req *rq, struct res *rs)
+static enum status api_models_providers(struct req *rq, struct res *rs)
 {
 	(void) rq;
 	res_json(rs, json_pack("{s:o}", "items", models_providers()));
 	return ST_OK;
 }
 
-enum status api_models_test(struct req *rq, struct res *rs)
+static enum status api_models_test(struct req *rq, struct res *rs)
 {
 	json_t *out = NULL;
 	enum status st = models_probe(mods(rq), rq->app->llm_limiter, rq->who.workspace_id, req_param(rq, "id"),
 	                              rq->arena, &out, &rq->problem);
 	return api_reply(rs, st, out);
 }
+
+const struct route api_models_routes[] = {
+    {"GET", "/api/v1/models", api_models_list, ROLE_EDITOR, .flags = ROUTE_LIST,
+     .summary = "List model configurations"},
+    {"POST", "/api/v1/models", api_models_create, ROLE_ADMIN, .body = &api_model_create_schema,
+     .flags = ROUTE_IDEMPOTENT, .summary = "Create a model configuration"},
+    {"GET", "/api/v1/models/providers", api_models_providers, ROLE_USER, .flags = ROUTE_NO_WORKSPACE,
+     .summary = "Providers and the fields each takes"},
+    {"GET", "/api/v1/models/{id}", api_models_get, ROLE_EDITOR, .summary = "Get a model configuration"},
+    {"PATCH", "/api/v1/models/{id}", api_models_update, ROLE_ADMIN, .body = &api_model_update_schema,
+     .summary = "Change a model configuration (null clears a field; api_key: null removes the key)"},
+    {"DELETE", "/api/v1/models/{id}", api_models_delete, ROLE_ADMIN, .summary = "Delete a model configuration"},
+    {"POST", "/api/v1/models/{id}/test", api_models_test, ROLE_EDITOR,
+     .summary = "Make one minimal real call: ok, latency, the model the provider reports, or what to fix"},
+    {0},
+};

@@ -7,14 +7,14 @@
 #include <string.h>
 #include <unistd.h>
 
-enum status api_healthz(struct req *rq, struct res *rs)
+static enum status api_healthz(struct req *rq, struct res *rs)
 {
 	(void) rq;
 	res_json(rs, json_pack("{s:s}", "status", "ok"));
 	return ST_OK;
 }
 
-enum status api_readyz(struct req *rq, struct res *rs)
+static enum status api_readyz(struct req *rq, struct res *rs)
 {
 	struct app *app = rq->app;
 	int v = 0;
@@ -48,7 +48,7 @@ static long rss_bytes(void)
 	return rss * sysconf(_SC_PAGESIZE);
 }
 
-enum status api_metrics(struct req *rq, struct res *rs)
+static enum status api_metrics(struct req *rq, struct res *rs)
 {
 	struct app *app = rq->app;
 	struct buf b;
@@ -81,17 +81,31 @@ enum status api_metrics(struct req *rq, struct res *rs)
 	return ST_OK;
 }
 
-enum status api_openapi(struct req *rq, struct res *rs)
+static enum status api_openapi(struct req *rq, struct res *rs)
 {
 	(void) rq;
 	res_json(rs, openapi_document());
 	return ST_OK;
 }
 
-enum status api_version(struct req *rq, struct res *rs)
+static enum status api_version(struct req *rq, struct res *rs)
 {
 	struct app *app = rq->app;
 	res_json(rs, json_pack("{s:s, s:i, s:s}", "version", TROUPE_VERSION, "schema", db_schema_latest(), "database",
 	                       db_kind_name(app->db)));
 	return ST_OK;
 }
+
+const struct route api_system_routes[] = {
+    {"GET", "/healthz", api_healthz, ROLE_PUBLIC, .limit = LIMIT_NONE, .flags = ROUTE_NO_WORKSPACE,
+     .summary = "Liveness: 200 while the process runs"},
+    {"GET", "/readyz", api_readyz, ROLE_PUBLIC, .limit = LIMIT_NONE, .flags = ROUTE_NO_WORKSPACE,
+     .summary = "Readiness: 200 when the database answers and migrations are current"},
+    {"GET", "/metrics", api_metrics, ROLE_PUBLIC, .limit = LIMIT_NONE, .flags = ROUTE_NO_WORKSPACE,
+     .summary = "Prometheus metrics"},
+    {"GET", "/api/v1/openapi.json", api_openapi, ROLE_PUBLIC, .flags = ROUTE_NO_WORKSPACE,
+     .summary = "This API's OpenAPI 3.1 document"},
+    {"GET", "/api/v1/version", api_version, ROLE_PUBLIC, .flags = ROUTE_NO_WORKSPACE,
+     .summary = "Server and schema version"},
+    {0},
+};

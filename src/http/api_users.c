@@ -11,7 +11,7 @@ static const struct field me_update_fields[] = {
     {"current_password", JT_STRING, .min = 1, .max = 256, .write_only = true},
     {0},
 };
-const struct schema api_me_update_schema = {"MeUpdate", me_update_fields, false};
+static const struct schema api_me_update_schema = {"MeUpdate", me_update_fields, false};
 
 static const struct field user_update_fields[] = {
     {"name", JT_STRING, .min = 1, .max = 100},
@@ -19,45 +19,54 @@ static const struct field user_update_fields[] = {
     {"is_admin", JT_BOOL, .description = "instance administrator"},
     {0},
 };
-const struct schema api_user_update_schema = {"UserUpdate", user_update_fields, false};
+static const struct schema api_user_update_schema = {"UserUpdate", user_update_fields, false};
 
-enum status api_users_me(struct req *rq, struct res *rs)
+static enum status api_users_me(struct req *rq, struct res *rs)
 {
-	struct auth_ctx c;
-	api_auth_ctx(rq, &c);
+	const struct actor *c = req_actor(rq);
 	json_t *out = NULL;
-	enum status st = auth_user_get(rq->app->auth, &c, rq->who.user_id, &out, &rq->problem);
+	enum status st = auth_user_get(rq->app->auth, c, rq->who.user_id, &out, &rq->problem);
 	return api_reply(rs, st, out);
 }
 
-enum status api_users_me_update(struct req *rq, struct res *rs)
+static enum status api_users_me_update(struct req *rq, struct res *rs)
 {
-	struct auth_ctx c;
-	api_auth_ctx(rq, &c);
+	const struct actor *c = req_actor(rq);
 	json_t *out = NULL;
-	enum status st = auth_me_update(rq->app->auth, &c, rq->body, &out, &rq->problem);
+	enum status st = auth_me_update(rq->app->auth, c, rq->body, &out, &rq->problem);
 	return api_reply(rs, st, out);
 }
 
-enum status api_users_list(struct req *rq, struct res *rs)
+static enum status api_users_list(struct req *rq, struct res *rs)
 {
 	return api_auth_list(rq, rs, auth_users_list);
 }
 
-enum status api_users_get(struct req *rq, struct res *rs)
+static enum status api_users_get(struct req *rq, struct res *rs)
 {
-	struct auth_ctx c;
-	api_auth_ctx(rq, &c);
+	const struct actor *c = req_actor(rq);
 	json_t *out = NULL;
-	enum status st = auth_user_get(rq->app->auth, &c, req_param(rq, "id"), &out, &rq->problem);
+	enum status st = auth_user_get(rq->app->auth, c, req_param(rq, "id"), &out, &rq->problem);
 	return api_reply(rs, st, out);
 }
 
-enum status api_users_update(struct req *rq, struct res *rs)
+static enum status api_users_update(struct req *rq, struct res *rs)
 {
-	struct auth_ctx c;
-	api_auth_ctx(rq, &c);
+	const struct actor *c = req_actor(rq);
 	json_t *out = NULL;
-	enum status st = auth_user_update(rq->app->auth, &c, req_param(rq, "id"), rq->body, &out, &rq->problem);
+	enum status st = auth_user_update(rq->app->auth, c, req_param(rq, "id"), rq->body, &out, &rq->problem);
 	return api_reply(rs, st, out);
 }
+
+const struct route api_users_routes[] = {
+    {"GET", "/api/v1/users/me", api_users_me, ROLE_USER, .flags = ROUTE_NO_WORKSPACE, .summary = "The signed-in user"},
+    {"PATCH", "/api/v1/users/me", api_users_me_update, ROLE_USER, .body = &api_me_update_schema,
+     .flags = ROUTE_NO_WORKSPACE, .summary = "Change name or password"},
+    {"GET", "/api/v1/users", api_users_list, ROLE_INSTANCE, .flags = ROUTE_NO_WORKSPACE | ROUTE_LIST,
+     .summary = "List users (instance administrators)"},
+    {"GET", "/api/v1/users/{id}", api_users_get, ROLE_INSTANCE, .flags = ROUTE_NO_WORKSPACE,
+     .summary = "Get a user (instance administrators)"},
+    {"PATCH", "/api/v1/users/{id}", api_users_update, ROLE_INSTANCE, .body = &api_user_update_schema,
+     .flags = ROUTE_NO_WORKSPACE, .summary = "Disable, enable or make a user admin"},
+    {0},
+};

@@ -10,26 +10,13 @@
 #ifndef TROUPE_HTTP_H
 #define TROUPE_HTTP_H
 
+#include "../auth/auth.h" /* roles, limit classes, the actor: auth owns them */
 #include "../core/core.h"
 
 #include <jansson.h>
 
 struct app;
 struct http_server;
-
-/* ---- roles: each includes the one below. A route must name one. ---- */
-enum role {
-	ROLE_UNSET = 0, /* a route left at this fails the start */
-	ROLE_PUBLIC,    /* anyone, no credentials */
-	ROLE_USER,      /* any signed-in user; no workspace needed */
-	ROLE_VIEWER,    /* in the request's workspace */
-	ROLE_EDITOR,
-	ROLE_ADMIN,
-	ROLE_OWNER,
-	ROLE_INSTANCE, /* instance administrator */
-};
-const char *role_name(enum role r);
-enum role role_parse(const char *s); /* viewer|editor|admin|owner; ROLE_UNSET if not */
 
 /* ---- body schemas: data, checked before the handler runs ---- */
 enum jtype { JT_ANY, JT_STRING, JT_INT, JT_NUMBER, JT_BOOL, JT_OBJECT, JT_ARRAY };
@@ -57,18 +44,6 @@ struct schema {
  * path ("tasks[2].context"). Returns ST_OK or ST_BAD_INPUT. */
 enum status schema_validate(const struct schema *s, json_t *doc, struct problem *p);
 
-/* ---- the principal a request acts as (filled by the auth hook) ---- */
-struct principal {
-	bool authenticated;
-	const char *user_id;
-	const char *session_id; /* access tokens */
-	const char *api_key_id; /* API keys */
-	const char *workspace_id;
-	enum role role; /* in workspace_id */
-	bool instance_admin;
-	const char *email;
-};
-
 /* ---- routes ---- */
 struct req;
 struct res;
@@ -83,8 +58,6 @@ enum route_flags {
 	ROUTE_WS_FROM_PATH = 1 << 5, /* the workspace is the path's {id}, not X-Workspace-Id */
 };
 
-enum limit_class { LIMIT_DEFAULT = 0, LIMIT_AUTH, LIMIT_NONE, LIMIT__COUNT };
-
 struct route {
 	const char *method;
 	const char *pattern; /* "/api/v1/agents/{id}" */
@@ -98,11 +71,28 @@ struct route {
 	const char *tag;
 };
 
-/* The one table (routes.c), terminated by a route with method NULL. */
-extern const struct route http_routes[];
+/* A route group: one service's routes, declared in src/http/api_<module>.c
+ * and terminated by a route with method NULL. tag names the group in the
+ * OpenAPI document (a route's own .tag, when set, wins). */
+struct route_group {
+	const char *tag;
+	const struct route *routes;
+};
+/* The ordered list of groups (routes.c), terminated by {0}. */
+extern const struct route_group http_route_groups[];
+
+/* The one route table: every group's routes in order, each with its tag,
+ * terminated by a route with method NULL. Built on first use from
+ * http_route_groups (thread-safe), never freed; its pointers are stable, so
+ * a route's index (r - http_routes()) names it. */
+#define HTTP_ROUTES_MAX 512
+const struct route *http_routes(void);
 size_t http_route_count(void);
 
-/* Router: matches method and path. Returns the route, or NULL with
+/* Router: matches method and path. A literal segment wins over a {param}
+ * at the first segment where two matching patterns differ, so
+ * /users/me is routed to its own row whatever the order of the rows. Returns
+ * the route, or NULL with
  * *path_matched telling a 405 (path known, method not) from a 404, and
  * allow filled with the methods of that path ("GET, POST"). Parameters
  * point into a copy in the arena. */
@@ -116,6 +106,9 @@ struct route_match {
 	char allow[64];
 };
 int router_match(const char *method, const char *path, struct arena *a, struct route_match *m);
+/* The same against another table (terminated by method NULL): for tests. */
+int router_match_in(const struct route *routes, const char *method, const char *path, struct arena *a,
+                    struct route_match *m);
 
 /* ---- request and response ---- */
 struct req {
@@ -130,7 +123,7 @@ struct req {
 	const char *raw; /* raw body bytes (NUL-terminated), or NULL */
 	size_t raw_len;
 	struct route_match match;
-	struct principal who;
+	struct actor who; /* identity filled by the auth hook; see req_actor() */
 	struct problem problem;
 	void *impl; /* server.c's connection state */
 };
@@ -146,6 +139,9 @@ struct res {
 	const char *hvalue[RES_MAX_HEADERS];
 };
 
+/* The request's actor for module calls: who, with the request's client
+ * address, request id and arena. Valid for the request's life. */
+const struct actor *req_actor(struct req *rq);
 const char *req_param(const struct req *rq, const char *name);
 const char *req_header(const struct req *rq, const char *name);
 const char *req_query(const struct req *rq, const char *name);
@@ -203,7 +199,7 @@ void http_stop(struct http_server **s);
 /* Render /metrics into b; the server adds DB pool and process figures. */
 void http_metrics_render(struct http_server *s, struct buf *b);
 
-/* ---- OpenAPI document built from http_routes ---- */
+/* ---- OpenAPI document built from http_routes() ---- */
 json_t *openapi_document(void);
 
 #endif

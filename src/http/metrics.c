@@ -51,8 +51,8 @@ static void route_label(struct http_metrics *m, size_t i, const char **route, co
 		*route = "unmatched";
 		*method = "any";
 	} else {
-		*route = http_routes[i].pattern;
-		*method = http_routes[i].method;
+		*route = http_routes()[i].pattern;
+		*method = http_routes()[i].method;
 	}
 }
 

@@ -227,7 +227,7 @@ json_t *openapi_document(void)
 	json_t *components = json_object();
 	json_object_set_new(components, "Problem", problem_schema());
 	json_t *paths = json_object();
-	for (const struct route *r = http_routes; r->method; r++) {
+	for (const struct route *r = http_routes(); r->method; r++) {
 		json_t *item = json_object_get(paths, r->pattern);
 		if (!item) {
 			item = json_object();

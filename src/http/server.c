@@ -640,7 +640,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
 		return;
 	int64_t dur = time_mono_us() - cs->start_us;
 	if (cs->code) {
-		metrics_observe(&s->metrics, cs->rq.route ? (int) (cs->rq.route - http_routes) : -1, cs->code, dur);
+		metrics_observe(&s->metrics, cs->rq.route ? (int) (cs->rq.route - http_routes()) : -1, cs->code, dur);
 		access_log(cs, dur);
 	}
 	if (cs->rs.json)
@@ -685,7 +685,7 @@ static void parse_cors(struct http_server *s, const char *list)
 
 static int check_routes(struct problem *p)
 {
-	for (const struct route *r = http_routes; r->method; r++) {
+	for (const struct route *r = http_routes(); r->method; r++) {
 		if (r->role == ROLE_UNSET) {
 			problem_set(p, ST_INTERNAL, "route %s %s declares no role", r->method, r->pattern);
 			return -1;

@@ -261,10 +261,12 @@ static void wipe_key(json_t *o)
 
 struct write_ctx {
 	struct models *m;
+	const struct actor *who;
 	const char *ws, *id;
 	json_t *cfg;     /* the effective configuration */
 	bool key_change; /* api_key given: set (string) or clear (null) */
 	bool creating;
+	const char *old_last4; /* the stored key's last four, when it stays */
 	struct arena *a;
 };
 
@@ -275,6 +277,19 @@ static char *last4(const char *key, struct arena *a)
 	if (n < 12)
 		return arena_strdup(a, "");
 	return arena_strdup(a, key + n - 4);
+}
+
+/* Credential changes join the audit log in the change's transaction: which
+ * configuration, whether a key is now set and its last four characters;
+ * never the key. cfg NULL: a deletion. */
+static enum status audit(struct db_conn *c, const struct actor *who, const char *action, const char *id, json_t *cfg,
+                         bool key_set, const char *key_last4, struct problem *p)
+{
+	json_t *d = NULL;
+	if (cfg)
+		d = json_pack("{s:s?, s:s?, s:b, s:s?}", "name", jstr(cfg, "name"), "provider", jstr(cfg, "provider"),
+		              "api_key_set", key_set, "api_key_last4", key_set ? key_last4 : NULL);
+	return auth_audit_tx(c, who, action, "model", id, d, p);
 }
 
 static enum status write_row(struct db_conn *c, void *vctx, struct problem *p)
@@ -355,7 +370,12 @@ static enum status write_row(struct db_conn *c, void *vctx, struct problem *p)
 		problem_field(p, "name", "a model configuration with this name already exists in the workspace");
 		return problem_set(p, ST_CONFLICT, "the name is taken");
 	}
-	return st;
+	if (st != ST_OK)
+		return st;
+	bool key_set = w->creating || w->key_change ? key != NULL : json_is_true(json_object_get(cfg, "api_key_set"));
+	const char *action = w->creating ? "model.create" : (w->key_change ? "model.key_change" : "model.update");
+	return audit(c, w->who, action, w->id, cfg, key_set, w->creating || w->key_change ? key_last4 : w->old_last4,
+	             p);
 }
 
 static enum status load_row(struct models *m, const char *ws, const char *id, struct arena *a, struct db_res **r,
@@ -382,9 +402,10 @@ static void fill_defaults(json_t *cfg)
 			json_object_set_new(cfg, *k, json_object());
 }
 
-enum status models_create(struct models *m, const char *ws, json_t *in, struct arena *a, json_t **out,
+enum status models_create(struct models *m, const struct actor *who, json_t *in, struct arena *a, json_t **out,
                           struct problem *p)
 {
+	const char *ws = who->workspace_id;
 	json_t *cfg = json_deep_copy(in);
 	arena_defer(a, (void (*)(void *)) json_decref, cfg);
 	fill_defaults(cfg);
@@ -393,30 +414,32 @@ enum status models_create(struct models *m, const char *ws, json_t *in, struct a
 		return st;
 	char id[37];
 	id_new(id);
-	struct write_ctx w = {.m = m, .ws = ws, .id = arena_strdup(a, id), .cfg = cfg, .creating = true, .a = a};
+	struct write_ctx w = {
+	    .m = m, .who = who, .ws = ws, .id = arena_strdup(a, id), .cfg = cfg, .creating = true, .a = a};
 	st = db_tx(m->db, write_row, &w, p);
 	wipe_key(cfg);
 	wipe_key(in);
 	if (st != ST_OK)
 		return st;
-	st = models_get(m, ws, w.id, a, out, p);
+	st = models_get(m, who, w.id, a, out, p);
 	return st == ST_OK ? ST_CREATED : st;
 }
 
-enum status models_get(struct models *m, const char *ws, const char *id, struct arena *a, json_t **out,
+enum status models_get(struct models *m, const struct actor *who, const char *id, struct arena *a, json_t **out,
                        struct problem *p)
 {
 	struct db_res *r;
-	enum status st = load_row(m, ws, id, a, &r, p);
+	enum status st = load_row(m, who->workspace_id, id, a, &r, p);
 	if (st != ST_OK)
 		return st;
 	*out = row_to_json(r, 0);
 	return ST_OK;
 }
 
-enum status models_list(struct models *m, const char *ws, int limit, const char *after, struct arena *a, json_t **items,
-                        const char **last_id, struct problem *p)
+enum status models_list(struct models *m, const struct actor *who, int limit, const char *after, struct arena *a,
+                        json_t **items, const char **last_id, struct problem *p)
 {
+	const char *ws = who->workspace_id;
 	struct db_res *r;
 	char *sql =
 	    arena_printf(a, "SELECT %s FROM model_configs WHERE workspace_id = ? AND id > ? ORDER BY id LIMIT ?", COLS);
@@ -461,9 +484,10 @@ static json_t *row_to_cfg(const struct db_res *r)
 	return cfg;
 }
 
-enum status models_update(struct models *m, const char *ws, const char *id, json_t *patch, struct arena *a,
+enum status models_update(struct models *m, const struct actor *who, const char *id, json_t *patch, struct arena *a,
                           json_t **out, struct problem *p)
 {
+	const char *ws = who->workspace_id;
 	struct db_res *r;
 	enum status st = load_row(m, ws, id, a, &r, p);
 	if (st != ST_OK)
@@ -496,30 +520,44 @@ enum status models_update(struct models *m, const char *ws, const char *id, json
 	st = check_config(cfg, p);
 	if (st != ST_OK)
 		return st;
-	struct write_ctx w = {.m = m, .ws = ws, .id = id, .cfg = cfg, .key_change = key_change, .a = a};
+	struct write_ctx w = {.m = m,
+	                      .who = who,
+	                      .ws = ws,
+	                      .id = id,
+	                      .cfg = cfg,
+	                      .key_change = key_change,
+	                      .old_last4 = db_res_text(r, 0, C_KEY_LAST4),
+	                      .a = a};
 	st = db_tx(m->db, write_row, &w, p);
 	wipe_key(patch);
 	if (st != ST_OK)
 		return st;
-	return models_get(m, ws, id, a, out, p);
+	return models_get(m, who, id, a, out, p);
 }
 
-enum status models_delete(struct models *m, const char *ws, const char *id, struct problem *p)
+struct delete_ctx {
+	const struct actor *who;
+	const char *id;
+	struct arena *a;
+};
+
+static enum status delete_row(struct db_conn *c, void *vctx, struct problem *p)
 {
-	struct arena *a = arena_new();
-	struct db_conn *c = db_conn_get(m->db, DB_WRITE);
-	enum status st;
-	if (!c) {
-		st = problem_set(p, ST_UNAVAILABLE, "the database is busy");
-		goto out;
-	}
-	st = db_query(c, a, NULL, "DELETE FROM model_configs WHERE workspace_id = ? AND id = ?",
-	              DB_ARGS(db_text(ws), db_text(id)), p);
-	if (st == ST_OK && db_changes(c) == 0)
-		st = problem_set(p, ST_NOT_FOUND, "no model configuration with this id in the workspace");
-	db_conn_put(c);
-out:
-	arena_free(&a);
+	struct delete_ctx *d = vctx;
+	enum status st = db_query(c, d->a, NULL, "DELETE FROM model_configs WHERE workspace_id = ? AND id = ?",
+	                          DB_ARGS(db_text(d->who->workspace_id), db_text(d->id)), p);
+	if (st != ST_OK)
+		return st;
+	if (db_changes(c) == 0)
+		return problem_set(p, ST_NOT_FOUND, "no model configuration with this id in the workspace");
+	return audit(c, d->who, "model.delete", d->id, NULL, false, NULL, p);
+}
+
+enum status models_delete(struct models *m, const struct actor *who, const char *id, struct problem *p)
+{
+	struct delete_ctx d = {.who = who, .id = id, .a = arena_new()};
+	enum status st = db_tx(m->db, delete_row, &d, p);
+	arena_free(&d.a);
 	return st;
 }
 

@@ -8,6 +8,7 @@
 #ifndef TROUPE_MODELS_H
 #define TROUPE_MODELS_H
 
+#include "../auth/auth.h"
 #include "../core/core.h"
 #include "../db/db.h"
 
@@ -18,18 +19,22 @@ struct models;
 enum status models_new(struct db *db, const char *server_secret, struct models **out, struct problem *p);
 void models_free(struct models **m);
 
-/* CRUD within a workspace. Inputs are validated JSON bodies (the gateway's
- * schema has run); provider-specific rules are checked here. Another
- * workspace's id answers ST_NOT_FOUND, as a missing one does. */
-enum status models_create(struct models *m, const char *ws, json_t *in, struct arena *a, json_t **out,
+/* CRUD in who's workspace (who->workspace_id; the caller has checked the
+ * role). Inputs are validated JSON bodies (the gateway's schema has run);
+ * provider-specific rules are checked here. Another workspace's id answers
+ * ST_NOT_FOUND, as a missing one does. Every write records its audit event
+ * (model.create, model.update, model.key_change, model.delete: name,
+ * provider, whether a key is set and its last four; never the key) in the
+ * write's own transaction, whoever calls: the API, the CLI or the engine. */
+enum status models_create(struct models *m, const struct actor *who, json_t *in, struct arena *a, json_t **out,
                           struct problem *p);
-enum status models_get(struct models *m, const char *ws, const char *id, struct arena *a, json_t **out,
+enum status models_get(struct models *m, const struct actor *who, const char *id, struct arena *a, json_t **out,
                        struct problem *p);
-enum status models_list(struct models *m, const char *ws, int limit, const char *after, struct arena *a, json_t **items,
-                        const char **last_id, struct problem *p);
-enum status models_update(struct models *m, const char *ws, const char *id, json_t *patch, struct arena *a,
+enum status models_list(struct models *m, const struct actor *who, int limit, const char *after, struct arena *a,
+                        json_t **items, const char **last_id, struct problem *p);
+enum status models_update(struct models *m, const struct actor *who, const char *id, json_t *patch, struct arena *a,
                           json_t **out, struct problem *p);
-enum status models_delete(struct models *m, const char *ws, const char *id, struct problem *p);
+enum status models_delete(struct models *m, const struct actor *who, const char *id, struct problem *p);
 
 /* The catalogue for the web form: each provider and its fields. */
 json_t *models_providers(void);

@@ -34,13 +34,63 @@ static void test_router(void)
 	arena_free(&a);
 }
 
+static enum status h_any(struct req *rq, struct res *rs)
+{
+	(void) rq;
+	(void) rs;
+	return ST_OK;
+}
+
+/* Literal segments win over {param} whatever the order of the rows: every
+ * {param} row here comes before the literal it must not shadow. */
+static void test_literal_wins(void)
+{
+	static const struct route rows[] = {
+	    {"GET", "/users/{id}", h_any, ROLE_USER},
+	    {"PATCH", "/users/{id}", h_any, ROLE_USER},
+	    {"GET", "/users/me", h_any, ROLE_USER},
+	    {"GET", "/w/{id}/members/{user_id}", h_any, ROLE_USER},
+	    {"GET", "/w/{id}/members/me", h_any, ROLE_USER},
+	    {"GET", "/w/mine/members/{user_id}", h_any, ROLE_USER},
+	    {"DELETE", "/m/{id}", h_any, ROLE_USER},
+	    {"GET", "/m/providers", h_any, ROLE_USER},
+	    {0},
+	};
+	static const struct {
+		const char *method, *path;
+		int row; /* -1: no route */
+		const char *param, *allow;
+	} cases[] = {
+	    {"GET", "/users/me", 2, NULL, ""},
+	    {"GET", "/users/u1", 0, "u1", ""},
+	    {"PATCH", "/users/me", 1, "me", ""},        /* no PATCH literal: the {param} row serves it */
+	    {"GET", "/w/x/members/me", 4, "x", ""},     /* literal last segment */
+	    {"GET", "/w/mine/members/u2", 5, "u2", ""}, /* an earlier literal segment wins first */
+	    {"GET", "/w/mine/members/me", 5, "me", ""}, /* the first differing segment decides */
+	    {"GET", "/m/providers", 7, NULL, ""},
+	    {"DELETE", "/m/providers", 6, "providers", ""},
+	    {"POST", "/users/me", -1, NULL, "GET, PATCH"},
+	};
+	struct arena *a = arena_new();
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		struct route_match m;
+		int rc = router_match_in(rows, cases[i].method, cases[i].path, a, &m);
+		int row = rc == 0 ? (int) (m.route - rows) : -1;
+		T_EQ_INT(row, cases[i].row, "%s %s routes to row %d", cases[i].method, cases[i].path, cases[i].row);
+		T_EQ_STR(m.nparams ? m.values[m.nparams - 1] : NULL, cases[i].param, "%s %s: last parameter",
+		         cases[i].method, cases[i].path);
+		T_EQ_STR(m.allow, cases[i].allow, "%s %s: Allow", cases[i].method, cases[i].path);
+	}
+	arena_free(&a);
+}
+
 static void test_params(void)
 {
 	/* Every {param} route in the table matches a concrete path and hands
 	 * back its parameter values in order. */
 	struct arena *a = arena_new();
 	int checked = 0;
-	for (const struct route *r = http_routes; r->method; r++) {
+	for (const struct route *r = http_routes(); r->method; r++) {
 		if (!strchr(r->pattern, '{'))
 			continue;
 		char path[256];
@@ -185,7 +235,7 @@ static void test_openapi_matches_routes(void)
 		ops += json_object_size(item);
 	}
 	T_EQ_INT(ops, http_route_count(), "OpenAPI has one operation per route");
-	for (const struct route *r = http_routes; r->method; r++) {
+	for (const struct route *r = http_routes(); r->method; r++) {
 		char m[16];
 		size_t i;
 		for (i = 0; r->method[i]; i++)
@@ -203,6 +253,7 @@ int main(void)
 {
 	core_init();
 	test_router();
+	test_literal_wins();
 	test_params();
 	test_schema_validate();
 	test_problem_json();

@@ -1,7 +1,16 @@
-/* models: sealing, the known-model table, the provider catalogue. */
+/* models: sealing, the known-model table, the provider catalogue, and the
+ * module called as the CLI or the engine would: an actor, no HTTP. */
 #include "core/core.h"
+#include "db/db.h"
 #include "models/models_int.h"
 #include "t.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#define WS_A   "00000000-0000-4000-8000-00000000000a"
+#define WS_B   "00000000-0000-4000-8000-00000000000b"
+#define USER_A "00000000-0000-4000-8000-0000000000aa"
 
 static void test_seal(void)
 {
@@ -70,11 +79,163 @@ static void test_providers(void)
 	T_OK(models_default_base_url("azure_openai") == NULL, "azure has no default base URL");
 }
 
+/* A database with two workspaces, as the module sees it. */
+static struct db *open_db(const char *dir, struct problem *p)
+{
+	char *url = xasprintf("sqlite:%s/models.db", dir);
+	struct db_options o = {.url = url};
+	struct db *db = NULL;
+	enum status st = db_open(&o, &db, p);
+	free(url);
+	if (st != ST_OK || db_migrate(db, p) != ST_OK) {
+		printf("# database: %s\n", p->detail ? p->detail : "?");
+		db_close(&db);
+		return NULL;
+	}
+	for (const char *const *ws = (const char *const[]){WS_A, WS_B, NULL}; *ws; ws++)
+		db_exec1(db, DB_WRITE, p->arena, NULL,
+		         "INSERT INTO workspaces (id, name, personal, created_by, created_at, updated_at) "
+		         "VALUES (?, ?, 0, ?, 1, 1)",
+		         DB_ARGS(db_text(*ws), db_text(*ws), db_text(USER_A)), p);
+	return db;
+}
+
+static const char *audit_row(struct db *db, struct arena *a, const char *action, const char *id, const char **ws,
+                             const char **user, const char **request_id)
+{
+	struct problem p;
+	problem_init(&p, a);
+	struct db_res *r = NULL;
+	if (db_exec1(db, DB_READ, a, &r,
+	             "SELECT detail, workspace_id, actor_user_id, request_id FROM audit_events WHERE action = ? AND "
+	             "target_type = 'model' AND target_id = ?",
+	             DB_ARGS(db_text(action), db_text(id)), &p) != ST_OK ||
+	    db_res_rows(r) != 1)
+		return NULL;
+	*ws = db_res_text(r, 0, 1);
+	*user = db_res_text(r, 0, 2);
+	*request_id = db_res_text(r, 0, 3);
+	return db_res_text(r, 0, 0) ? db_res_text(r, 0, 0) : "";
+}
+
+/* models_update called with an actor and nothing of HTTP: the module writes
+ * its own audit row, naming the actor and the workspace, never the key. */
+static void test_actor_audit(struct db *db)
+{
+	struct arena *a = arena_new();
+	struct problem p;
+	problem_init(&p, a);
+	struct models *m = NULL;
+	T_EQ_INT(models_new(db, "0123456789abcdef0123456789abcdef-audit", &m, &p), ST_OK, "models_new");
+	const struct actor who = {.authenticated = true, .user_id = USER_A, .workspace_id = WS_A, .role = ROLE_ADMIN};
+	json_t *in = json_pack("{s:s, s:s, s:s}", "name", "cli", "provider", "ollama", "model", "llama3.1:8b");
+	json_t *out = NULL;
+	T_EQ_INT(models_create(m, &who, in, a, &out, &p), ST_CREATED, "models_create as an actor");
+	const char *id = arena_strdup(a, json_string_value(json_object_get(out, "id")));
+	json_decref(in);
+	json_decref(out);
+	const char *ws = NULL, *user = NULL, *rid = NULL;
+	T_OK(audit_row(db, a, "model.create", id, &ws, &user, &rid) != NULL, "models_create wrote model.create");
+
+	json_t *patch = json_pack("{s:s}", "api_key", "sk-canary-models-unit-7f3a");
+	T_EQ_INT(models_update(m, &who, id, patch, a, &out, &p), ST_OK, "models_update as an actor");
+	json_decref(patch);
+	json_decref(out);
+	const char *d = audit_row(db, a, "model.key_change", id, &ws, &user, &rid);
+	T_OK(d != NULL, "models_update wrote one model.key_change row");
+	T_EQ_STR(ws, WS_A, "the row names the actor's workspace");
+	T_EQ_STR(user, USER_A, "the row names the actor");
+	T_OK(rid == NULL, "no request id without a request");
+	T_OK(d && strstr(d, "\"api_key_last4\":\"7f3a\"") && !strstr(d, "canary"),
+	     "detail: last four, never the key (%s)", d ? d : "(none)");
+
+	patch = json_pack("{s:s}", "name", "cli-renamed");
+	T_EQ_INT(models_update(m, &who, id, patch, a, &out, &p), ST_OK, "models_update without a key");
+	json_decref(patch);
+	json_decref(out);
+	d = audit_row(db, a, "model.update", id, &ws, &user, &rid);
+	T_OK(d && strstr(d, "cli-renamed") && strstr(d, "\"api_key_last4\":\"7f3a\""),
+	     "model.update keeps the stored key's last four (%s)", d ? d : "(none)");
+
+	const struct actor other = {.authenticated = true, .user_id = USER_A, .workspace_id = WS_B, .role = ROLE_ADMIN};
+	patch = json_pack("{s:s}", "name", "hijack");
+	out = NULL;
+	T_EQ_INT(models_update(m, &other, id, patch, a, &out, &p), ST_NOT_FOUND,
+	         "another workspace's actor: not found");
+	json_decref(patch);
+	T_EQ_INT(models_delete(m, &other, id, &p), ST_NOT_FOUND, "another workspace's actor cannot delete");
+	T_OK(audit_row(db, a, "model.delete", id, &ws, &user, &rid) == NULL, "a refused delete writes no audit row");
+	T_EQ_INT(models_delete(m, &who, id, &p), ST_OK, "models_delete as an actor");
+	T_OK(audit_row(db, a, "model.delete", id, &ws, &user, &rid) != NULL, "models_delete wrote model.delete");
+	models_free(&m);
+	arena_free(&a);
+}
+
+/* Marking a default clears the previous default of the same workspace
+ * only: workspace B's default must leave A's standing. */
+static void test_default_per_workspace(struct db *db)
+{
+	struct arena *a = arena_new();
+	struct problem p;
+	problem_init(&p, a);
+	struct models *m = NULL;
+	T_EQ_INT(models_new(db, "0123456789abcdef0123456789abcdef-audit", &m, &p), ST_OK, "models_new");
+	const struct actor wa = {.authenticated = true, .user_id = USER_A, .workspace_id = WS_A, .role = ROLE_ADMIN};
+	const struct actor wb = {.authenticated = true, .user_id = USER_A, .workspace_id = WS_B, .role = ROLE_ADMIN};
+	const struct actor *actors[] = {&wa, &wb};
+	const char *ids[2] = {0};
+	for (int i = 0; i < 2; i++) {
+		json_t *in = json_pack("{s:s, s:s, s:s, s:b}", "name", "default-chat", "provider", "ollama", "model",
+		                       "llama3.1:8b", "default", 1);
+		json_t *out = NULL;
+		T_EQ_INT(models_create(m, actors[i], in, a, &out, &p), ST_CREATED, "default chat model in workspace %c",
+		         'A' + i);
+		ids[i] = arena_strdup(a, json_string_value(json_object_get(out, "id")));
+		json_decref(in);
+		json_decref(out);
+	}
+	for (int i = 0; i < 2; i++) {
+		struct model_resolved r;
+		enum status st = models_resolve(m, actors[i]->workspace_id, NULL, "chat", a, &r, &p);
+		T_EQ_INT(st, ST_OK, "workspace %c still has a default chat model", 'A' + i);
+		T_EQ_STR(st == ST_OK ? r.id : NULL, ids[i], "workspace %c's default is its own", 'A' + i);
+		if (st == ST_OK)
+			models_resolved_wipe(&r);
+	}
+	models_free(&m);
+	arena_free(&a);
+}
+
+static void test_module_calls(void)
+{
+	char dir[] = "/tmp/troupe-test-models-XXXXXX";
+	if (!mkdtemp(dir)) {
+		T_OK(0, "mkdtemp");
+		return;
+	}
+	struct arena *a = arena_new();
+	struct problem p;
+	problem_init(&p, a);
+	struct db *db = open_db(dir, &p);
+	T_OK(db != NULL, "a migrated SQLite database");
+	if (db) {
+		test_actor_audit(db);
+		test_default_per_workspace(db);
+	}
+	db_close(&db);
+	arena_free(&a);
+	char *rm = xasprintf("rm -rf '%s'", dir);
+	if (system(rm) != 0)
+		printf("# could not remove %s\n", dir);
+	free(rm);
+}
+
 int main(void)
 {
 	core_init();
 	test_seal();
 	test_known();
 	test_providers();
+	test_module_calls();
 	return t_done();
 }
