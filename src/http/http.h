@@ -12,37 +12,12 @@
 
 #include "../auth/auth.h" /* roles, limit classes, the actor: auth owns them */
 #include "../core/core.h"
+#include "../core/schema.h" /* body and response schemas: data in core */
 
 #include <jansson.h>
 
 struct app;
 struct http_server;
-
-/* ---- body schemas: data, checked before the handler runs ---- */
-enum jtype { JT_ANY, JT_STRING, JT_INT, JT_NUMBER, JT_BOOL, JT_OBJECT, JT_ARRAY };
-
-struct schema;
-struct field {
-	const char *name;
-	enum jtype type;
-	bool required;
-	bool nullable;
-	int64_t min, max;            /* string: length in characters; int/number: value; array: items. 0,0: none */
-	const char *const *enums;    /* NULL-terminated allowed strings */
-	const struct schema *object; /* JT_OBJECT, or the items of a JT_ARRAY of objects */
-	enum jtype items;            /* JT_ARRAY: type of the items */
-	const char *format;          /* "email", "uuid", "date-time", "uri": checked */
-	const char *description;
-	bool write_only; /* documented as writeOnly (secrets) */
-};
-struct schema {
-	const char *name;           /* OpenAPI component name */
-	const struct field *fields; /* terminated by a field with name NULL */
-	bool open;                  /* unknown keys allowed (free-form maps) */
-};
-/* Validates doc against s; every problem becomes a field error named by its
- * path ("tasks[2].context"). Returns ST_OK or ST_BAD_INPUT. */
-enum status schema_validate(const struct schema *s, json_t *doc, struct problem *p);
 
 /* ---- routes ---- */
 struct req;

@@ -1,4 +1,4 @@
-/* http: router, schema validation, problem mapping, OpenAPI vs routes. */
+/* http: router, problem mapping, OpenAPI vs routes. */
 #include "core/core.h"
 #include "http/http.h"
 #include "t.h"
@@ -113,79 +113,6 @@ static void test_params(void)
 	arena_free(&a);
 }
 
-static const char *const colours[] = {"red", "green", NULL};
-static const struct field item_fields[] = {
-    {"key", JT_STRING, .required = true, .min = 1, .max = 5},
-    {0},
-};
-static const struct schema item_schema = {"Item", item_fields, false};
-static const struct field test_fields[] = {
-    {"name", JT_STRING, .required = true, .min = 1, .max = 10},
-    {"count", JT_INT, .min = 1, .max = 200},
-    {"ratio", JT_NUMBER, .min = 0, .max = 2},
-    {"on", JT_BOOL},
-    {"colour", JT_STRING, .enums = colours},
-    {"email", JT_STRING, .format = "email"},
-    {"when", JT_STRING, .format = "date-time", .nullable = true},
-    {"items", JT_ARRAY, .items = JT_OBJECT, .object = &item_schema, .max = 2},
-    {"params", JT_OBJECT, .object = &(const struct schema){"Params", NULL, true}},
-    {0},
-};
-static const struct schema test_schema = {"Test", test_fields, false};
-
-static void test_schema_validate(void)
-{
-	static const struct {
-		const char *json;
-		enum status st;
-		const char *field;
-	} cases[] = {
-	    {"{\"name\":\"ok\"}", ST_OK, NULL},
-	    {"{}", ST_BAD_INPUT, "name"},
-	    {"{\"name\":\"\"}", ST_BAD_INPUT, "name"},
-	    {"{\"name\":\"12345678901\"}", ST_BAD_INPUT, "name"},
-	    {"{\"name\":\"caf\\u00e9caf\\u00e9ab\"}", ST_OK, NULL},
-	    {"{\"name\":5}", ST_BAD_INPUT, "name"},
-	    {"{\"name\":null}", ST_BAD_INPUT, "name"},
-	    {"{\"name\":\"x\",\"bogus\":1}", ST_BAD_INPUT, "bogus"},
-	    {"{\"name\":\"x\",\"count\":0}", ST_BAD_INPUT, "count"},
-	    {"{\"name\":\"x\",\"count\":201}", ST_BAD_INPUT, "count"},
-	    {"{\"name\":\"x\",\"count\":1.5}", ST_BAD_INPUT, "count"},
-	    {"{\"name\":\"x\",\"ratio\":1}", ST_OK, NULL},
-	    {"{\"name\":\"x\",\"ratio\":2.5}", ST_BAD_INPUT, "ratio"},
-	    {"{\"name\":\"x\",\"on\":\"true\"}", ST_BAD_INPUT, "on"},
-	    {"{\"name\":\"x\",\"colour\":\"blue\"}", ST_BAD_INPUT, "colour"},
-	    {"{\"name\":\"x\",\"email\":\"not-an-email\"}", ST_BAD_INPUT, "email"},
-	    {"{\"name\":\"x\",\"email\":\"a@b.co\"}", ST_OK, NULL},
-	    {"{\"name\":\"x\",\"when\":null}", ST_OK, NULL},
-	    {"{\"name\":\"x\",\"when\":\"yesterday\"}", ST_BAD_INPUT, "when"},
-	    {"{\"name\":\"x\",\"items\":[{\"key\":\"a\"},{\"key\":\"\"}]}", ST_BAD_INPUT, "items[1].key"},
-	    {"{\"name\":\"x\",\"items\":[{\"key\":\"a\",\"x\":1}]}", ST_BAD_INPUT, "items[0].x"},
-	    {"{\"name\":\"x\",\"items\":[1]}", ST_BAD_INPUT, "items[0]"},
-	    {"{\"name\":\"x\",\"items\":[{\"key\":\"a\"},{\"key\":\"b\"},{\"key\":\"c\"}]}", ST_BAD_INPUT, "items"},
-	    {"{\"name\":\"x\",\"params\":{\"anything\":[1,2]}}", ST_OK, NULL},
-	    {"[]", ST_BAD_INPUT, NULL},
-	};
-	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
-		struct arena *a = arena_new();
-		struct problem p;
-		problem_init(&p, a);
-		json_error_t err;
-		json_t *j = json_loads(cases[i].json, JSON_REJECT_DUPLICATES, &err);
-		T_OK(j != NULL, "case %zu parses: %s", i, cases[i].json);
-		enum status st = schema_validate(&test_schema, j, &p);
-		T_EQ_INT(st, cases[i].st, "schema_validate(%s)", cases[i].json);
-		if (cases[i].field) {
-			bool named = false;
-			for (int k = 0; k < p.nfields; k++)
-				named |= str_eq(p.fields[k].field, cases[i].field);
-			T_OK(named, "schema_validate(%s) names %s", cases[i].json, cases[i].field);
-		}
-		json_decref(j);
-		arena_free(&a);
-	}
-}
-
 static void test_problem_json(void)
 {
 	struct arena *a = arena_new();
@@ -255,7 +182,6 @@ int main(void)
 	test_router();
 	test_literal_wins();
 	test_params();
-	test_schema_validate();
 	test_problem_json();
 	test_openapi_matches_routes();
 	return t_done();

@@ -1,6 +1,6 @@
-/* Body validation against struct schema: the data that also writes the
- * OpenAPI document. Every problem is a field error named by its path. */
-#include "http.h"
+/* Validation against struct schema: the data that also writes the OpenAPI
+ * document. Every problem is a field error named by its path. */
+#include "schema.h"
 
 #include <math.h>
 #include <string.h>
@@ -189,16 +189,28 @@ static void check_value(const struct field *f, json_t *v, const char *path, stru
 
 enum status schema_validate(const struct schema *s, json_t *doc, struct problem *p)
 {
+	return schema_validate_at(s, doc, "", p);
+}
+
+enum status schema_validate_at(const struct schema *s, json_t *doc, const char *prefix, struct problem *p)
+{
+	bool top = !prefix || !prefix[0];
 	if (!json_is_object(doc)) {
-		problem_set(p, ST_BAD_INPUT, "the request body must be a JSON object");
+		if (top) {
+			problem_set(p, ST_BAD_INPUT, "the request body must be a JSON object");
+		} else {
+			problem_field(p, prefix, "must be an object");
+			problem_set(p, ST_BAD_INPUT, "%s must be an object", prefix);
+		}
 		p->type = "/problems/validation";
 		return ST_BAD_INPUT;
 	}
 	int before = p->nfields;
-	check_object(s, doc, "", p);
+	check_object(s, doc, top ? "" : prefix, p);
 	if (p->nfields == before && p->nfields_dropped == 0)
 		return ST_OK;
 	int n = p->nfields + p->nfields_dropped;
-	problem_set(p, ST_BAD_INPUT, "the request body has %d invalid field%s", n, n == 1 ? "" : "s");
+	problem_set(p, ST_BAD_INPUT, "the %s has %d invalid field%s", top ? "request body" : "document", n,
+	            n == 1 ? "" : "s");
 	return ST_BAD_INPUT;
 }
