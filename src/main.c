@@ -6,6 +6,7 @@
 #include "http/http.h"
 #include "models/models.h"
 #include "llm/llm.h"
+#include "net/net.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -321,6 +322,12 @@ int main(int argc, char **argv)
 
 	struct app app = {.cfg = &cfg, .started_ms = time_now_ms(), .started_mono_us = time_mono_us()};
 	rc = 1;
+	if (run != RUN_MIGRATE && run != RUN_ADMIN &&
+	    !(app.net_policy = net_policy_new(cfg.outbound_allow, err, sizeof(err)))) {
+		fprintf(stderr, "troupe: invalid outbound_allow: %s\n", err);
+		rc = 2;
+		goto out;
+	}
 	if (!cfg.database_url[0] || run == RUN_SERVE) {
 		if (mkdir_p(cfg.data_dir) < 0) {
 			fprintf(stderr, "troupe: invalid data: cannot create %s: %s\n", cfg.data_dir, strerror(errno));
@@ -370,6 +377,7 @@ out:
 	auth_free(&app.auth);
 	models_free(&app.models);
 	llm_limiter_free(&app.llm_limiter);
+	net_policy_free(&app.net_policy);
 	db_close(&app.db);
 	config_free(&cfg);
 	return rc;

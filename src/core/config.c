@@ -44,6 +44,8 @@ static const struct setting settings[] = {
     {"cors_origins", "TROUPE_CORS_ORIGINS", SET_STR, OFF(cors_origins), "", 0, 0, SRV,
      "comma-separated exact origins allowed by CORS; empty: no CORS"},
     {"web_dir", "TROUPE_WEB_DIR", SET_STR, OFF(web_dir), "", 0, 0, SRV, "directory of the built web app"},
+    {"outbound_allow", "TROUPE_OUTBOUND_ALLOW", SET_STR, OFF(outbound_allow), "", 0, 0, SRV,
+     "comma-separated host names and CIDRs that tools and webhooks may reach although private (on-premise)"},
     {"log_level", "TROUPE_LOG_LEVEL", SET_STR, OFF(log_level), "info", 0, 0, 0, "debug, info, warn or error"},
     {"log_format", "TROUPE_LOG_FORMAT", SET_STR, OFF(log_format), "json", 0, 0, 0, "json or text"},
     {"rate_limit_default", "TROUPE_RATE_LIMIT_DEFAULT", SET_STR, OFF(rate_limit_default), "600/min", 0, 0, SRV,

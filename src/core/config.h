@@ -40,6 +40,8 @@ struct config {
 	int64_t refresh_ttl_s;
 	bool allow_registration;
 	bool trust_proxy; /* take the client address from X-Forwarded-For */
+	/* host names and CIDRs the outbound client may reach although private (net/net.h) */
+	char *outbound_allow;
 };
 
 /* Fills cfg from argv (after the subcommand), environment and file.

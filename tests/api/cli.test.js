@@ -47,6 +47,8 @@ test('an invalid setting stops the process with one line naming it', () => {
     [['serve'], { TROUPE_ALLOW_REGISTRATION: 'maybe' }, /allow_registration/],
     [['serve', '--rate-limit-auth', 'lots'], {}, /rate_limit_auth/],
     [['serve'], { TROUPE_RATE_LIMIT_DEFAULT: '5/fortnight' }, /rate_limit_default/],
+    [['serve'], { TROUPE_OUTBOUND_ALLOW: 'intranet.example, 10.0.0.0/33' }, /outbound_allow.*10\.0\.0\.0\/33/],
+    [['worker', '--outbound-allow', '127.1'], {}, /outbound_allow.*127\.1/],
   ];
   for (const [args, env, re] of cases) {
     const r = run([...args, '--data', tmp()], env);

@@ -75,7 +75,8 @@ static void test_precedence(void)
 	T_OK(mkdtemp(dir) != NULL, "temp dir");
 	char *file = xasprintf("%s/troupe.conf", dir);
 	FILE *f = fopen(file, "w");
-	fprintf(f, "# a comment\n\nlisten = 127.0.0.1:1111\nbody_limit = \"2048\"\nworkers = 7\n");
+	fprintf(f, "# a comment\n\nlisten = 127.0.0.1:1111\nbody_limit = \"2048\"\nworkers = 7\n"
+	           "outbound_allow = \"wiki.corp.example, 10.20.0.0/16\"\n");
 	fclose(f);
 	setenv("TROUPE_CONFIG_FILE", file, 1);
 	setenv("TROUPE_BODY_LIMIT", "3072", 1);
@@ -86,6 +87,7 @@ static void test_precedence(void)
 	T_EQ_INT(c.listen_port, 3333, "the flag beats the environment and the file");
 	T_EQ_INT(c.body_limit, 3072, "the environment beats the file");
 	T_EQ_INT(c.workers, 7, "the file beats the default");
+	T_EQ_STR(c.outbound_allow, "wiki.corp.example, 10.20.0.0/16", "outbound_allow from the file");
 	config_free(&c);
 	unsetenv("TROUPE_BODY_LIMIT");
 
