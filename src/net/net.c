@@ -137,7 +137,6 @@ enum status net_problem(const struct net_response *r, struct problem *p)
 		return ST_OK;
 	case NET_ERR_REFUSED:
 		problem_field(p, r->kind && str_eq(r->kind, "header") ? "headers" : "url", "%s", reason);
-		p->st = ST_UNPROCESSABLE;
 		return problem_set(p, ST_UNPROCESSABLE, "the outbound request was refused");
 	case NET_ERR_TIMEOUT:
 		p->type = "/problems/timeout";
@@ -809,6 +808,12 @@ int net_multi_run(struct net_multi *m, int timeout_ms)
 	return m->ncalls;
 }
 
+void net_cancel(struct net_call *c)
+{
+	if (c && !c->ended)
+		call_end(c, NET_ERR_TIMEOUT, NULL, "cancelled");
+}
+
 struct sync_call {
 	struct net_response *out;
 	bool done;
@@ -838,8 +843,7 @@ void net_multi_free(struct net_multi **mp)
 	if (!m)
 		return;
 	for (struct net_call *c = m->head; c; c = c->next)
-		if (!c->ended)
-			call_end(c, NET_ERR_TIMEOUT, NULL, "cancelled");
+		net_cancel(c);
 	run_ended(m);
 	curl_multi_cleanup(m->multi);
 	curl_slist_free_all(m->resolve);

@@ -178,8 +178,13 @@ struct net_call *net_start(struct net_multi *m, const struct net_request *req, n
  * net_multi_timeout_ms() to pass, then call net_multi_run(m, 0).
  */
 int net_multi_run(struct net_multi *m, int timeout_ms);
+/* Ends a call that has not reported yet: its callback runs from the next
+ * net_multi_run with NET_ERR_TIMEOUT and reason "cancelled". On the multi's
+ * thread, while the handle is valid (until its callback returns). */
+void net_cancel(struct net_call *call);
 int net_multi_fd(const struct net_multi *m);
-/* Milliseconds until the client needs net_multi_run even without I/O; -1: none pending. */
+/* Milliseconds until the client needs net_multi_run even without I/O; -1: no
+ * deadline (wait for the descriptor alone, or nothing is pending). */
 int net_multi_timeout_ms(const struct net_multi *m);
 int net_multi_pending(const struct net_multi *m);
 void net_response_move(struct net_response *dst, struct net_response *src);

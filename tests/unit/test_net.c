@@ -389,6 +389,8 @@ static void route(struct server *s, int fd, const char *req)
 		reply(fd, "303 See Other", "Location: /method\r\n", "");
 	} else if (str_eq(path, "/keep-method")) {
 		reply(fd, "307 Temporary Redirect", "Location: /method\r\n", "");
+	} else if (str_eq(path, "/garbage")) {
+		send_all(fd, "NOT HTTP AT ALL\r\n\r\n", 19);
 	} else if (str_eq(path, "/loop")) {
 		reply(fd, "302 Found", "Location: /loop\r\n", "");
 	} else if (str_eq(path, "/big")) {
@@ -421,6 +423,8 @@ static void *conn_main(void *arg)
 			break;
 		n += (size_t) r;
 		req[n] = '\0';
+		if (req[0] == 0x16) /* a TLS handshake: answer in plain text at once */
+			break;
 	}
 	req[n] = '\0';
 	atomic_fetch_add(&c->s->requests, 1);
@@ -672,10 +676,33 @@ static void test_caps(struct net_multi *m, struct server *srv)
 	arena_free(&a);
 	net_response_free(&r);
 
-	snprintf(url, sizeof(url), "http://allowed.test:%d/nothing-listens-on-port-1", srv->port);
 	r = fetch(m, &(struct net_request){.url = "http://allowed.test:1/"});
 	T_OK(r.error == NET_ERR_CONNECT || r.error == NET_ERR_DNS, "a closed port: connect (%s: %s)",
 	     net_error_name(r.error), r.reason ? r.reason : "");
+	net_response_free(&r);
+}
+
+/* The other error classes. */
+static void test_errors(struct net_multi *m, struct server *srv)
+{
+	char url[256];
+	snprintf(url, sizeof(url), "https://allowed.test:%d/hello", srv->port);
+	struct net_response r = fetch(m, &(struct net_request){.url = url, .timeout_ms = 5000});
+	T_EQ_INT(r.error, NET_ERR_TLS, "https to a plain HTTP server: tls (%s)", r.reason ? r.reason : "");
+	net_response_free(&r);
+	snprintf(url, sizeof(url), "http://allowed.test:%d/garbage", srv->port);
+	r = fetch(m, &(struct net_request){.url = url});
+	T_EQ_INT(r.error, NET_ERR_HTTP, "an answer that is not HTTP: http (%s)", r.reason ? r.reason : "");
+	T_OK(r.reason && strstr(r.reason, "allowed.test") && !strstr(r.reason, "/garbage"),
+	     "the reason names the host, not the path or query: %s", r.reason ? r.reason : "");
+	net_response_free(&r);
+	/* a 64-byte label cannot be encoded in a DNS query (RFC 1035 §2.3.4): the resolver fails without the network */
+	char name[128];
+	memset(name, 'a', 64);
+	snprintf(name + 64, sizeof(name) - 64, ".invalid");
+	snprintf(url, sizeof(url), "http://%s/", name);
+	r = fetch(m, &(struct net_request){.url = url, .timeout_ms = 10000});
+	T_EQ_INT(r.error, NET_ERR_DNS, "a name that does not resolve: dns (%s)", r.reason ? r.reason : "");
 	net_response_free(&r);
 }
 
@@ -732,8 +759,16 @@ static void test_nonblocking(struct net_multi *m, struct server *srv)
 	net_multi_run(m, 0);
 	T_EQ_INT(refused, 100, "and it runs from net_multi_run");
 
-	int cancelled = 0;
+	int one = 0;
 	snprintf(url, sizeof(url), "http://allowed.test:%d/slow", srv->port);
+	struct net_call *slow = net_start(m, &(struct net_request){.url = url}, count_done, &one);
+	net_multi_run(m, 20);
+	net_cancel(slow);
+	net_multi_run(m, 0);
+	T_EQ_INT(one, 100, "net_cancel ends a call in flight; its callback runs once");
+	T_EQ_INT(net_multi_pending(m), 0, "and it is gone");
+
+	int cancelled = 0;
 	struct net_multi *m2 = net_multi_new(NULL);
 	net_start(m2, &(struct net_request){.url = url}, count_done, &cancelled);
 	net_multi_free(&m2);
@@ -765,6 +800,7 @@ int main(void)
 	test_reach(m, &srv);
 	test_credentials(m, &srv);
 	test_caps(m, &srv);
+	test_errors(m, &srv);
 	test_nonblocking(m, &srv);
 	test_connect_cap();
 	T_OK(!canary_touched(&cn), "the canary saw no connection in the whole run");
