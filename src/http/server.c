@@ -55,14 +55,39 @@ struct conn_state {
 	bool responded;
 	bool has_body;
 	bool started;
+	bool close; /* answer with Connection: close: the request's framing is not trusted */
 };
 
 /* ---- request accessors ---- */
 
+static bool is_ows(char ch)
+{
+	return ch == ' ' || ch == '\t';
+}
+
+/* A field's value without the whitespace around it: RFC 9110 5.5 says it
+ * is not part of the value. libmicrohttpd drops the leading whitespace and
+ * keeps the trailing; a value that has some is copied into the arena. */
+static const char *header_value(struct conn_state *cs, const char *name)
+{
+	const char *v = NULL;
+	size_t n = 0;
+	if (MHD_lookup_connection_value_n(cs->c, MHD_HEADER_KIND, name, strlen(name), &v, &n) != MHD_YES || !v)
+		return NULL;
+	size_t end = n;
+	while (end && is_ows(v[end - 1]))
+		end--;
+	size_t start = 0;
+	while (start < end && is_ows(v[start]))
+		start++;
+	if (start == 0 && end == n)
+		return v;
+	return arena_strndup(cs->rq.arena, v + start, end - start);
+}
+
 const char *req_header(const struct req *rq, const char *name)
 {
-	struct conn_state *cs = rq->impl;
-	return MHD_lookup_connection_value(cs->c, MHD_HEADER_KIND, name);
+	return header_value(rq->impl, name);
 }
 
 const char *req_query(const struct req *rq, const char *name)
@@ -136,7 +161,7 @@ static void add_common_headers(struct conn_state *cs, struct MHD_Response *r, bo
 		MHD_add_response_header(r, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
 		MHD_add_response_header(r, "Cache-Control", "no-store");
 	}
-	const char *origin = MHD_lookup_connection_value(cs->c, MHD_HEADER_KIND, "Origin");
+	const char *origin = header_value(cs, "Origin");
 	if (cors_allowed(cs->s, origin)) {
 		/* An exact match from the allowlist: never a reflected origin. */
 		MHD_add_response_header(r, "Access-Control-Allow-Origin", origin);
@@ -159,6 +184,10 @@ static enum MHD_Result queue(struct conn_state *cs, int code, const char *ctype,
 		MHD_add_response_header(r, cs->rs.hname[i], cs->rs.hvalue[i]);
 	if (code == 405 && cs->rq.match.allow[0])
 		MHD_add_response_header(r, "Allow", cs->rq.match.allow);
+	/* libmicrohttpd closes the connection after sending a response that
+	 * carries this header, and reads nothing more from it. */
+	if (cs->close)
+		MHD_add_response_header(r, "Connection", "close");
 	enum MHD_Result ret = MHD_queue_response(cs->c, (unsigned) code, r);
 	MHD_destroy_response(r);
 	cs->code = code;
@@ -322,7 +351,7 @@ static enum MHD_Result serve_web(struct conn_state *cs)
 
 static void set_request_id(struct conn_state *cs)
 {
-	const char *given = MHD_lookup_connection_value(cs->c, MHD_HEADER_KIND, "X-Request-Id");
+	const char *given = header_value(cs, "X-Request-Id");
 	size_t n = given ? strlen(given) : 0;
 	bool ok = n > 0 && n < sizeof(cs->rq.request_id);
 	for (size_t i = 0; ok && i < n; i++) {
@@ -342,11 +371,11 @@ static void set_request_id(struct conn_state *cs)
 static void set_client_ip(struct conn_state *cs)
 {
 	if (cs->s->opt.trust_proxy) {
-		const char *xff = MHD_lookup_connection_value(cs->c, MHD_HEADER_KIND, "X-Forwarded-For");
+		const char *xff = header_value(cs, "X-Forwarded-For");
 		if (xff && *xff) {
 			const char *comma = strchr(xff, ',');
 			size_t n = comma ? (size_t) (comma - xff) : strlen(xff);
-			while (n && xff[n - 1] == ' ')
+			while (n && is_ows(xff[n - 1]))
 				n--;
 			cs->rq.client_ip = arena_strndup(cs->rq.arena, xff, n);
 			return;
@@ -372,7 +401,7 @@ static bool json_content_type(const char *ct)
 	size_t n = strlen("application/json");
 	if (strncasecmp(ct, "application/json", n) != 0)
 		return false;
-	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
+	return ct[n] == '\0' || ct[n] == ';' || is_ows(ct[n]);
 }
 
 /* Path parameters that name ids must look like ids: a clear 400 naming the
@@ -398,12 +427,13 @@ static enum status begin(struct conn_state *cs)
 	const struct route *r = rq->match.route;
 
 	/* Content-Length over the limit: answered now, the body is never read. */
-	const char *cl = MHD_lookup_connection_value(cs->c, MHD_HEADER_KIND, "Content-Length");
-	const char *te = MHD_lookup_connection_value(cs->c, MHD_HEADER_KIND, "Transfer-Encoding");
+	const char *cl = header_value(cs, "Content-Length");
+	const char *te = header_value(cs, "Transfer-Encoding");
 	int64_t clen = 0;
 	if (cl && str_to_i64(cl, 0, INT64_MAX, &clen) < 0)
 		return problem_set(&rq->problem, ST_BAD_INPUT, "invalid Content-Length");
-	cs->has_body = clen > 0 || (te && strcasestr(te, "chunked"));
+	/* framing_check() let Transfer-Encoding through only as "chunked". */
+	cs->has_body = clen > 0 || te;
 	cs->limit = r->body_limit ? r->body_limit : s->opt.body_limit;
 	if (clen > (int64_t) cs->limit) {
 		problem_set(&rq->problem, ST_TOO_LARGE,
@@ -412,7 +442,7 @@ static enum status begin(struct conn_state *cs)
 		return ST_TOO_LARGE;
 	}
 	if (cs->has_body && !(r->flags & ROUTE_RAW_BODY)) {
-		if (!json_content_type(MHD_lookup_connection_value(cs->c, MHD_HEADER_KIND, "Content-Type"))) {
+		if (!json_content_type(header_value(cs, "Content-Type"))) {
 			problem_set(&rq->problem, ST_UNSUPPORTED_MEDIA, "the request body must be application/json");
 			problem_hint(&rq->problem, "send the header Content-Type: application/json");
 			return ST_UNSUPPORTED_MEDIA;
@@ -511,6 +541,184 @@ static enum MHD_Result finish(struct conn_state *cs)
 	return respond(cs, st);
 }
 
+/* ---- request framing ----
+ *
+ * A request whose length two parsers could read differently lets a second
+ * request hide in its body (request smuggling). Such a request is answered
+ * 400 and the connection closed, so nothing after it is read as a request
+ * (RFC 9112 6.1, 6.3). libmicrohttpd refuses some of these itself (a
+ * Content-Length that is not a number, a bad chunk size, a header line
+ * without a colon) with its own 400 and a close; this walk refuses the rest.
+ *
+ * libmicrohttpd 0.9.75 parses the header lines in place, in its read
+ * buffer: each line terminator becomes NUL bytes (two for CRLF, one for a
+ * bare LF), the colon a NUL, and the whitespace after the colon is skipped.
+ * It silently cuts a value at a NUL byte, and glues an obs-fold continuation
+ * line onto the field *name*, copied elsewhere in its pool ("X-A: a\r\n b"
+ * becomes "X-Ab: a"). Its interface shows none of this, but where the strings
+ * lie does: the lines of a well-formed header sit back to back. So each name
+ * must start exactly two NUL bytes after the previous line ends, and its
+ * value after only a NUL and whitespace. The walk reads only between the
+ * pointers libmicrohttpd hands out, at most FRAMING_MAX_GAP bytes each. A
+ * library that lays its buffer out otherwise fails every request, loudly,
+ * and tests/api/framing.test.js with it. */
+
+#define FRAMING_MAX_GAP 4096
+
+struct framing {
+	struct conn_state *cs;
+	const char *prev_end; /* end of the previous line in libmicrohttpd's read buffer */
+	int n_cl, n_te, n_host;
+	const char *field; /* the first fault: the field it names ... */
+	const char *why;   /* ... and what is wrong */
+};
+
+/* RFC 9110 5.6.2: tchar. */
+static bool is_tchar(unsigned char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	       (ch && strchr("!#$%&'*+-.^_`|~", ch));
+}
+
+static bool is_token(const char *s, size_t n)
+{
+	if (!n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!is_tchar((unsigned char) s[i]))
+			return false;
+	return true;
+}
+
+static enum MHD_Result framing_fault(struct framing *f, const char *field, const char *why)
+{
+	f->field = field;
+	f->why = why;
+	return MHD_NO;
+}
+
+/* "header.Name" for a name that is a token, after dropping the whitespace a
+ * client may have put before the colon; "header" otherwise. */
+static const char *framing_field_name(struct framing *f, const char *name, size_t n)
+{
+	while (n && is_ows(name[n - 1]))
+		n--;
+	if (!is_token(name, n) || n > 64)
+		return "header";
+	return arena_printf(f->cs->rq.arena, "header.%.*s", (int) n, name);
+}
+
+/* The line's place in the read buffer: see the comment above. */
+static enum MHD_Result framing_layout(struct framing *f, const char *name, size_t nlen, const char *value)
+{
+	const char *colon = name + nlen;
+	if (value < colon + 1 || value - (colon + 1) > FRAMING_MAX_GAP)
+		return framing_fault(f, "header",
+		                     "a header line is folded onto the next (obsolete line folding, "
+		                     "RFC 9112 5.2); send each field on one line");
+	for (const char *p = colon + 1; p < value; p++)
+		if (!is_ows(*p))
+			return framing_fault(f, "header", "a header line is folded or holds a NUL byte");
+	if (f->prev_end && (name < f->prev_end || name - f->prev_end > 2 || f->prev_end[0] ||
+	                    (name - f->prev_end == 2 && f->prev_end[1])))
+		return framing_fault(f, "header", "a header line holds a NUL byte or is folded onto the next");
+	if (f->prev_end && name - f->prev_end == 1)
+		return framing_fault(f, "header", "a header line ends in a bare LF; lines end in CRLF (RFC 9112 2.2)");
+	return MHD_YES;
+}
+
+/* RFC 9110 8.6: 1*DIGIT. A list, even of one length repeated ("5, 5"),
+ * is refused, as the RFC permits: no client of ours sends one. */
+static bool content_length_ok(const char *v, size_t n)
+{
+	while (n && is_ows(v[n - 1]))
+		n--;
+	if (!n || n > 18)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (v[i] < '0' || v[i] > '9')
+			return false;
+	return true;
+}
+
+static enum MHD_Result framing_field(void *cls, enum MHD_ValueKind kind, const char *name, size_t nlen,
+                                     const char *value, size_t vlen)
+{
+	struct framing *f = cls;
+	(void) kind;
+	if (!is_token(name, nlen))
+		return framing_fault(f, framing_field_name(f, name, nlen),
+		                     "a header name holds whitespace or a character RFC 9110 5.6.2 does not allow "
+		                     "(whitespace before the colon is refused, RFC 9112 5.1)");
+	if (!value || framing_layout(f, name, nlen, value) == MHD_NO)
+		return MHD_NO;
+	for (size_t i = 0; i < vlen; i++) {
+		unsigned char ch = (unsigned char) value[i];
+		if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+			return framing_fault(f, framing_field_name(f, name, nlen),
+			                     "a header value holds a control character (a bare CR?); RFC 9110 5.5");
+	}
+	f->prev_end = value + vlen;
+	if (strncasecmp(name, "Content-Length", nlen) == 0 && nlen == strlen("Content-Length")) {
+		if (++f->n_cl > 1)
+			return framing_fault(f, "header.Content-Length",
+			                     "Content-Length is given more than once (RFC 9112 6.3)");
+		if (!content_length_ok(value, vlen))
+			return framing_fault(f, "header.Content-Length",
+			                     "Content-Length must be one decimal number (RFC 9110 8.6)");
+	} else if (strncasecmp(name, "Transfer-Encoding", nlen) == 0 && nlen == strlen("Transfer-Encoding")) {
+		/* Exactly "chunked", in any case: libmicrohttpd reads anything
+		 * else, even "chunked " with a space, as a body that runs to the
+		 * end of the connection. */
+		if (++f->n_te > 1 || vlen != strlen("chunked") || strncasecmp(value, "chunked", vlen) != 0)
+			return framing_fault(
+			    f, "header.Transfer-Encoding",
+			    "the only transfer coding taken is chunked, alone and once (RFC 9112 6.1)");
+	} else if (strncasecmp(name, "Host", nlen) == 0 && nlen == strlen("Host")) {
+		if (++f->n_host > 1)
+			return framing_fault(f, "header.Host", "Host is given more than once (RFC 9112 3.2)");
+	}
+	return MHD_YES;
+}
+
+/* NULL when the request's framing is unambiguous; else the fault, with the
+ * field it names in *field. version: libmicrohttpd's, in its read buffer. */
+static const char *framing_check(struct conn_state *cs, const char *version, const char **field)
+{
+	struct framing f = {.cs = cs, .prev_end = version ? version + strlen(version) : NULL};
+	MHD_get_connection_values_n(cs->c, MHD_HEADER_KIND, framing_field, &f);
+	if (!f.why && f.prev_end) {
+		/* The last line's CRLF and the empty line's: four NUL bytes. */
+		for (int i = 0; i < 4 && !f.why; i++)
+			if (f.prev_end[i])
+				framing_fault(&f, "header",
+				              "the header ends in a bare LF; lines end in CRLF (RFC 9112 2.2)");
+	}
+	if (!f.why && f.n_te && f.n_cl)
+		framing_fault(&f, "header.Transfer-Encoding",
+		              "Content-Length and Transfer-Encoding together make the length ambiguous (RFC 9112 6.1)");
+	if (!f.why && f.n_te && version && str_eq(version, "HTTP/1.0"))
+		framing_fault(&f, "header.Transfer-Encoding", "HTTP/1.0 has no Transfer-Encoding (RFC 9112 6.1)");
+	if (!f.why && !f.n_host && version && str_eq(version, "HTTP/1.1"))
+		framing_fault(&f, "header.Host", "an HTTP/1.1 request must carry Host (RFC 9112 3.2)");
+	*field = f.field;
+	return f.why;
+}
+
+/* Answers a request whose framing is not trusted: 400, then close. */
+static enum MHD_Result refuse_framing(struct conn_state *cs, const char *field, const char *why)
+{
+	struct req *rq = &cs->rq;
+	cs->started = true;
+	cs->close = true;
+	set_request_id(cs);
+	set_client_ip(cs);
+	problem_field(&rq->problem, field, "%s", why);
+	problem_set(&rq->problem, ST_BAD_INPUT, "the request's framing is ambiguous or malformed: %s", why);
+	rq->problem.type = "/problems/malformed-request";
+	return respond_problem(cs, ST_BAD_INPUT);
+}
+
 static struct conn_state *state_new(struct http_server *s, struct MHD_Connection *c, const char *url,
                                     const char *method)
 {
@@ -539,7 +747,7 @@ static enum MHD_Result on_first(struct conn_state *cs)
 	rq->route = rq->match.route;
 	if (!rq->route) {
 		if (str_eq(rq->method, "OPTIONS") && rq->match.path_matched && s->ncors &&
-		    cors_allowed(s, MHD_lookup_connection_value(cs->c, MHD_HEADER_KIND, "Origin"))) {
+		    cors_allowed(s, header_value(cs, "Origin"))) {
 			res_header(&cs->rs, "Access-Control-Allow-Methods", arena_strdup(rq->arena, rq->match.allow));
 			res_header(&cs->rs, "Access-Control-Allow-Headers",
 			           "Authorization, Content-Type, Idempotency-Key, X-Request-Id, X-Workspace-Id");
@@ -566,29 +774,30 @@ static enum MHD_Result on_first(struct conn_state *cs)
 	return MHD_YES;
 }
 
-static bool request_has_body(struct MHD_Connection *c)
+static bool request_has_body(struct conn_state *cs)
 {
-	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-	const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding");
-	return (cl && !str_eq(cl, "0")) || te;
+	const char *cl = header_value(cs, "Content-Length");
+	return (cl && !str_eq(cl, "0")) || header_value(cs, "Transfer-Encoding");
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls)
 {
-	(void) version;
 	struct http_server *s = cls;
 	struct conn_state *cs = *con_cls;
 	if (!cs) {
 		cs = state_new(s, c, url, method);
 		*con_cls = cs;
 		atomic_fetch_add(&s->inflight, 1);
+		const char *field = NULL, *why = framing_check(cs, version, &field);
+		if (why)
+			return refuse_framing(cs, field, why);
 		/* libmicrohttpd closes the connection after an answer queued on
 		 * this first call: requests without a body are answered on the
 		 * next one, so keep-alive holds. Requests with one are judged
 		 * now, so a refused body is never read. */
-		if (!request_has_body(c))
+		if (!request_has_body(cs))
 			return MHD_YES;
 		cs->started = true;
 		return on_first(cs);
