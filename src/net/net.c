@@ -135,9 +135,14 @@ enum status net_problem(const struct net_response *r, struct problem *p)
 	switch (r->error) {
 	case NET_OK:
 		return ST_OK;
-	case NET_ERR_REFUSED:
-		problem_field(p, r->kind && str_eq(r->kind, "header") ? "headers" : "url", "%s", reason);
+	case NET_ERR_REFUSED: {
+		const char *field = !r->kind                    ? "url"
+		                    : str_eq(r->kind, "header") ? "headers"
+		                    : str_eq(r->kind, "method") ? "method"
+		                                                : "url";
+		problem_field(p, field, "%s", reason);
 		return problem_set(p, ST_UNPROCESSABLE, "the outbound request was refused");
+	}
 	case NET_ERR_TIMEOUT:
 		p->type = "/problems/timeout";
 		return problem_set(p, ST_TIMEOUT, "url: %s", reason);

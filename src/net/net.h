@@ -149,7 +149,8 @@ const char *net_response_header(const struct net_response *r, const char *name);
 
 /*
  * Fills p from a failed response: the reason is a field error on "url"
- * (refused: ST_UNPROCESSABLE, so callers answer 422 naming url), or the
+ * (refused: ST_UNPROCESSABLE, so callers answer 422 naming url; "headers" or
+ * "method" when one of those was refused), or the
  * detail of ST_TIMEOUT (timeout) or ST_BAD_GATEWAY (the others). Returns the
  * status; ST_OK for a response without error.
  */

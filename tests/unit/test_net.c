@@ -646,6 +646,12 @@ static void test_credentials(struct net_multi *m, struct server *srv)
 	problem_init(&p, a);
 	T_EQ_INT(net_problem(&r, &p), ST_UNPROCESSABLE, "a refused header is a 422");
 	T_EQ_STR(p.fields[0].field, "headers", "naming headers");
+	net_response_free(&r);
+	r = fetch(m, &(struct net_request){.url = url, .method = "GET /x HTTP/1.1\r\n"});
+	problem_clear(&p);
+	T_OK(r.error == NET_ERR_REFUSED && net_problem(&r, &p) == ST_UNPROCESSABLE &&
+	         str_eq(p.fields[0].field, "method"),
+	     "a method that is not a token is refused, naming method");
 	arena_free(&a);
 	net_response_free(&r);
 }
