@@ -13,6 +13,7 @@
 struct http_server;
 struct auth;
 struct models;
+struct agents;
 struct llm_limiter;
 struct net_policy;
 
@@ -22,6 +23,7 @@ struct app {
 	struct http_server *http;        /* owned by main */
 	struct auth *auth;               /* owned by main; may be NULL in roles without HTTP */
 	struct models *models;           /* owned by main */
+	struct agents *agents;           /* owned by main */
 	struct llm_limiter *llm_limiter; /* owned by main; shared by every thread's client */
 	struct net_policy *net_policy;   /* owned by main; immutable, shared by every thread's net_multi */
 	int64_t started_ms;

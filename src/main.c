@@ -5,6 +5,7 @@
 #include "http/api.h"
 #include "http/http.h"
 #include "models/models.h"
+#include "agents/agents.h"
 #include "llm/llm.h"
 #include "net/net.h"
 
@@ -347,6 +348,8 @@ int main(int argc, char **argv)
 		problem_init(&p, a);
 		app.llm_limiter = llm_limiter_new();
 		enum status st = models_new(app.db, cfg.secret_key, &app.models, &p);
+		if (st == ST_OK)
+			st = agents_new(app.db, app.models, &app.agents, &p);
 		if (st != ST_OK)
 			fprintf(stderr, "troupe: %s\n", p.detail);
 		arena_free(&a);
@@ -375,6 +378,7 @@ int main(int argc, char **argv)
 	}
 out:
 	auth_free(&app.auth);
+	agents_free(&app.agents);
 	models_free(&app.models);
 	llm_limiter_free(&app.llm_limiter);
 	net_policy_free(&app.net_policy);

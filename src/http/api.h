@@ -15,11 +15,10 @@ extern const struct route api_workspaces_routes[]; /* workspaces and members */
 extern const struct route api_keys_routes[];       /* API keys of the request's workspace */
 extern const struct route api_audit_routes[];      /* the audit log */
 extern const struct route api_models_routes[];     /* model configurations */
+extern const struct route api_agents_routes[];     /* agents and their versions */
+extern const struct route api_tools_routes[];      /* built-in and custom tools */
 
 /* ---- shared helpers ---- */
-
-/* Schemas more than one group answers with. */
-extern const struct schema api_user_schema; /* api_users.c */
 
 /* Answers out (taken) with st: the common tail of a handler. Call it after
  * the module function, never with that call as an argument: C leaves the

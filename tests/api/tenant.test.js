@@ -33,6 +33,30 @@ const OBJECTS = {
     byId: [['GET', '/api/v1/models/{id}'], ['PATCH', '/api/v1/models/{id}', { name: 'stolen' }],
       ['POST', '/api/v1/models/{id}/test'], ['DELETE', '/api/v1/models/{id}']],
   },
+  agent: {
+    route: 'POST /api/v1/agents',
+    create: async (srv, u) => {
+      const r = await api(srv, 'POST', '/api/v1/agents', { token: u.token, body: { name: 'a', role: 'r', goal: 'g', backstory: 'b' } });
+      assert.equal(r.status, 201, r.text);
+      return r.json.id;
+    },
+    list: '/api/v1/agents',
+    byId: [['GET', '/api/v1/agents/{id}'], ['PATCH', '/api/v1/agents/{id}', { goal: 'stolen' }],
+      ['GET', '/api/v1/agents/{id}/versions'], ['GET', '/api/v1/agents/{id}/versions/1'],
+      ['GET', '/api/v1/agents/{id}/versions/1/diff/1'], ['POST', '/api/v1/agents/{id}/versions/1/restore', {}],
+      ['DELETE', '/api/v1/agents/{id}']],
+  },
+  tool: {
+    route: 'POST /api/v1/tools',
+    create: async (srv, u) => {
+      const r = await api(srv, 'POST', '/api/v1/tools', { token: u.token, body: { name: `t-${randomId().slice(0, 8)}`, url_template: 'https://example.com/' } });
+      assert.equal(r.status, 201, r.text);
+      return r.json.id;
+    },
+    list: '/api/v1/tools',
+    byId: [['GET', '/api/v1/tools/{id}'], ['PATCH', '/api/v1/tools/{id}', { description: 'stolen' }],
+      ['DELETE', '/api/v1/tools/{id}']],
+  },
 };
 
 test('tenant isolation', async (t) => {

@@ -1,0 +1,114 @@
+/*
+ * agents: agent definitions and tools (built-in and custom HTTP tools),
+ * each with immutable versions.
+ *
+ * Every change to an agent or a custom tool writes a new version (number,
+ * author, time, change_note) in the same transaction as the row; a version
+ * never changes afterwards, so an execution that recorded "agent X at
+ * version 3" resolves the same definition forever. Deleting archives: the
+ * object leaves lists and id lookups (404) but its versions still resolve.
+ *
+ * Every function takes the actor (auth.h) it acts for, scopes every query
+ * to who->workspace_id (another workspace's id answers ST_NOT_FOUND, as a
+ * missing one does), fills a struct problem, and writes its own audit entry
+ * for changes. Roles are the gateway's business (viewers read, editors
+ * write); these functions trust the actor's workspace.
+ *
+ * Definitions (the JSON a version holds):
+ *   agent: {name, role, goal, backstory, model_id|null, tool_ids[], max_iter,
+ *           max_rpm|null, max_execution_time_s|null, max_retry_limit,
+ *           allow_delegation, respect_context_window, temperature|null,
+ *           system_prompt_extra|null, metadata{}}  (crewAI's Agent fields)
+ *   tool:   {name, description, method, url_template, headers[], body_template|null,
+ *           parameters (JSON Schema), timeout_s, max_response_bytes}; a secret
+ *           header shows {name, secret: true, value_last4}, never its value.
+ */
+#ifndef TROUPE_AGENTS_H
+#define TROUPE_AGENTS_H
+
+#include "../core/core.h"
+#include "../db/db.h"
+
+#include <jansson.h>
+
+struct agents;
+struct actor;
+struct models;
+
+/* Which workflows use an agent (the workflows module provides it): a JSON
+ * array of {id, name} in *out (a new reference), empty when none. Called
+ * inside the delete's transaction, on its connection. */
+typedef enum status (*agents_usage_fn)(struct db_conn *c, const char *ws, const char *agent_id, struct arena *a,
+                                       json_t **out, struct problem *p);
+
+/* models seals custom tools' secret headers (the model keys' scheme);
+ * borrowed, owned by main. */
+enum status agents_new(struct db *db, struct models *models, struct agents **out, struct problem *p);
+void agents_free(struct agents **m);
+/* Until the workflows module sets it, deleting an agent checks no usage. */
+void agents_set_usage_hook(struct agents *m, agents_usage_fn fn);
+
+/* ---- agents ---- */
+/* Defaults (crewAI's): max_iter 25, max_retry_limit 2, allow_delegation
+ * false, respect_context_window true, metadata {}. model_id and tool_ids[i]
+ * must name a chat model and tools of the workspace: ST_UNPROCESSABLE with
+ * the field ("tool_ids[1]"). Body fields beyond a definition: change_note
+ * (create, update), base_version (update: stale is ST_CONFLICT naming the
+ * current version). */
+enum status agents_list(struct agents *m, const struct actor *who, const char *q, int limit, const char *after,
+                        struct arena *a, json_t **items, const char **last, struct problem *p);
+enum status agents_create(struct agents *m, const struct actor *who, json_t *in, struct arena *a, json_t **out,
+                          struct problem *p);
+enum status agents_get(struct agents *m, const struct actor *who, const char *id, struct arena *a, json_t **out,
+                       struct problem *p);
+enum status agents_update(struct agents *m, const struct actor *who, const char *id, json_t *patch, struct arena *a,
+                          json_t **out, struct problem *p);
+/* Archives; ST_CONFLICT listing the workflows that use the agent. */
+enum status agents_delete(struct agents *m, const struct actor *who, const char *id, struct arena *a,
+                          struct problem *p);
+
+/* ---- versions (agents and tools alike; kind "agent" or "tool") ---- */
+/* Items {version, author_id, change_note, created_at}, oldest first;
+ * after: a version number as text. */
+enum status agents_versions_list(struct agents *m, const struct actor *who, const char *kind, const char *id, int limit,
+                                 const char *after, struct arena *a, json_t **items, const char **last,
+                                 struct problem *p);
+/* {id, version, author_id, change_note, created_at, definition}. */
+enum status agents_version_get(struct agents *m, const struct actor *who, const char *kind, const char *id,
+                               int64_t version, struct arena *a, json_t **out, struct problem *p);
+/* {id, from, to, added, removed, changed} (json_diff of the definitions). */
+enum status agents_version_diff(struct agents *m, const struct actor *who, const char *kind, const char *id,
+                                int64_t from, int64_t to, struct arena *a, json_t **out, struct problem *p);
+/* A new version equal to version n (references checked again);
+ * body {change_note?}. Answers the object as agents_get/tools_get do. */
+enum status agents_version_restore(struct agents *m, const struct actor *who, const char *kind, const char *id,
+                                   int64_t version, json_t *body, struct arena *a, json_t **out, struct problem *p);
+
+/* ---- resolving, for workflows and the engine (no audit, no role) ---- */
+/* The definition of an agent or tool at a version (0: the current one) as
+ * {id, version, ...definition}; archived objects still resolve. A built-in
+ * tool resolves at version 1 with builtin: true. ws scopes the lookup. */
+enum status agents_resolve(struct agents *m, const char *ws, const char *id, int64_t version, struct arena *a,
+                           json_t **out, struct problem *p);
+enum status tools_resolve(struct agents *m, const char *ws, const char *id, int64_t version, struct arena *a,
+                          json_t **out, struct problem *p);
+
+/* ---- tools ---- */
+/* Built-ins first (fixed ids, builtin: true), then the workspace's custom
+ * tools by id; q matches name or description. */
+enum status tools_list(struct agents *m, const struct actor *who, const char *q, int limit, const char *after,
+                       struct arena *a, json_t **items, const char **last, struct problem *p);
+enum status tools_create(struct agents *m, const struct actor *who, json_t *in, struct arena *a, json_t **out,
+                         struct problem *p);
+enum status tools_get(struct agents *m, const struct actor *who, const char *id, struct arena *a, json_t **out,
+                      struct problem *p);
+/* Built-ins answer ST_FORBIDDEN to update and delete. Deleting a tool that a
+ * live agent lists is ST_CONFLICT naming the agents. */
+enum status tools_update(struct agents *m, const struct actor *who, const char *id, json_t *patch, struct arena *a,
+                         json_t **out, struct problem *p);
+enum status tools_delete(struct agents *m, const struct actor *who, const char *id, struct arena *a, struct problem *p);
+
+/* Whether id names a built-in tool. */
+bool tools_is_builtin(const char *id);
+
+#endif

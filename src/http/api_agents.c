@@ -1,0 +1,170 @@
+/* /api/v1/agents: agent definitions and their versions. Viewers read;
+ * editors create, change, delete and restore. */
+#include "api.h"
+#include "../app.h"
+#include "../agents/agents.h"
+
+#include <string.h>
+
+#define AGENT_FIELDS(req)                                                                                              \
+	{"name", JT_STRING, .required = req, .min = 1, .max = 200, .description = "need not be unique"},               \
+	    {"role", JT_STRING, .required = req, .min = 1, .max = 1000},                                               \
+	    {"goal", JT_STRING, .required = req, .min = 1, .max = 8000},                                               \
+	    {"backstory", JT_STRING, .required = req, .min = 1, .max = 32000},                                         \
+	    {"model_id", JT_STRING, .format = "uuid", .nullable = true,                                                \
+	     .description = "a chat model configuration; null: the workspace's default chat model"},                   \
+	    {"tool_ids", JT_ARRAY, .items = JT_STRING, .max = 64, .description = "built-in or custom tool ids"},       \
+	    {"max_iter", JT_INT, .min = 1, .max = 200, .description = "default 25"},                                   \
+	    {"max_rpm", JT_INT, .min = 1, .max = 100000, .nullable = true},                                            \
+	    {"max_execution_time_s", JT_INT, .min = 1, .max = 86400, .nullable = true},                                \
+	    {"max_retry_limit", JT_INT, .min = 0, .max = 20, .description = "default 2"},                              \
+	    {"allow_delegation", JT_BOOL, .description = "default false"},                                             \
+	    {"respect_context_window", JT_BOOL, .description = "default true"},                                        \
+	    {"temperature", JT_NUMBER, .min = 0, .max = 2, .nullable = true},                                          \
+	    {"system_prompt_extra", JT_STRING, .max = 32000, .nullable = true},                                        \
+	    {"metadata", JT_OBJECT, .object = &(const struct schema){"AgentMetadata", NULL, true}},                    \
+	{                                                                                                              \
+		"change_note", JT_STRING, .max = 500, .description = "recorded with the version this change writes"    \
+	}
+
+static const struct field create_fields[] = {AGENT_FIELDS(true), {0}};
+static const struct schema agent_create_schema = {"AgentCreate", create_fields, false};
+static const struct field update_fields[] = {
+    AGENT_FIELDS(false),
+    {"base_version", JT_INT, .min = 1, .max = INT32_MAX,
+     .description = "the version the change was made on; a stale one answers 409 naming the current"},
+    {0}};
+static const struct schema agent_update_schema = {"AgentUpdate", update_fields, false};
+static const struct field restore_fields[] = {{"change_note", JT_STRING, .max = 500}, {0}};
+static const struct schema restore_schema = {"VersionRestore", restore_fields, false};
+
+static struct agents *mod(struct req *rq)
+{
+	return rq->app->agents;
+}
+
+/* A path's version number: 1 and up. */
+static enum status version_param(struct req *rq, const char *name, int64_t *out)
+{
+	if (str_to_i64(req_param(rq, name), 1, INT32_MAX, out) < 0) {
+		problem_field(&rq->problem, arena_printf(rq->arena, "path.%s", name),
+		              "must be a version number (1, 2, ...)");
+		return problem_set(&rq->problem, ST_BAD_INPUT, "the path parameter %s is not a version number", name);
+	}
+	return ST_OK;
+}
+
+static enum status h_list(struct req *rq, struct res *rs)
+{
+	int limit;
+	const char *after, *last = NULL;
+	json_t *items = NULL;
+	const char *q = req_query(rq, "q");
+	enum status st = http_page(rq, &limit, &after);
+	if (st != ST_OK)
+		return st;
+	if (q && strlen(q) > 200)
+		return problem_field(&rq->problem, "query.q", "must be at most 200 characters");
+	st = agents_list(mod(rq), req_actor(rq), q, limit, after, rq->arena, &items, &last, &rq->problem);
+	return api_list_reply(rq, rs, st, items, limit, last);
+}
+
+static enum status h_create(struct req *rq, struct res *rs)
+{
+	json_t *out = NULL;
+	enum status st = agents_create(mod(rq), req_actor(rq), rq->body, rq->arena, &out, &rq->problem);
+	return api_reply(rs, st, out);
+}
+
+static enum status h_get(struct req *rq, struct res *rs)
+{
+	json_t *out = NULL;
+	enum status st = agents_get(mod(rq), req_actor(rq), req_param(rq, "id"), rq->arena, &out, &rq->problem);
+	return api_reply(rs, st, out);
+}
+
+static enum status h_update(struct req *rq, struct res *rs)
+{
+	json_t *out = NULL;
+	enum status st =
+	    agents_update(mod(rq), req_actor(rq), req_param(rq, "id"), rq->body, rq->arena, &out, &rq->problem);
+	return api_reply(rs, st, out);
+}
+
+static enum status h_delete(struct req *rq, struct res *rs)
+{
+	(void) rs;
+	enum status st = agents_delete(mod(rq), req_actor(rq), req_param(rq, "id"), rq->arena, &rq->problem);
+	return st == ST_OK ? ST_NO_CONTENT : st;
+}
+
+static enum status h_versions(struct req *rq, struct res *rs)
+{
+	int limit;
+	const char *after, *last = NULL;
+	json_t *items = NULL;
+	enum status st = http_page(rq, &limit, &after);
+	if (st != ST_OK)
+		return st;
+	st = agents_versions_list(mod(rq), req_actor(rq), "agent", req_param(rq, "id"), limit, after, rq->arena, &items,
+	                          &last, &rq->problem);
+	return api_list_reply(rq, rs, st, items, limit, last);
+}
+
+static enum status h_version(struct req *rq, struct res *rs)
+{
+	json_t *out = NULL;
+	int64_t n;
+	enum status st = version_param(rq, "version", &n);
+	if (st != ST_OK)
+		return st;
+	st = agents_version_get(mod(rq), req_actor(rq), "agent", req_param(rq, "id"), n, rq->arena, &out, &rq->problem);
+	return api_reply(rs, st, out);
+}
+
+static enum status h_diff(struct req *rq, struct res *rs)
+{
+	json_t *out = NULL;
+	int64_t from, to;
+	enum status st = version_param(rq, "version", &from);
+	if (st == ST_OK)
+		st = version_param(rq, "to", &to);
+	if (st != ST_OK)
+		return st;
+	st = agents_version_diff(mod(rq), req_actor(rq), "agent", req_param(rq, "id"), from, to, rq->arena, &out,
+	                         &rq->problem);
+	return api_reply(rs, st, out);
+}
+
+static enum status h_restore(struct req *rq, struct res *rs)
+{
+	json_t *out = NULL;
+	int64_t n;
+	enum status st = version_param(rq, "version", &n);
+	if (st != ST_OK)
+		return st;
+	st = agents_version_restore(mod(rq), req_actor(rq), "agent", req_param(rq, "id"), n, rq->body, rq->arena, &out,
+	                            &rq->problem);
+	return api_reply(rs, st, out);
+}
+
+const struct route api_agents_routes[] = {
+    {"GET", "/api/v1/agents", h_list, ROLE_VIEWER, .flags = ROUTE_LIST,
+     .summary = "List agents (q: part of the name or role)"},
+    {"POST", "/api/v1/agents", h_create, ROLE_EDITOR, .body = &agent_create_schema, .flags = ROUTE_IDEMPOTENT,
+     .summary = "Create an agent (version 1)"},
+    {"GET", "/api/v1/agents/{id}", h_get, ROLE_VIEWER, .summary = "Get an agent at its current version"},
+    {"PATCH", "/api/v1/agents/{id}", h_update, ROLE_EDITOR, .body = &agent_update_schema,
+     .summary = "Change an agent: a new version (base_version: 409 when stale)"},
+    {"DELETE", "/api/v1/agents/{id}", h_delete, ROLE_EDITOR,
+     .summary = "Archive an agent (its versions still resolve; 409 when a workflow uses it)"},
+    {"GET", "/api/v1/agents/{id}/versions", h_versions, ROLE_VIEWER, .flags = ROUTE_LIST,
+     .summary = "An agent's versions, oldest first"},
+    {"GET", "/api/v1/agents/{id}/versions/{version}", h_version, ROLE_VIEWER,
+     .summary = "One version of an agent, with its definition"},
+    {"GET", "/api/v1/agents/{id}/versions/{version}/diff/{to}", h_diff, ROLE_VIEWER,
+     .summary = "What changed from one version to another: fields added, removed, changed"},
+    {"POST", "/api/v1/agents/{id}/versions/{version}/restore", h_restore, ROLE_EDITOR, .body = &restore_schema,
+     .summary = "Write a new version equal to this one"},
+    {0},
+};

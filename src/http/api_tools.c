@@ -1,0 +1,104 @@
+/* /api/v1/tools: the built-in tools and the workspace's custom HTTP tools.
+ * Viewers read; editors create, change, delete and test. Built-ins answer
+ * 403 to changes. Secret header values are write-only. */
+#include "api.h"
+#include "../app.h"
+#include "../agents/agents.h"
+
+#include <string.h>
+
+static const char *const methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", NULL};
+
+static const struct field header_fields[] = {
+    {"name", JT_STRING, .required = true, .min = 1, .max = 100},
+    {"value", JT_STRING, .max = 4000, .write_only = true,
+     .description = "may hold {param} slots (not in secret values); a secret one is sealed at rest and shown by "
+                    "its last 4 characters; omitted on a secret header: keep the stored value"},
+    {"secret", JT_BOOL},
+    {0}};
+static const struct schema header_schema = {"ToolHeader", header_fields, false};
+
+#define TOOL_FIELDS(req)                                                                                               \
+	{"name",   JT_STRING, .required = req,                                                                         \
+	 .min = 1, .max = 64, .description = "^[A-Za-z0-9_-]{1,64}$, unique in the workspace, not a built-in's"},      \
+	    {"description", JT_STRING, .max = 2000}, {"method", JT_STRING, .enums = methods},                          \
+	    {"url_template", JT_STRING,   .required = req,                                                             \
+	     .min = 1,       .max = 2000, .description = "http(s) URL with {param} slots, filled percent-encoded"},    \
+	    {"headers", JT_ARRAY, .object = &header_schema, .items = JT_OBJECT, .max = 32},                            \
+	    {"body_template", JT_STRING, .max = 65536, .nullable = true,                                               \
+	     .description = "request body with {param} slots, filled JSON-encoded"},                                   \
+	    {"parameters", JT_OBJECT, .object = &(const struct schema){"ToolParameters", NULL, true},                  \
+	     .description = "JSON Schema (type object) of the arguments"},                                             \
+	    {"timeout_s", JT_INT, .min = 1, .max = 120, .description = "default 30"},                                  \
+	    {"max_response_bytes", JT_INT, .min = 1, .max = 10485760, .description = "default 1048576"},               \
+	{                                                                                                              \
+		"change_note", JT_STRING, .max = 500                                                                   \
+	}
+
+static const struct field create_fields[] = {TOOL_FIELDS(true), {0}};
+static const struct schema tool_create_schema = {"ToolCreate", create_fields, false};
+static const struct field update_fields[] = {
+    TOOL_FIELDS(false), {"base_version", JT_INT, .min = 1, .max = INT32_MAX}, {0}};
+static const struct schema tool_update_schema = {"ToolUpdate", update_fields, false};
+
+static struct agents *mod(struct req *rq)
+{
+	return rq->app->agents;
+}
+
+static enum status h_list(struct req *rq, struct res *rs)
+{
+	int limit;
+	const char *after, *last = NULL;
+	json_t *items = NULL;
+	const char *q = req_query(rq, "q");
+	enum status st = http_page(rq, &limit, &after);
+	if (st != ST_OK)
+		return st;
+	if (q && strlen(q) > 200)
+		return problem_field(&rq->problem, "query.q", "must be at most 200 characters");
+	st = tools_list(mod(rq), req_actor(rq), q, limit, after, rq->arena, &items, &last, &rq->problem);
+	return api_list_reply(rq, rs, st, items, limit, last);
+}
+
+static enum status h_create(struct req *rq, struct res *rs)
+{
+	json_t *out = NULL;
+	enum status st = tools_create(mod(rq), req_actor(rq), rq->body, rq->arena, &out, &rq->problem);
+	return api_reply(rs, st, out);
+}
+
+static enum status h_get(struct req *rq, struct res *rs)
+{
+	json_t *out = NULL;
+	enum status st = tools_get(mod(rq), req_actor(rq), req_param(rq, "id"), rq->arena, &out, &rq->problem);
+	return api_reply(rs, st, out);
+}
+
+static enum status h_update(struct req *rq, struct res *rs)
+{
+	json_t *out = NULL;
+	enum status st =
+	    tools_update(mod(rq), req_actor(rq), req_param(rq, "id"), rq->body, rq->arena, &out, &rq->problem);
+	return api_reply(rs, st, out);
+}
+
+static enum status h_delete(struct req *rq, struct res *rs)
+{
+	(void) rs;
+	enum status st = tools_delete(mod(rq), req_actor(rq), req_param(rq, "id"), rq->arena, &rq->problem);
+	return st == ST_OK ? ST_NO_CONTENT : st;
+}
+
+const struct route api_tools_routes[] = {
+    {"GET", "/api/v1/tools", h_list, ROLE_VIEWER, .flags = ROUTE_LIST,
+     .summary = "List tools: the built-ins, then the workspace's custom tools (q: part of the name)"},
+    {"POST", "/api/v1/tools", h_create, ROLE_EDITOR, .body = &tool_create_schema, .flags = ROUTE_IDEMPOTENT,
+     .summary = "Create a custom HTTP tool"},
+    {"GET", "/api/v1/tools/{id}", h_get, ROLE_VIEWER, .summary = "Get a tool (secret header values never shown)"},
+    {"PATCH", "/api/v1/tools/{id}", h_update, ROLE_EDITOR, .body = &tool_update_schema,
+     .summary = "Change a custom tool: a new version (built-ins: 403)"},
+    {"DELETE", "/api/v1/tools/{id}", h_delete, ROLE_EDITOR,
+     .summary = "Archive a custom tool (built-ins: 403; 409 when an agent uses it)"},
+    {0},
+};
