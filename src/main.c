@@ -149,6 +149,34 @@ out:
 	return rc;
 }
 
+/* The limits' settings, checked with the others, before anything is
+ * opened: one line naming the setting. */
+static int check_limits(const struct config *cfg)
+{
+	const struct {
+		const char *key, *value;
+		bool window;
+	} lims[] = {
+	    {"rate_limit_default", cfg->rate_limit_default, false},
+	    {"rate_limit_auth", cfg->rate_limit_auth, false},
+	    {"rate_limit_login_account", cfg->rate_limit_login_account, true},
+	    {"rate_limit_login_address", cfg->rate_limit_login_address, true},
+	    {"rate_limit_register", cfg->rate_limit_register, true},
+	};
+	for (size_t i = 0; i < ARRAY_LEN(lims); i++) {
+		double per_s, burst;
+		struct auth_window w;
+		if (lims[i].window ? auth_window_parse(lims[i].value, &w) == 0
+		                   : auth_rate_parse(lims[i].value, &per_s, &burst) == 0)
+			continue;
+		fprintf(stderr, "troupe: invalid %s \"%s\": want %s\n", lims[i].key, lims[i].value,
+		        lims[i].window ? "N/[M]s, N/[M]min or N/[M]hour, such as 10/15min, at most a week"
+		                       : "N/s, N/min or N/hour");
+		return -1;
+	}
+	return 0;
+}
+
 /* The auth module, and (serve) the first administrator. A generated
  * password is printed once, on stdout, never through the logger. */
 static int start_auth(struct app *app, const struct config *cfg, bool bootstrap)
@@ -164,6 +192,9 @@ static int start_auth(struct app *app, const struct config *cfg, bool bootstrap)
 	    .allow_registration = cfg->allow_registration,
 	    .rate_default = cfg->rate_limit_default,
 	    .rate_auth = cfg->rate_limit_auth,
+	    .login_account = cfg->rate_limit_login_account,
+	    .login_address = cfg->rate_limit_login_address,
+	    .register_address = cfg->rate_limit_register,
 	};
 	if (auth_new(app->db, &ao, &app->auth, &p) != ST_OK) {
 		fprintf(stderr, "troupe: %s\n", p.detail ? p.detail : "cannot start authentication");
@@ -307,18 +338,9 @@ int main(int argc, char **argv)
 	              : str_eq(cfg.log_level, "error") ? LOG_ERROR
 	                                               : LOG_INFO);
 	log_set_json(str_eq(cfg.log_format, "json"));
-	if (run == RUN_SERVE || run == RUN_API) {
-		/* Checked with the other settings, before anything is opened. */
-		double per_s, burst;
-		const char *bad = auth_rate_parse(cfg.rate_limit_default, &per_s, &burst) < 0 ? "rate_limit_default"
-		                  : auth_rate_parse(cfg.rate_limit_auth, &per_s, &burst) < 0  ? "rate_limit_auth"
-		                                                                              : NULL;
-		if (bad) {
-			fprintf(stderr, "troupe: invalid %s \"%s\": want N/s, N/min or N/hour\n", bad,
-			        str_eq(bad, "rate_limit_auth") ? cfg.rate_limit_auth : cfg.rate_limit_default);
-			config_free(&cfg);
-			return 2;
-		}
+	if ((run == RUN_SERVE || run == RUN_API) && check_limits(&cfg) < 0) {
+		config_free(&cfg);
+		return 2;
 	}
 
 	struct app app = {.cfg = &cfg, .started_ms = time_now_ms(), .started_mono_us = time_mono_us()};

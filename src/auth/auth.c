@@ -80,7 +80,22 @@ enum status auth_new(struct db *db, const struct auth_options *o, struct auth **
 	if (o->rate_auth && auth_rate_parse(o->rate_auth, &r, &b) < 0)
 		return problem_set(p, ST_BAD_INPUT, "invalid rate_limit_auth \"%s\": want N/s, N/min or N/hour",
 		                   o->rate_auth);
+	const struct {
+		const char *key, *value, *def;
+	} wins[] = {
+	    {"rate_limit_login_account", o->login_account, "10/15min"},
+	    {"rate_limit_login_address", o->login_address, "30/15min"},
+	    {"rate_limit_register", o->register_address, "30/hour"},
+	};
+	struct auth_window w[ARRAY_LEN(wins)];
+	for (size_t i = 0; i < ARRAY_LEN(wins); i++)
+		if (auth_window_parse(wins[i].value ? wins[i].value : wins[i].def, &w[i]) < 0)
+			return problem_set(p, ST_BAD_INPUT, "invalid %s \"%s\": want N/[M]unit such as 10/15min",
+			                   wins[i].key, wins[i].value);
 	struct auth *a = xcalloc(1, sizeof(*a));
+	a->login_account = w[0];
+	a->login_address = w[1];
+	a->register_address = w[2];
 	a->db = db;
 	auth_derive_key(o->secret, 1, a->jwt_key);
 	auth_derive_key(o->secret, 2, a->hash_key);
@@ -88,7 +103,7 @@ enum status auth_new(struct db *db, const struct auth_options *o, struct auth **
 	a->refresh_ttl_s = o->refresh_ttl_s > 0 ? o->refresh_ttl_s : 30LL * 86400;
 	a->allow_registration = o->allow_registration;
 	set_rate(&a->rate_def, &a->burst_def, o->rate_default, 600);
-	set_rate(&a->rate_auth, &a->burst_auth, o->rate_auth, 10);
+	set_rate(&a->rate_auth, &a->burst_auth, o->rate_auth, 300);
 	a->cache_ttl_us = (int64_t) (o->cache_ttl_ms > 0 ? o->cache_ttl_ms : 2000) * 1000;
 	a->sessions = auth_cache_new(sizeof(struct sess_state), a->cache_ttl_us, 100000);
 	a->keys = auth_cache_new(sizeof(struct key_state), a->cache_ttl_us, 100000);

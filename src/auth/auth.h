@@ -36,9 +36,14 @@ struct auth_options {
 	int64_t refresh_ttl_s;
 	bool allow_registration;
 	const char *rate_default; /* "N/min" or "N/s"; NULL: 600/min per principal */
-	const char *rate_auth;    /* NULL: 10/min per IP and per account */
-	int cache_ttl_ms;         /* 0: 2000 */
-	int argon2_concurrency;   /* 0: 4 */
+	const char *rate_auth;    /* NULL: 300/min per IP, every login and registration attempt */
+	/* Fixed windows, "N/[M]unit" (auth_window_parse), shared by every
+	 * process through the database: */
+	const char *login_account;    /* failed logins per account (email); NULL: 10/15min */
+	const char *login_address;    /* failed logins per client address; NULL: 30/15min */
+	const char *register_address; /* registration attempts per client address; NULL: 30/hour */
+	int cache_ttl_ms;             /* 0: 2000 */
+	int argon2_concurrency;       /* 0: 4 */
 };
 
 enum status auth_new(struct db *db, const struct auth_options *o, struct auth **out, struct problem *p);
@@ -118,10 +123,15 @@ struct auth_tokens {
 };
 json_t *auth_tokens_json(const struct auth_tokens *t);
 
+/* Counts against the registrations of c->client_ip (when set): over the
+ * limit, ST_RATE_LIMITED with *retry_after in seconds. */
 enum status auth_register(struct auth *a, const struct actor *c, const char *email, const char *password,
-                          const char *name, json_t **user, struct problem *p);
+                          const char *name, json_t **user, int *retry_after, struct problem *p);
 /* Same answer and the same work (one Argon2id verify) for an unknown email
- * and a wrong password. Per-account limits included. */
+ * and a wrong password. Failed logins are limited per account (email,
+ * known or not) and per c->client_ip: over either, ST_RATE_LIMITED with
+ * *retry_after in seconds, and a login.locked audit event when a window
+ * fills. A success resets the account's count. */
 enum status auth_login(struct auth *a, const struct actor *c, const char *email, const char *password,
                        struct auth_tokens *out, int *retry_after, struct problem *p);
 enum status auth_refresh(struct auth *a, const struct actor *c, const char *refresh_token, struct auth_tokens *out,
@@ -245,5 +255,15 @@ struct auth_bucket {
 bool auth_bucket_take(struct auth_bucket *b, double rate_per_s, double burst, int64_t now_us, int *retry_after_s);
 /* "10/min", "600/m", "5/s", "100/hour" into a per-second rate; -1 if bad. */
 int auth_rate_parse(const char *s, double *per_s, double *burst);
+
+/* A fixed window: at most count events per window_ms, counted from the
+ * window's first event. */
+struct auth_window {
+	int64_t count;
+	int64_t window_ms;
+};
+/* "N/[M]unit": N (1..1e9) per M (1..1e6, default 1) units of s, min or
+ * hour, a week at most: "10/15min", "30/hour", "3/2s". -1 if bad. */
+int auth_window_parse(const char *s, struct auth_window *w);
 
 #endif

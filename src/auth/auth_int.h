@@ -13,7 +13,10 @@ struct auth {
 	int64_t access_ttl_s, refresh_ttl_s;
 	bool allow_registration;
 	double rate_def, burst_def;   /* per principal; per IP twice these */
-	double rate_auth, burst_auth; /* per IP and per account */
+	double rate_auth, burst_auth; /* per IP: every login and registration */
+	/* Fixed windows counted in the database (limits.c). */
+	struct auth_window login_account, login_address, register_address;
+	int64_t limits_pruned_ms; /* atomic (__atomic builtins): last prune of ended windows */
 	int64_t cache_ttl_us;
 	/* Each cache has its own lock inside. */
 	struct auth_cache *sessions; /* session id -> struct sess_state */
@@ -63,5 +66,26 @@ enum status auth_revoke_sessions(struct auth *a, struct arena *ar, const char *u
 char *auth_iso(struct arena *ar, int64_t ms);
 json_t *auth_iso_json(int64_t ms); /* null for 0 */
 const char *auth_actor(const struct actor *c);
+
+/* One counter of the login and registration limits (limits.c). */
+struct limit_key {
+	const char *scope; /* "login_account", "login_address", "register_address" */
+	const struct auth_window *w;
+	char hash[65];         /* keyed hash of scope and subject: no email or address is stored */
+	int64_t hits;          /* after auth_limits_hit: this attempt's number in its window */
+	int64_t window_end_ms; /* after auth_limits_hit: when the window ends (wall clock) */
+};
+void auth_limit_key(struct auth *a, struct limit_key *k, const char *scope, const struct auth_window *w,
+                    const char *subject);
+/* Counts one attempt on every key, in one transaction. ST_OK, or
+ * ST_RATE_LIMITED when a key is over its count: nothing is counted then,
+ * *retry_after is the seconds until the latest such window ends, and the
+ * keys over their count have hits > w->count. */
+enum status auth_limits_hit(struct auth *a, struct arena *ar, struct limit_key *keys, size_t n, int *retry_after,
+                            struct problem *p);
+/* A success: deletes reset's counter and takes back give_back's attempt
+ * (in the window it was counted in). Either may be NULL. */
+enum status auth_limits_success(struct auth *a, const struct limit_key *reset, const struct limit_key *give_back,
+                                struct problem *p);
 
 #endif

@@ -128,12 +128,24 @@ static enum status create_user(struct auth *a, const char *email, const char *na
 }
 
 enum status auth_register(struct auth *a, const struct actor *c, const char *email, const char *password,
-                          const char *name, json_t **user, struct problem *p)
+                          const char *name, json_t **user, int *retry_after, struct problem *p)
 {
 	if (!a->allow_registration) {
 		problem_set(p, ST_FORBIDDEN, "self-registration is turned off on this instance");
 		problem_hint(p, "ask an administrator for an account");
 		return ST_FORBIDDEN;
+	}
+	/* Every attempt counts, before the Argon2id hash it would cost. */
+	if (c->client_ip) {
+		struct limit_key k;
+		auth_limit_key(a, &k, "register_address", &a->register_address, c->client_ip);
+		enum status lst = auth_limits_hit(a, c->arena, &k, 1, retry_after, p);
+		if (lst == ST_RATE_LIMITED)
+			return problem_set(p, ST_RATE_LIMITED,
+			                   "too many registrations from this address; retry in %d seconds",
+			                   *retry_after);
+		if (lst != ST_OK)
+			return lst;
 	}
 	if (auth_password_policy(password, p) != ST_OK)
 		return problem_set(p, ST_BAD_INPUT, "the password does not meet the policy");
@@ -317,17 +329,51 @@ static enum status bad_credentials(struct problem *p)
 	return ST_UNAUTHENTICATED;
 }
 
+/* The lockout starts with the failure that fills a window; its end is
+ * in the event, since no request marks it. */
+static void audit_locked(struct auth *a, const struct actor *c, const struct limit_key *k, const char *user_id,
+                         const char *email)
+{
+	bool account = str_eq(k->scope, "login_account");
+	json_t *d = json_pack("{s:s, s:I, s:o}", "scope", account ? "account" : "address", "failures",
+	                      (json_int_t) k->hits, "locked_until", auth_iso_json(k->window_end_ms));
+	if (account)
+		json_object_set_new(d, "email", json_string(email));
+	auth_audit(a, c, "login.locked", account ? "user" : "address", account ? user_id : c->client_ip, d);
+}
+
+/* Failures count per account and per address; both in one transaction
+ * before the password is verified, and given back on success (OWASP:
+ * count failures, not logins). Unknown emails count like known ones, so
+ * neither the answers nor their timing tell which accounts exist. */
+static enum status login_limits(struct auth *a, const struct actor *c, const char *em, struct limit_key k[2],
+                                size_t *nk, int *retry_after, struct problem *p)
+{
+	auth_limit_key(a, &k[0], "login_account", &a->login_account, em);
+	*nk = 1;
+	if (c->client_ip)
+		auth_limit_key(a, &k[(*nk)++], "login_address", &a->login_address, c->client_ip);
+	enum status st = auth_limits_hit(a, c->arena, k, *nk, retry_after, p);
+	if (st != ST_RATE_LIMITED)
+		return st;
+	problem_set(p, ST_RATE_LIMITED, "too many failed logins %s; retry in %d seconds",
+	            k[0].hits > k[0].w->count ? "for this account" : "from this address", *retry_after);
+	return ST_RATE_LIMITED;
+}
+
 enum status auth_login(struct auth *a, const struct actor *c, const char *email, const char *password,
                        struct auth_tokens *out, int *retry_after, struct problem *p)
 {
 	struct arena *ar = c->arena;
 	const char *em = lower(ar, email);
-	if (auth_rate_take(a, LIMIT_AUTH, arena_printf(ar, "account|%s", em), retry_after) != ST_OK)
-		return problem_set(p, ST_RATE_LIMITED, "too many login attempts for this account; retry in %d seconds",
-		                   *retry_after);
+	struct limit_key k[2];
+	size_t nk = 0;
+	enum status st = login_limits(a, c, em, k, &nk, retry_after, p);
+	if (st != ST_OK)
+		return st;
 	struct db_res *r = NULL;
-	enum status st = auth_q(a, DB_READ, ar, &r, "SELECT id, password_hash, disabled FROM users WHERE email = ?",
-	                        DB_ARGS(db_text(em)), p);
+	st = auth_q(a, DB_READ, ar, &r, "SELECT id, password_hash, disabled FROM users WHERE email = ?",
+	            DB_ARGS(db_text(em)), p);
 	if (st != ST_OK)
 		return st;
 	bool found = db_res_rows(r) == 1;
@@ -336,11 +382,18 @@ enum status auth_login(struct auth *a, const struct actor *c, const char *email,
 	bool ok = verify_pw(a, found ? db_res_text(r, 0, 1) : a->dummy_hash, password);
 	bool disabled = found && db_res_int(r, 0, 2) != 0;
 	if (!found || !ok || disabled) {
-		auth_audit(a, c, "login.failure", "user", found ? db_res_text(r, 0, 0) : NULL,
+		const char *uid = found ? db_res_text(r, 0, 0) : NULL;
+		auth_audit(a, c, "login.failure", "user", uid,
 		           json_pack("{s:s, s:s}", "email", em, "reason",
 		                     !found ? "unknown_email" : (!ok ? "wrong_password" : "user_disabled")));
+		for (size_t i = 0; i < nk; i++)
+			if (k[i].hits == k[i].w->count)
+				audit_locked(a, c, &k[i], uid, em);
 		return bad_credentials(p);
 	}
+	st = auth_limits_success(a, &k[0], nk > 1 ? &k[1] : NULL, p);
+	if (st != ST_OK)
+		return st;
 	struct issue is = {.a = a, .user_id = arena_strdup(ar, db_res_text(r, 0, 0))};
 	st = db_tx(a->db, login_tx, &is, p);
 	if (st != ST_OK)

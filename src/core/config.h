@@ -28,10 +28,13 @@ struct config {
 	char *web_dir;      /* built web assets; empty: none */
 	char *config_file;
 	char *log_level;
-	char *log_format;         /* json | text */
-	char *rate_limit_default; /* N/s, N/min or N/hour per user, key and address */
-	char *rate_limit_auth;    /* the same for logins and registrations */
-	int64_t body_limit;       /* bytes */
+	char *log_format;               /* json | text */
+	char *rate_limit_default;       /* N/s, N/min or N/hour per user, key and address */
+	char *rate_limit_auth;          /* every login and registration attempt per address */
+	char *rate_limit_login_account; /* failed logins per account: N/[M]unit, a fixed window */
+	char *rate_limit_login_address; /* failed logins per address */
+	char *rate_limit_register;      /* registrations per address */
+	int64_t body_limit;             /* bytes */
 	int64_t http_threads;
 	int64_t workers;
 	int64_t db_pool;

@@ -197,8 +197,11 @@ static enum status api_auth_register(struct req *rq, struct res *rs)
 {
 	const struct actor *c = req_actor(rq);
 	json_t *user = NULL;
+	int retry = 0;
 	enum status st = auth_register(auth_of(rq), c, body_str(rq, "email"), body_str(rq, "password"),
-	                               body_str(rq, "name"), &user, &rq->problem);
+	                               body_str(rq, "name"), &user, &retry, &rq->problem);
+	if (st == ST_RATE_LIMITED)
+		res_header(rs, "Retry-After", arena_printf(rq->arena, "%d", retry > 0 ? retry : 1));
 	if (st != ST_OK)
 		return st;
 	res_json(rs, user);
@@ -258,7 +261,9 @@ const struct route api_auth_routes[] = {
      .flags = ROUTE_NO_WORKSPACE, .summary = "Create an account (when registration is on)"},
     {"POST", "/api/v1/auth/login", api_auth_login, ROLE_PUBLIC, .body = &api_login_schema, .limit = LIMIT_AUTH,
      .flags = ROUTE_NO_WORKSPACE, .summary = "Log in: access and refresh tokens"},
-    {"POST", "/api/v1/auth/refresh", api_auth_refresh, ROLE_PUBLIC, .body = &api_refresh_schema, .limit = LIMIT_AUTH,
+    /* Not LIMIT_AUTH: refreshes never count against logins (a 256-bit
+     * token is not guessed); the address's default limit holds them. */
+    {"POST", "/api/v1/auth/refresh", api_auth_refresh, ROLE_PUBLIC, .body = &api_refresh_schema, .limit = LIMIT_DEFAULT,
      .flags = ROUTE_NO_WORKSPACE, .summary = "Rotate a refresh token; a reused one ends its session"},
     {"POST", "/api/v1/auth/logout", api_auth_logout, ROLE_USER, .flags = ROUTE_NO_WORKSPACE,
      .summary = "End this session"},

@@ -248,7 +248,7 @@ test('first start prints a generated administrator password once', async (t) => 
   await login(srv, 'root@example.test', m[1]);
 });
 
-test('11 rapid logins from one address: 429 with Retry-After', async (t) => {
+test('the ceiling on attempts of any kind per address: 429 with Retry-After', async (t) => {
   const srv = await startServer({ env: { TROUPE_RATE_LIMIT_AUTH: '10/min' } });
   t.after(() => srv.stop());
   const codes = [];

@@ -49,6 +49,9 @@ test('an invalid setting stops the process with one line naming it', () => {
     [['serve'], { TROUPE_RATE_LIMIT_DEFAULT: '5/fortnight' }, /rate_limit_default/],
     [['serve'], { TROUPE_OUTBOUND_ALLOW: 'intranet.example, 10.0.0.0/33' }, /outbound_allow.*10\.0\.0\.0\/33/],
     [['worker', '--outbound-allow', '127.1'], {}, /outbound_allow.*127\.1/],
+    [['serve', '--rate-limit-login-account', '10/fortnight'], {}, /rate_limit_login_account/],
+    [['serve'], { TROUPE_RATE_LIMIT_LOGIN_ADDRESS: '0/15min' }, /rate_limit_login_address/],
+    [['serve'], { TROUPE_RATE_LIMIT_REGISTER: '30/8days' }, /rate_limit_register/],
   ];
   for (const [args, env, re] of cases) {
     const r = run([...args, '--data', tmp()], env);
