@@ -6,6 +6,9 @@
  */
 #include "llm/llm_int.h"
 
+#undef NDEBUG /* the invariant checks run in every build */
+#include <assert.h>
+
 #include <errno.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -27,8 +30,6 @@
 #define BODY_MAX                (64u << 20)
 #define EASY_POOL_MAX           1024
 
-enum call_state { CALL_WAITING, CALL_ACTIVE };
-
 struct llm_client {
 	CURLM *multi;
 	struct llm_limiter *limiter;
@@ -47,51 +48,6 @@ struct llm_client {
 	int nfd_idle;
 };
 
-struct llm_call {
-	struct llm_client *client;
-	struct llm_call *prev, *next;
-	enum call_state state;
-	atomic_bool cancel;
-
-	enum llm_provider provider;
-	bool is_embed;
-	char *model;
-	char *url;
-	char *body;
-	size_t body_len;
-	struct curl_slist *headers; /* one of them holds the key: wiped on free */
-	char *key;                  /* to redact provider messages that echo it; wiped on free */
-	bool stream, json_tool;
-	llm_delta_fn on_delta;
-	void *delta_ud;
-	int timeout_ms, idle_ms, max_attempts, backoff_base_ms, backoff_cap_ms;
-	double in_price, out_price, cached_price;
-
-	int64_t start_us, deadline_us, due_us, attempt_us, last_byte_us;
-	int attempts;
-	struct llm_limit_state *limit;
-	int64_t est_tokens;
-	bool holds_limit;
-
-	/* the attempt under way */
-	CURL *easy;
-	char errbuf[CURL_ERROR_SIZE];
-	struct buf in;
-	long status;
-	bool head_seen, sse_on, idle_fired;
-	int64_t retry_after_ms;
-	bool retry_after_precise; /* retry-after-ms seen: it wins over Retry-After */
-	struct llm_sse sse;
-	struct llm_stream st;
-
-	enum llm_error err; /* set before the first attempt: the request could not be built */
-	char *errmsg;
-
-	struct llm_response resp;
-	llm_done_fn done;
-	void *ud;
-};
-
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 
 static void curl_init_once(void)
@@ -104,6 +60,29 @@ void llm_init(void)
 	pthread_once(&curl_once, curl_init_once);
 }
 
+/* ---- the call's invariants (see enum call_state) ---- */
+
+void llm_call_invariants(const struct llm_call *call)
+{
+	assert(call && call->client);
+	assert(call->state == CALL_WAITING || call->state == CALL_ACTIVE);
+	assert(!call->finished);
+	/* an attempt under way is exactly a call with an easy handle */
+	assert((call->state == CALL_ACTIVE) == (call->easy != NULL));
+	assert(call->state != CALL_ACTIVE || (call->url && call->body && call->attempts > 0));
+	/* the limiter's slot: held only by a running attempt, and always by one when there is a limiter */
+	assert(!call->holds_limit || call->limit);
+	assert(call->state != CALL_WAITING || !call->holds_limit);
+	assert(call->state != CALL_ACTIVE || !call->limit || call->holds_limit);
+	assert(call->attempts >= 0 && call->max_attempts >= 0);
+	assert(call->max_attempts == 0 || call->attempts <= call->max_attempts);
+	/* an error before any attempt: only a request that could not be built, which gets none */
+	assert(call->attempts > 0 || call->err == LLM_ERR_NONE || call->max_attempts == 0);
+	/* deltas go out only on a stream */
+	assert(!call->st.delivered || call->stream);
+	assert(call->start_us <= call->deadline_us);
+}
+
 /* ---- names, responses, cost ---- */
 
 const char *llm_provider_name(enum llm_provider p)
@@ -114,8 +93,8 @@ const char *llm_provider_name(enum llm_provider p)
 
 const char *llm_error_name(enum llm_error e)
 {
-	static const char *const names[] = {"none",   "auth",    "not_found", "bad_request", "rate_limited",
-	                                    "server", "timeout", "network",   "cancelled",   "parse"};
+	static const char *const names[] = {"none",    "auth",    "not_found", "bad_request", "rate_limited", "server",
+	                                    "timeout", "network", "cancelled", "parse",       "quota"};
 	return (unsigned) e < ARRAY_LEN(names) ? names[e] : "unknown";
 }
 
@@ -358,6 +337,8 @@ static void call_finish(struct llm_call *call, enum llm_error err, char *msg)
 	struct llm_record *rec = &call->resp.rec;
 	int64_t now = time_mono_us();
 
+	llm_call_invariants(call);
+	call->finished = true;
 	if (call->state == CALL_ACTIVE && call->easy) {
 		curl_multi_remove_handle(c->multi, call->easy);
 		easy_put(c, call->easy);
@@ -500,6 +481,7 @@ static void attempt_start(struct llm_call *call, int64_t now)
 	    (c->next_idle_us == 0 || now + call->idle_ms * 1000LL < c->next_idle_us))
 		c->next_idle_us = now + call->idle_ms * 1000LL;
 	curl_multi_add_handle(c->multi, e);
+	llm_call_invariants(call);
 }
 
 /* A failed attempt: classify the curl result. retry says whether another attempt may help. */
@@ -526,9 +508,12 @@ static enum llm_error curl_failure(struct llm_call *call, CURLcode rc, bool *ret
 		*retry = false;
 		if (call->sse_on && call->st.error) {
 			*msg = xasprintf("%s", call->st.error);
-			/* an error event mid-stream (e.g. overloaded_error) is the server's, worth retrying */
-			*retry = !str_startswith(call->st.error, "a stream event is not JSON");
-			return *retry ? LLM_ERR_SERVER : LLM_ERR_PARSE;
+			if (str_startswith(call->st.error, "a stream event is not JSON"))
+				return LLM_ERR_PARSE;
+			/* an error event mid-stream: overloaded_error is the server's, worth retrying
+			 * (unless deltas went out: attempt_end decides) */
+			*retry = call->st.error_retry;
+			return call->st.error_kind;
 		}
 		*msg = xasprintf("the answer from %s is over %u bytes or unreadable", call->url, BODY_MAX);
 		return LLM_ERR_PARSE;
@@ -552,14 +537,45 @@ static enum llm_error parse_success(struct llm_call *call, bool *retry, char **m
 		if (llm_stream_finish(&call->st, &call->resp, err, sizeof(err)) == 0)
 			return LLM_ERR_NONE;
 		*msg = xasprintf("stream from %s: %s", call->url, err);
-		*retry = !call->st.error; /* cut short: the connection's fault, not the answer's */
-		return call->st.error ? LLM_ERR_SERVER : LLM_ERR_NETWORK;
+		if (call->st.error) {
+			*retry = call->st.error_retry;
+			return call->st.error_kind;
+		}
+		*retry = true; /* cut short: the connection's fault, not the answer's */
+		return LLM_ERR_NETWORK;
 	}
-	if (llm_wire_parse_chat(call->provider, call->in.data ? call->in.data : "", call->in.len, call->json_tool,
-	                        &call->resp, err, sizeof(err)) == 0)
+	const char *body = call->in.data ? call->in.data : "";
+	if (llm_wire_parse_chat(call->provider, body, call->in.len, call->json_tool, &call->resp, err, sizeof(err)) ==
+	    0)
 		return LLM_ERR_NONE;
+	enum llm_error e;
+	if (llm_wire_error_classify(call->status, body, call->in.len, &e, retry)) {
+		/* an error object in a 2xx, as some routers send: classified by its code */
+		char *text = llm_wire_error_text(body, call->in.len);
+		*msg = xasprintf("HTTP %ld from %s with an error: %s", call->status, call->url, text ? text : "");
+		free(text);
+		return e;
+	}
 	*msg = xasprintf("unreadable answer from %s: %s", call->url, err);
 	return LLM_ERR_PARSE;
+}
+
+/*
+ * A streamed attempt failed after on_delta had been given part of the answer:
+ * a retry would give it the start again, so the call fails here, carrying the
+ * partial text for the caller to keep or drop.
+ */
+static char *keep_partial(struct llm_call *call, char *msg, bool *retry)
+{
+	char *m = *retry ? xasprintf("%s; %zu bytes of the answer had been streamed, so it was not retried", msg,
+	                             call->st.text.len)
+	                 : xstrdup(msg);
+	*retry = false;
+	free(msg);
+	llm_response_free(&call->resp);
+	if (call->st.has_text)
+		call->resp.text = buf_steal(&call->st.text);
+	return m;
 }
 
 /* An attempt ended (or was cut short): succeed, schedule a retry, or fail. */
@@ -571,6 +587,7 @@ static void attempt_end(struct llm_call *call, CURLcode rc)
 	char *msg = NULL;
 	int64_t now = time_mono_us();
 
+	llm_call_invariants(call);
 	curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &call->status);
 	curl_multi_remove_handle(c->multi, call->easy);
 	easy_put(c, call->easy);
@@ -589,13 +606,15 @@ static void attempt_end(struct llm_call *call, CURLcode rc)
 		err = curl_failure(call, rc, &retry, &msg);
 	} else if (call->status < 200 || call->status >= 300) {
 		char *text = llm_wire_error_text(call->in.data, call->in.len);
-		err = llm_error_of_status(call->status);
-		retry = llm_status_retryable(call->status);
-		msg = xasprintf("HTTP %ld from %s%s%s", call->status, call->url, text ? ": " : "", text ? text : "");
+		llm_wire_error_classify(call->status, call->in.data, call->in.len, &err, &retry);
+		msg = xasprintf("HTTP %ld from %s%s%s%s", call->status, call->url, text ? ": " : "", text ? text : "",
+		                err == LLM_ERR_QUOTA ? "; the account is out of quota or credit: not retried" : "");
 		free(text);
 	} else {
 		err = parse_success(call, &retry, &msg);
 	}
+	if (err != LLM_ERR_NONE && call->st.delivered)
+		msg = keep_partial(call, msg, &retry);
 	limit_release(call, err == LLM_ERR_NONE ? call->resp.rec.prompt_tokens + call->resp.rec.completion_tokens : 0);
 
 	if (err != LLM_ERR_NONE && retry && call->attempts < call->max_attempts) {
@@ -608,6 +627,7 @@ static void attempt_end(struct llm_call *call, CURLcode rc)
 			call->errmsg = msg; /* kept for the record if no later attempt gets through */
 			call->err = err;
 			llm_response_free(&call->resp);
+			llm_call_invariants(call);
 			return;
 		}
 		char *m = xasprintf("%s; waiting %lld ms more would pass the deadline", msg, (long long) delay_ms);
@@ -653,6 +673,7 @@ static struct llm_call *call_new(struct llm_client *c, const struct call_params 
 	call->est_tokens = 0;
 	(void) p->max_tokens;
 	call_link(c, call);
+	llm_call_invariants(call);
 	return call;
 }
 
@@ -697,11 +718,8 @@ struct llm_call *llm_call_start(struct llm_client *c, const struct llm_request *
 		snprintf(err, sizeof(err), "unknown provider %d", (int) req->provider);
 		goto out;
 	}
-	if (!(call->url = llm_wire_chat_url(req))) {
-		snprintf(err, sizeof(err), "%s needs a base_url%s", llm_provider_name(req->provider),
-		         req->provider == LLM_AZURE_OPENAI ? " and a deployment" : "");
+	if (!(call->url = llm_wire_chat_url(req, err, sizeof(err))))
 		goto out;
-	}
 	if (!(body = llm_wire_chat_body(req, err, sizeof(err))))
 		goto out;
 	call_set_body(call, body, req->max_tokens);
@@ -715,6 +733,7 @@ out:
 		call->errmsg = xstrdup(err);
 		call->max_attempts = 0;
 	}
+	llm_call_invariants(call);
 	return call;
 }
 
@@ -735,6 +754,7 @@ static void step_waiting(struct llm_client *c, int64_t now, int64_t *wake)
 {
 	for (struct llm_call *call = c->head, *next; call; call = next) {
 		next = call->next;
+		llm_call_invariants(call);
 		if (call->state != CALL_WAITING)
 			continue;
 		if (atomic_load(&call->cancel)) {
@@ -783,6 +803,7 @@ static void step_cancel_idle(struct llm_client *c, int64_t now)
 		c->next_idle_us = 0;
 	for (struct llm_call *call = c->head, *next; call; call = next) {
 		next = call->next;
+		llm_call_invariants(call);
 		if (call->state != CALL_ACTIVE)
 			continue;
 		if (atomic_load(&call->cancel)) {
@@ -994,7 +1015,8 @@ enum llm_error llm_embed(struct llm_client *c, const struct llm_embed_request *r
 {
 	struct embed_job job = {.req = req, .resp = resp, .start_us = time_mono_us()};
 	int batch = req->batch_size > 0 ? req->batch_size : 64;
-	char *url = llm_wire_embed_url(req);
+	char uerr[256] = "";
+	char *url = llm_wire_embed_url(req, uerr, sizeof(uerr));
 
 	memset(resp, 0, sizeof(*resp));
 	resp->n = req->ninputs;
@@ -1003,8 +1025,7 @@ enum llm_error llm_embed(struct llm_client *c, const struct llm_embed_request *r
 	if (!url || req->ninputs <= 0) {
 		job.err = LLM_ERR_BAD_REQUEST;
 		job.errmsg = xasprintf("%s: %s (bad_request)", llm_provider_name(req->provider),
-		                       !url ? "embeddings need a provider that has them and its base_url"
-		                            : "no inputs to embed");
+		                       !url ? uerr : "no inputs to embed");
 		goto out;
 	}
 	for (int off = 0; off < req->ninputs; off += batch) {

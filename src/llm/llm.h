@@ -48,6 +48,7 @@ enum llm_error {
 	LLM_ERR_NETWORK,      /* connect, DNS, reset */
 	LLM_ERR_CANCELLED,    /* llm_call_cancel */
 	LLM_ERR_PARSE,        /* the provider's answer made no sense */
+	LLM_ERR_QUOTA,        /* the account is out of credit (insufficient_quota): never retried */
 };
 
 struct llm_tool_call {
@@ -169,6 +170,26 @@ const char *llm_provider_name(enum llm_provider p);
 const char *llm_error_name(enum llm_error e);
 /* The cost of a usage at the request's prices. */
 double llm_cost(const struct llm_request *req, int64_t prompt, int64_t completion, int64_t cached);
+
+/*
+ * OpenAI's reasoning families (o1, o3, o4-mini, gpt-5 but gpt-5-chat, after
+ * any "vendor/"): they refuse temperature and top_p (400
+ * unsupported_parameter), so requests to them carry neither; see
+ * docs/llm.md. Source: OpenAI's reasoning-models guide.
+ */
+bool llm_model_is_reasoning(const char *model);
+
+/*
+ * A configured base_url made into the one the client appends its paths to
+ * (docs/llm.md, "Base URLs"): trailing slashes go; a path the client writes
+ * itself and a user pasted into the base is cut (…/chat/completions,
+ * Anthropic's /v1/messages, Ollama's /v1 and /api/…, Azure's /openai/… and
+ * ?api-version); /v1/v1 becomes /v1; OpenAI's host alone gets /v1. NULL with
+ * the fix in err when it cannot be made right without guessing (a query on a
+ * provider other than Azure, an Azure URL naming another deployment than
+ * deployment). Caller frees.
+ */
+char *llm_base_url_normalise(enum llm_provider p, const char *base, const char *deployment, char *err, size_t errlen);
 
 /* Process set-up (libcurl's global state): call once at start, before
  * threads; clients also do it on first use. */

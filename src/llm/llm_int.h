@@ -10,6 +10,7 @@
 #include "llm/llm.h"
 
 #include <curl/curl.h>
+#include <stdatomic.h>
 
 /* ---- sse.c: text/event-stream, fed in arbitrary pieces ---- */
 
@@ -37,8 +38,9 @@ void llm_sse_free(struct llm_sse *s);
 /* The forced tool that stands in for JSON output on Anthropic. */
 #define LLM_JSON_TOOL "json_response"
 
-char *llm_wire_chat_url(const struct llm_request *req);
-char *llm_wire_embed_url(const struct llm_embed_request *req);
+/* NULL with the reason in err (no base_url, no deployment, a base_url that cannot be made right). */
+char *llm_wire_chat_url(const struct llm_request *req, char *err, size_t errlen);
+char *llm_wire_embed_url(const struct llm_embed_request *req, char *err, size_t errlen);
 /* Builds the body; NULL with a message in err when the request cannot be sent. */
 json_t *llm_wire_chat_body(const struct llm_request *req, char *err, size_t errlen);
 json_t *llm_wire_embed_body(const struct llm_embed_request *req, const char *const *inputs, int n);
@@ -53,6 +55,17 @@ int llm_wire_parse_chat(enum llm_provider p, const char *body, size_t len, bool 
                         char *err, size_t errlen);
 /* The provider's error message from an error body: "type: message", or the body's start. Caller frees. */
 char *llm_wire_error_text(const char *body, size_t len);
+/*
+ * What an error answer means, from its status and its body's error object:
+ * the type or code (insufficient_quota is LLM_ERR_QUOTA whatever the status,
+ * never retried) and, in a 2xx (some routers answer 200 with an error
+ * object), the embedded numeric code, else the type's usual status, else a
+ * server error. Returns whether the body holds an error object; *err and
+ * *retry are set either way.
+ */
+bool llm_wire_error_classify(long http_status, const char *body, size_t len, enum llm_error *err, bool *retry);
+/* A fresh tool call id, "call_" and 24 hex digits, for providers that send none. Caller frees. */
+char *llm_tool_call_id_new(void);
 /* Embedding vectors of one batch into out[n*dim]; sets *dim on the first batch (0 on entry). */
 int llm_wire_parse_embed(enum llm_provider p, const char *body, size_t len, int n, float **out, int *dim,
                          int64_t *prompt_tokens, char *err, size_t errlen);
@@ -71,10 +84,13 @@ struct llm_stream {
 	char *finish_reason;
 	char *model;
 	int64_t prompt_tokens, completion_tokens, cached_tokens;
-	bool done;        /* [DONE] or message_stop seen */
-	int64_t first_us; /* first text or tool delta, 0 until then */
-	char *error;      /* an error event inside the stream */
-	bool json_tool;   /* Anthropic JSON emulation: the forced tool's input is the text */
+	bool done;                 /* [DONE] or message_stop seen */
+	int64_t first_us;          /* first text or tool delta, 0 until then */
+	char *error;               /* an error event inside the stream */
+	enum llm_error error_kind; /* and what it says failed (llm_wire_error_classify) */
+	bool error_retry;
+	bool delivered; /* on_delta has been called: what went out cannot be taken back by a retry */
+	bool json_tool; /* Anthropic JSON emulation: the forced tool's input is the text */
 	llm_delta_fn on_delta;
 	void *delta_ud;
 };
@@ -115,5 +131,66 @@ int64_t llm_limiter_take(struct llm_limiter *l, struct llm_limit_state *s, int64
 void llm_limiter_done(struct llm_limiter *l, struct llm_limit_state *s, int64_t estimated, int64_t used);
 /* A rough token count of a request body, for tpm before the provider tells. */
 int64_t llm_estimate_tokens(size_t body_len, int max_tokens);
+
+/* ---- llm.c: a call, as a small state machine ---- */
+
+/*
+ * WAITING: for its start, the limiter, or a retry's backoff (due_us); no
+ * easy handle, no limiter slot. ACTIVE: one attempt under way on the
+ * client's multi handle, holding the limiter's slot when there is a limiter.
+ * A call leaves through call_finish, from either state, exactly once.
+ * llm_call_invariants() checks this on every transition.
+ */
+enum call_state { CALL_WAITING = 1, CALL_ACTIVE };
+
+struct llm_call {
+	struct llm_client *client;
+	struct llm_call *prev, *next;
+	enum call_state state;
+	bool finished; /* call_finish ran: the callback is under way, nothing more may happen */
+	atomic_bool cancel;
+
+	enum llm_provider provider;
+	bool is_embed;
+	char *model;
+	char *url;
+	char *body;
+	size_t body_len;
+	struct curl_slist *headers; /* one of them holds the key: wiped on free */
+	char *key;                  /* to redact provider messages that echo it; wiped on free */
+	bool stream, json_tool;
+	llm_delta_fn on_delta;
+	void *delta_ud;
+	int timeout_ms, idle_ms, max_attempts, backoff_base_ms, backoff_cap_ms;
+	double in_price, out_price, cached_price;
+
+	int64_t start_us, deadline_us, due_us, attempt_us, last_byte_us;
+	int attempts;
+	struct llm_limit_state *limit;
+	int64_t est_tokens;
+	bool holds_limit;
+
+	/* the attempt under way */
+	CURL *easy;
+	char errbuf[CURL_ERROR_SIZE];
+	struct buf in;
+	long status;
+	bool head_seen, sse_on, idle_fired;
+	int64_t retry_after_ms;
+	bool retry_after_precise; /* retry-after-ms seen: it wins over Retry-After */
+	struct llm_sse sse;
+	struct llm_stream st;
+
+	enum llm_error err; /* set before the first attempt: the request could not be built */
+	char *errmsg;
+
+	struct llm_response resp;
+	llm_done_fn done;
+	void *ud;
+};
+
+/* Aborts when call is in a state no transition may leave it in (asserts are
+ * on in every build: an impossible state is a bug, not an input). */
+void llm_call_invariants(const struct llm_call *call);
 
 #endif

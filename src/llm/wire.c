@@ -6,9 +6,11 @@
  */
 #include "llm/llm_int.h"
 
+#include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #define AZURE_DEFAULT_VERSION     "2024-10-21"
 #define ANTHROPIC_DEFAULT_VERSION "2023-06-01"
@@ -17,15 +19,6 @@
 static bool is_anthropic(enum llm_provider p)
 {
 	return p == LLM_ANTHROPIC;
-}
-
-static const char *trim_slash(const char *base, size_t *len)
-{
-	size_t n = strlen(base);
-	while (n && base[n - 1] == '/')
-		n--;
-	*len = n;
-	return base;
 }
 
 /* Escapes a deployment name for a URL path: providers allow [A-Za-z0-9._-]. */
@@ -55,24 +48,133 @@ static const char *default_base(enum llm_provider p)
 	}
 }
 
-static char *make_url(enum llm_provider p, const char *base_url, const char *deployment, const char *api_version,
-                      const char *what)
+/* ---- base URLs ---- */
+
+/* Cuts suffix from the path in b (at path_at) when it ends the path; true if it did. */
+static bool cut_suffix(struct buf *b, size_t path_at, const char *suffix)
+{
+	size_t n = strlen(suffix);
+	if (b->len - path_at < n || strncasecmp(b->data + b->len - n, suffix, n) != 0)
+		return false;
+	b->len -= n;
+	b->data[b->len] = '\0';
+	return true;
+}
+
+static void trim_slashes(struct buf *b, size_t path_at)
+{
+	while (b->len > path_at && b->data[b->len - 1] == '/')
+		b->data[--b->len] = '\0';
+}
+
+/* Azure: everything from /openai on is the client's to write; a deployment
+ * in a pasted URL must agree with the configured one. */
+static int azure_base(struct buf *b, size_t path_at, const char *deployment, char *err, size_t errlen)
+{
+	char *q = strchr(b->data + path_at, '?'), version[64] = "";
+	if (q) {
+		const char *v = strstr(q, "api-version=");
+		if (v)
+			snprintf(version, sizeof(version), " and api_version to %.*s", (int) strcspn(v + 12, "&#"),
+			         v + 12);
+		b->len = (size_t) (q - b->data);
+		*q = '\0';
+	}
+	trim_slashes(b, path_at);
+	char *o = strstr(b->data + path_at, "/openai/");
+	if (!o && cut_suffix(b, path_at, "/openai"))
+		return 0;
+	if (!o)
+		return 0;
+	const char *dep = str_startswith(o, "/openai/deployments/") ? o + strlen("/openai/deployments/") : NULL;
+	size_t dn = dep ? strcspn(dep, "/") : 0;
+	if (dep && dn && (!deployment || strlen(deployment) != dn || strncmp(dep, deployment, dn) != 0)) {
+		snprintf(err, errlen, "is the resource's endpoint only: set base_url to %.*s, deployment to %.*s%s",
+		         (int) (o - b->data), b->data, (int) dn, dep, version);
+		return -1;
+	}
+	b->len = (size_t) (o - b->data);
+	*o = '\0';
+	return 0;
+}
+
+char *llm_base_url_normalise(enum llm_provider p, const char *base, const char *deployment, char *err, size_t errlen)
 {
 	struct buf b;
-	size_t n;
-	const char *base = base_url && *base_url ? base_url : default_base(p);
+	const char *scheme = base ? strstr(base, "://") : NULL;
 
-	if (!base)
+	if (!scheme || scheme == base) {
+		snprintf(err, errlen, "must be an absolute http or https URL");
 		return NULL;
-	trim_slash(base, &n);
+	}
 	buf_init(&b, 0);
-	buf_append(&b, base, n);
+	buf_puts(&b, base);
+	size_t host_at = (size_t) (scheme - base) + 3;
+	size_t path_at = host_at + strcspn(b.data + host_at, "/?#");
+	if (p != LLM_AZURE_OPENAI && strpbrk(b.data + host_at, "?#")) {
+		snprintf(err, errlen, "must not have a query or fragment (?…, #…): the client appends the path itself");
+		buf_free(&b);
+		return NULL;
+	}
+	trim_slashes(&b, path_at);
 	switch (p) {
 	case LLM_AZURE_OPENAI:
-		if (!deployment || !*deployment) {
+		if (azure_base(&b, path_at, deployment, err, errlen) < 0) {
 			buf_free(&b);
 			return NULL;
 		}
+		break;
+	case LLM_ANTHROPIC: /* the client appends /v1/messages */
+		cut_suffix(&b, path_at, "/messages");
+		while (cut_suffix(&b, path_at, "/v1"))
+			;
+		break;
+	case LLM_OLLAMA: /* the client appends /v1/chat/completions and /api/embed */
+		if (!cut_suffix(&b, path_at, "/chat/completions") && !cut_suffix(&b, path_at, "/api/chat") &&
+		    !cut_suffix(&b, path_at, "/api/embed") && !cut_suffix(&b, path_at, "/api/embeddings"))
+			cut_suffix(&b, path_at, "/embeddings");
+		while (cut_suffix(&b, path_at, "/v1") || cut_suffix(&b, path_at, "/api"))
+			;
+		break;
+	default: /* OpenAI and compatible servers: the base ends where the SDKs' base_url ends (…/v1) */
+		if (!cut_suffix(&b, path_at, "/chat/completions"))
+			cut_suffix(&b, path_at, "/embeddings");
+		while (b.len - path_at >= 6 && strcmp(b.data + b.len - 6, "/v1/v1") == 0)
+			cut_suffix(&b, path_at, "/v1");
+		if (p == LLM_OPENAI && b.len == path_at)
+			buf_puts(&b, "/v1"); /* OpenAI serves nothing under its host's root */
+		break;
+	}
+	trim_slashes(&b, path_at);
+	return buf_steal(&b);
+}
+
+static char *make_url(enum llm_provider p, const char *base_url, const char *deployment, const char *api_version,
+                      const char *what, char *err, size_t errlen)
+{
+	struct buf b;
+	const char *given = base_url && *base_url ? base_url : default_base(p);
+	char *base;
+
+	if (!given) {
+		snprintf(err, errlen, "%s needs a base_url", llm_provider_name(p));
+		return NULL;
+	}
+	if (p == LLM_AZURE_OPENAI && (!deployment || !*deployment)) {
+		snprintf(err, errlen, "azure_openai needs a deployment");
+		return NULL;
+	}
+	if (!(base = llm_base_url_normalise(p, given, deployment, err, errlen))) {
+		char m[256];
+		snprintf(m, sizeof(m), "base_url %s", err);
+		snprintf(err, errlen, "%s", m);
+		return NULL;
+	}
+	buf_init(&b, 0);
+	buf_puts(&b, base);
+	free(base);
+	switch (p) {
+	case LLM_AZURE_OPENAI:
 		buf_puts(&b, "/openai/deployments/");
 		url_path_escape(&b, deployment);
 		buf_printf(&b, "/%s?api-version=%s", what,
@@ -84,23 +186,26 @@ static char *make_url(enum llm_provider p, const char *base_url, const char *dep
 	case LLM_OLLAMA:
 		buf_puts(&b, str_eq(what, "embeddings") ? "/api/embed" : "/v1/chat/completions");
 		break;
-	default: /* OpenAI and compatible servers: the base ends where the SDKs' base_url ends (…/v1) */
+	default:
 		buf_printf(&b, "/%s", what);
 		break;
 	}
 	return buf_steal(&b);
 }
 
-char *llm_wire_chat_url(const struct llm_request *req)
+char *llm_wire_chat_url(const struct llm_request *req, char *err, size_t errlen)
 {
-	return make_url(req->provider, req->base_url, req->deployment, req->api_version, "chat/completions");
+	return make_url(req->provider, req->base_url, req->deployment, req->api_version, "chat/completions", err,
+	                errlen);
 }
 
-char *llm_wire_embed_url(const struct llm_embed_request *req)
+char *llm_wire_embed_url(const struct llm_embed_request *req, char *err, size_t errlen)
 {
-	if (req->provider == LLM_ANTHROPIC)
+	if (req->provider == LLM_ANTHROPIC) {
+		snprintf(err, errlen, "anthropic has no embeddings");
 		return NULL;
-	return make_url(req->provider, req->base_url, req->deployment, req->api_version, "embeddings");
+	}
+	return make_url(req->provider, req->base_url, req->deployment, req->api_version, "embeddings", err, errlen);
 }
 
 /* ---- headers ---- */
@@ -176,8 +281,33 @@ static json_t *str_or_null(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
+bool llm_model_is_reasoning(const char *model)
+{
+	static const char *const families[] = {"o1", "o3", "o4", "gpt-5"};
+	const char *slash = model ? strrchr(model, '/') : NULL;
+	const char *name = slash ? slash + 1 : model;
+
+	if (!name || str_startswith(name, "gpt-5-chat"))
+		return false; /* gpt-5-chat-latest is the non-reasoning one */
+	for (size_t i = 0; i < ARRAY_LEN(families); i++) {
+		size_t n = strlen(families[i]);
+		if (strncmp(name, families[i], n) == 0 && (name[n] == '\0' || name[n] == '-' || name[n] == '.'))
+			return true;
+	}
+	return false;
+}
+
+/* The model a request names: Azure's deployment when no model is given. */
+static const char *model_of(const struct llm_request *req)
+{
+	return req->model && *req->model ? req->model : req->deployment;
+}
+
 static void set_sampling(json_t *o, const struct llm_request *req)
 {
+	/* reasoning models answer 400 unsupported_parameter to either: they are not sent */
+	if (!is_anthropic(req->provider) && llm_model_is_reasoning(model_of(req)))
+		return;
 	if (req->has_temperature)
 		json_object_set_new(o, "temperature", json_real(req->temperature));
 	if (req->has_top_p)
@@ -264,8 +394,12 @@ static json_t *openai_body(const struct llm_request *req, char *err, size_t errl
 	}
 	set_sampling(o, req);
 	if (req->max_tokens > 0)
-		/* OpenAI's reasoning models refuse max_tokens; the others only know max_tokens */
-		json_object_set_new(o, req->provider == LLM_OPENAI ? "max_completion_tokens" : "max_tokens",
+		/* OpenAI deprecated max_tokens for max_completion_tokens, and its reasoning models (on
+		 * Azure too) refuse it; Ollama and the compatible servers know only max_tokens */
+		json_object_set_new(o,
+		                    req->provider == LLM_OPENAI || req->provider == LLM_AZURE_OPENAI
+		                        ? "max_completion_tokens"
+		                        : "max_tokens",
 		                    json_integer(req->max_tokens));
 	if (req->stream) {
 		json_object_set_new(o, "stream", json_true());
@@ -419,9 +553,22 @@ json_t *llm_wire_chat_body(const struct llm_request *req, char *err, size_t errl
 		return NULL;
 	}
 	for (int i = 0; i < req->nmessages; i++) {
-		if ((unsigned) req->messages[i].role > LLM_ROLE_TOOL) {
+		const struct llm_message *m = &req->messages[i];
+		if ((unsigned) m->role > LLM_ROLE_TOOL) {
 			snprintf(err, errlen, "messages[%d] has an unknown role", i);
 			return NULL;
+		}
+		/* an empty id would pair no answer with its call: answers always carry one (the client
+		 * makes one when the provider gives none) */
+		if (m->role == LLM_ROLE_TOOL && (!m->tool_call_id || !*m->tool_call_id)) {
+			snprintf(err, errlen, "messages[%d].tool_call_id is required", i);
+			return NULL;
+		}
+		for (int k = 0; m->role == LLM_ROLE_ASSISTANT && k < m->ntool_calls; k++) {
+			if (!m->tool_calls[k].id || !*m->tool_calls[k].id) {
+				snprintf(err, errlen, "messages[%d].tool_calls[%d].id is required", i, k);
+				return NULL;
+			}
 		}
 	}
 	return is_anthropic(req->provider) ? anthropic_body(req, err, errlen) : openai_body(req, err, errlen);
@@ -463,8 +610,29 @@ static char *dup_json_str(json_t *v)
 	return json_is_string(v) ? xstrndup(json_string_value(v), json_string_length(v)) : NULL;
 }
 
+char *llm_tool_call_id_new(void)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char raw[12];
+	char out[5 + 2 * sizeof(raw) + 1] = "call_";
+
+	rand_bytes(raw, sizeof(raw));
+	for (size_t i = 0; i < sizeof(raw); i++) {
+		out[5 + 2 * i] = hex[raw[i] >> 4];
+		out[6 + 2 * i] = hex[raw[i] & 15];
+	}
+	out[sizeof(out) - 1] = '\0';
+	return xstrdup(out);
+}
+
+/* Takes ownership of the strings. A call without an id (some compatible
+ * servers omit it) gets one made here, so the next turn can answer it. */
 static void add_tool_call(struct llm_response *r, char *id, char *name, char *args)
 {
+	if (!id || !*id) {
+		free(id);
+		id = llm_tool_call_id_new();
+	}
 	r->tool_calls = xrealloc(r->tool_calls, sizeof(*r->tool_calls) * (size_t) (r->ntool_calls + 1));
 	r->tool_calls[r->ntool_calls++] = (struct llm_tool_call){.id = id, .name = name, .arguments = args};
 }
@@ -1016,7 +1184,9 @@ char *llm_wire_error_text(const char *body, size_t len)
 		const char *code = json_string_value(json_object_get(e, "code"));
 		if (!type)
 			type = code;
-		if (msg)
+		if (msg && type && code && !str_eq(type, code)) /* OpenAI's code says more than its type */
+			out = xasprintf("%s (%s): %s", type, code, msg);
+		else if (msg)
 			out = type ? xasprintf("%s: %s", type, msg) : xstrdup(msg);
 	}
 	if (!out && len) {
@@ -1029,6 +1199,80 @@ char *llm_wire_error_text(const char *body, size_t len)
 	}
 	json_decref(root);
 	return out;
+}
+
+/* Error types and codes that say more than the status does. */
+static const struct {
+	const char *name;
+	long status;
+} error_names[] = {
+    {"rate_limit_error", 429},  {"rate_limit_exceeded", 429}, {"authentication_error", 401},
+    {"invalid_api_key", 401},   {"permission_error", 403},    {"not_found_error", 404},
+    {"model_not_found", 404},   {"DeploymentNotFound", 404},  {"overloaded_error", 529},
+    {"api_error", 500},         {"server_error", 500},        {"invalid_request_error", 400},
+    {"request_too_large", 413}, {"timeout_error", 504},
+};
+
+/* Billing exhausted: OpenAI's insufficient_quota (as type or code), its older
+ * billing_hard_limit_reached, and billing_not_active. */
+static bool is_quota_name(const char *s)
+{
+	return str_eq(s, "insufficient_quota") || str_eq(s, "billing_hard_limit_reached") ||
+	       str_eq(s, "billing_not_active");
+}
+
+static long status_of_name(const char *s)
+{
+	for (size_t i = 0; s && i < ARRAY_LEN(error_names); i++)
+		if (str_eq(s, error_names[i].name))
+			return error_names[i].status;
+	return 0;
+}
+
+/* A numeric code: 502 or "502" (Azure writes codes as strings). */
+static long status_of_code(json_t *code)
+{
+	long v = 0;
+	if (json_is_integer(code))
+		v = (long) json_integer_value(code);
+	else if (json_is_string(code) && json_string_length(code) == 3)
+		v = strtol(json_string_value(code), NULL, 10);
+	return v >= 100 && v <= 599 ? v : 0;
+}
+
+bool llm_wire_error_classify(long http_status, const char *body, size_t len, enum llm_error *err, bool *retry)
+{
+	json_error_t jerr;
+	json_t *root = len ? json_loadb(body, len, 0, &jerr) : NULL;
+	json_t *e = json_object_get(root, "error");
+	bool found = json_is_object(e) || (json_is_string(e) && json_string_length(e) > 0);
+	long status = http_status;
+
+	if (json_is_object(e)) {
+		json_t *code = json_object_get(e, "code");
+		const char *type = json_string_value(json_object_get(e, "type"));
+		const char *scode = json_string_value(code);
+		if (is_quota_name(type) || is_quota_name(scode)) {
+			*err = LLM_ERR_QUOTA;
+			*retry = false;
+			json_decref(root);
+			return true;
+		}
+		if (status >= 200 && status < 300) {
+			/* an error in a 200 (some routers): its code says what it is */
+			status = status_of_code(code);
+			if (!status)
+				status = status_of_name(type);
+			if (!status)
+				status = status_of_name(scode);
+		}
+	}
+	if (found && status >= 200 && status < 300)
+		status = 500; /* an error of no known kind: the server's */
+	*err = llm_error_of_status(status);
+	*retry = llm_status_retryable(status);
+	json_decref(root);
+	return found;
 }
 
 int llm_wire_parse_embed(enum llm_provider p, const char *body, size_t len, int n, float **out, int *dim,
@@ -1120,17 +1364,14 @@ static void stream_text(struct llm_stream *st, const char *s, size_t n)
 	stream_first(st);
 	st->has_text = true;
 	buf_append(&st->text, s, n);
-	if (st->on_delta && n)
+	if (st->on_delta && n) {
+		st->delivered = true;
 		st->on_delta(st->delta_ud, &(struct llm_delta){.kind = LLM_DELTA_TEXT, .text = s, .len = n});
+	}
 }
 
-static struct llm_acc_tool *stream_tool(struct llm_stream *st, int block, bool create)
+static struct llm_acc_tool *stream_tool_new(struct llm_stream *st, int block)
 {
-	for (int i = 0; i < st->ntools; i++)
-		if (st->tools[i].block == block)
-			return &st->tools[i];
-	if (!create)
-		return NULL;
 	st->tools = xrealloc(st->tools, sizeof(*st->tools) * (size_t) (st->ntools + 1));
 	struct llm_acc_tool *t = &st->tools[st->ntools++];
 	memset(t, 0, sizeof(*t));
@@ -1141,12 +1382,30 @@ static struct llm_acc_tool *stream_tool(struct llm_stream *st, int block, bool c
 	return t;
 }
 
+/* The latest call started under block (a later one may reuse a block: see openai_tool_of). */
+static struct llm_acc_tool *stream_tool(struct llm_stream *st, int block, bool create)
+{
+	for (int i = st->ntools; i-- > 0;)
+		if (st->tools[i].block == block)
+			return &st->tools[i];
+	return create ? stream_tool_new(st, block) : NULL;
+}
+
+static struct llm_acc_tool *stream_tool_by_id(struct llm_stream *st, const char *id, size_t n)
+{
+	for (int i = st->ntools; i-- > 0;)
+		if (st->tools[i].id.len == n && memcmp(st->tools[i].id.data, id, n) == 0)
+			return &st->tools[i];
+	return NULL;
+}
+
 static void stream_tool_args(struct llm_stream *st, struct llm_acc_tool *t, const char *s, size_t n)
 {
 	stream_first(st);
 	buf_append(&t->args, s, n);
 	if (!st->on_delta || !n)
 		return;
+	st->delivered = true;
 	if (st->json_tool && t->name.len && str_eq(t->name.data, LLM_JSON_TOOL)) {
 		st->on_delta(st->delta_ud, &(struct llm_delta){.kind = LLM_DELTA_TEXT, .text = s, .len = n});
 		return;
@@ -1169,11 +1428,40 @@ static void buf_set_json(struct buf *b, json_t *v)
 static void stream_set_error(struct llm_stream *st, json_t *e)
 {
 	char *txt = json_dumps(e, JSON_COMPACT);
+	size_t n = txt ? strlen(txt) : 0;
 	free(st->error);
-	st->error = llm_wire_error_text(txt ? txt : "", txt ? strlen(txt) : 0);
+	st->error = llm_wire_error_text(txt ? txt : "", n);
 	if (!st->error)
 		st->error = xstrdup("an error event in the stream");
+	/* the stream's status was 200: the event's type or code says what failed */
+	llm_wire_error_classify(200, txt ? txt : "", n, &st->error_kind, &st->error_retry);
 	free(txt);
+}
+
+/*
+ * Which call a tool_calls delta continues, from what the delta says rather
+ * than what the spec promises: OpenAI sends an index on every delta and the
+ * id on the first; some compatible servers send no index, or the same index
+ * for every parallel call. An id not seen before starts a call; a delta with
+ * neither index nor id continues the latest one.
+ */
+static struct llm_acc_tool *openai_tool_of(struct llm_stream *st, json_t *tc)
+{
+	json_t *idx = json_object_get(tc, "index"), *id = json_object_get(tc, "id");
+	bool has_idx = json_is_integer(idx) && json_integer_value(idx) >= 0 && json_integer_value(idx) < INT_MAX;
+	int block = has_idx ? (int) json_integer_value(idx) : -1 - st->ntools; /* below zero: no index given */
+	struct llm_acc_tool *t;
+
+	if (json_is_string(id) && json_string_length(id) > 0) {
+		if ((t = stream_tool_by_id(st, json_string_value(id), json_string_length(id))))
+			return t;
+		if (has_idx && (t = stream_tool(st, block, false)) && t->id.len == 0)
+			return t; /* the id came after the call's first delta */
+		return stream_tool_new(st, block);
+	}
+	if (has_idx)
+		return stream_tool(st, block, true);
+	return st->ntools ? &st->tools[st->ntools - 1] : stream_tool_new(st, block);
 }
 
 static void openai_event(struct llm_stream *st, json_t *root)
@@ -1192,14 +1480,19 @@ static void openai_event(struct llm_stream *st, json_t *root)
 	json_t *tcs = json_object_get(delta, "tool_calls");
 	for (size_t i = 0; i < json_array_size(tcs); i++) {
 		json_t *tc = json_array_get(tcs, i), *fn = json_object_get(tc, "function");
-		json_t *idx = json_object_get(tc, "index");
-		struct llm_acc_tool *t =
-		    stream_tool(st, json_is_integer(idx) ? (int) json_integer_value(idx) : (int) i, true);
+		struct llm_acc_tool *t = openai_tool_of(st, tc);
 		buf_set_json(&t->id, json_object_get(tc, "id"));
 		buf_set_json(&t->name, json_object_get(fn, "name"));
 		json_t *args = json_object_get(fn, "arguments");
-		if (json_is_string(args))
+		if (json_is_string(args)) {
 			stream_tool_args(st, t, json_string_value(args), json_string_length(args));
+		} else if (json_is_object(args)) {
+			/* some compatible servers send the arguments as an object, as the plain answer may */
+			char *a = json_dumps(args, JSON_COMPACT);
+			if (a)
+				stream_tool_args(st, t, a, strlen(a));
+			free(a);
+		}
 	}
 	if ((v = json_object_get(choice, "finish_reason")) && json_is_string(v)) {
 		free(st->finish_reason);

@@ -154,6 +154,7 @@ static enum status check_config(json_t *cfg, struct problem *p)
 	}
 	if (str_eq(provider, "openai_compatible") && !base)
 		problem_field(p, "base_url", "is required for openai_compatible");
+	models_base_url_check(cfg, p);
 	if ((str_eq(provider, "openai") || str_eq(provider, "azure_openai") || str_eq(provider, "anthropic")) && !key &&
 	    !json_is_true(json_object_get(cfg, "api_key_set")))
 		problem_field(p, "api_key", "is required for %s", provider);

@@ -11,6 +11,7 @@
 #include "../auth/auth.h"
 #include "../core/core.h"
 #include "../db/db.h"
+#include "../llm/llm.h"
 
 #include <jansson.h>
 
@@ -63,6 +64,19 @@ struct model_resolved {
 enum status models_resolve(struct models *m, const char *ws, const char *id, const char *kind, struct arena *a,
                            struct model_resolved *out, struct problem *p);
 void models_resolved_wipe(struct model_resolved *r);
+
+/*
+ * The one mapping from a configuration to an LLM request (models/request.c):
+ * provider, endpoint, key, sampling, max_tokens, timeout, extra headers,
+ * prices, and the configuration's id as the limiter's key. The caller adds
+ * messages, tools and the rest; out borrows r's strings, so it lives no
+ * longer than r (and its arena).
+ */
+enum llm_provider models_llm_provider(const char *provider);
+void models_llm_request(const struct model_resolved *r, struct arena *a, struct llm_request *out);
+void models_llm_embed_request(const struct model_resolved *r, struct arena *a, struct llm_embed_request *out);
+/* The configuration's rpm, tpm and concurrency become the process limiter's for its id. */
+void models_llm_limit(const struct model_resolved *r, struct llm_limiter *lim);
 
 /* One minimal real call (a chat turn, or one embedding) through the llm
  * client: {ok, latency_ms, model_reported, error: {class, message, detail}}. */

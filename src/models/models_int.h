@@ -13,5 +13,8 @@ struct model_known {
 const struct model_known *models_known(const char *model);
 const char *const *models_provider_names(void);
 const char *models_default_base_url(const char *provider);
+/* request.c: the configuration's base_url, normalised in place where that is
+ * unambiguous (llm_base_url_normalise), else a field error naming the fix. */
+void models_base_url_check(json_t *cfg, struct problem *p);
 
 #endif

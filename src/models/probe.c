@@ -5,19 +5,6 @@
 
 #include <string.h>
 
-static enum llm_provider provider_of(const char *p)
-{
-	if (str_eq(p, "azure_openai"))
-		return LLM_AZURE_OPENAI;
-	if (str_eq(p, "anthropic"))
-		return LLM_ANTHROPIC;
-	if (str_eq(p, "ollama"))
-		return LLM_OLLAMA;
-	if (str_eq(p, "openai_compatible"))
-		return LLM_OPENAI_COMPATIBLE;
-	return LLM_OPENAI;
-}
-
 /* What the user should fix, per error class; the provider's own words
  * follow as detail. */
 static const char *advice(enum llm_error e)
@@ -42,6 +29,9 @@ static const char *advice(enum llm_error e)
 		return "the provider's answer was not in the expected format: check provider and base_url";
 	case LLM_ERR_CANCELLED:
 		return "the test was cancelled";
+	case LLM_ERR_QUOTA:
+		return "the provider's account is out of quota or credit: add credit or raise the quota (retrying "
+		       "will not help)";
 	case LLM_ERR_NONE:
 		break;
 	}
@@ -69,60 +59,31 @@ enum status models_probe(struct models *m, struct llm_limiter *lim, const char *
 	if (st != ST_OK)
 		return st;
 	/* The configuration's limits hold for every call of the process. */
-	if (lim && (r.rpm || r.tpm || r.max_concurrency))
-		llm_limiter_set(lim, r.id,
-		                &(struct llm_limit){.rpm = r.rpm, .tpm = r.tpm, .max_concurrency = r.max_concurrency});
+	models_llm_limit(&r, lim);
 	struct llm_client *c = llm_client_new(lim);
-	struct llm_header *hdrs = arena_zalloc(a, sizeof(*hdrs) * (size_t) (r.nheaders + 1));
-	for (int i = 0; i < r.nheaders; i++) {
-		hdrs[i].name = r.headers[i].name;
-		hdrs[i].value = r.headers[i].value;
-	}
 	int timeout_ms = (r.timeout_s > 0 && r.timeout_s < 30 ? r.timeout_s : 30) * 1000;
 	int64_t t0 = time_mono_us();
 	if (str_eq(r.kind, "embedding")) {
 		const char *inputs[] = {"ok"};
-		struct llm_embed_request req = {
-		    .provider = provider_of(r.provider),
-		    .base_url = r.base_url,
-		    .api_key = r.api_key,
-		    .api_version = r.api_version,
-		    .deployment = r.deployment,
-		    .model = r.model,
-		    .inputs = inputs,
-		    .ninputs = 1,
-		    .timeout_ms = timeout_ms,
-		    .deadline_ms = timeout_ms,
-		    .max_attempts = 1,
-		    .headers = hdrs,
-		    .nheaders = r.nheaders,
-		};
+		struct llm_embed_request req;
+		models_llm_embed_request(&r, a, &req);
+		req.inputs = inputs;
+		req.ninputs = 1;
+		req.timeout_ms = req.deadline_ms = timeout_ms;
+		req.max_attempts = 1;
 		struct llm_embed_response resp = {0};
 		llm_embed(c, &req, &resp);
 		*out = answer(&resp.rec, (time_mono_us() - t0) / 1000);
 		llm_embed_response_free(&resp);
 	} else {
 		struct llm_message msg = {.role = LLM_ROLE_USER, .content = "Reply with the single word: ok"};
-		struct llm_request req = {
-		    .provider = provider_of(r.provider),
-		    .base_url = r.base_url,
-		    .api_key = r.api_key,
-		    .api_version = r.api_version,
-		    .deployment = r.deployment,
-		    .organization = r.organization,
-		    .model = r.model,
-		    .messages = &msg,
-		    .nmessages = 1,
-		    .max_tokens = 16,
-		    .timeout_ms = timeout_ms,
-		    .deadline_ms = timeout_ms,
-		    .max_attempts = 1,
-		    .headers = hdrs,
-		    .nheaders = r.nheaders,
-		    .input_per_mtok = r.input_per_mtok,
-		    .output_per_mtok = r.output_per_mtok,
-		    .limit_key = r.id,
-		};
+		struct llm_request req;
+		models_llm_request(&r, a, &req);
+		req.messages = &msg;
+		req.nmessages = 1;
+		req.max_tokens = 16; /* a probe, not a conversation */
+		req.timeout_ms = req.deadline_ms = timeout_ms;
+		req.max_attempts = 1;
 		struct llm_response resp = {0};
 		llm_call(c, &req, &resp);
 		*out = answer(&resp.rec, (time_mono_us() - t0) / 1000);

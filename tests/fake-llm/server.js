@@ -134,7 +134,9 @@ function embedVector(text, dim) {
 // ---- provider error shapes ----
 const errors = {
 	openai: {
-		auth: () => [401, { error: { message: 'Incorrect API key provided: bad-key. You can find your API key at https://platform.openai.com/account/api-keys.', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } }],
+		// Echoes the key it was given, as some providers and proxies do: the client must redact it.
+		auth: (key) => [401, { error: { message: `Incorrect API key provided: ${key || 'bad-key'}. You can find your API key at https://platform.openai.com/account/api-keys.`, type: 'invalid_request_error', param: null, code: 'invalid_api_key' } }],
+		unsupported: (param) => [400, { error: { message: param === 'max_tokens' ? "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead." : `Unsupported parameter: '${param}' is not supported with this model.`, type: 'invalid_request_error', param, code: 'unsupported_parameter' } }],
 		notFound: (m) => [404, { error: { message: `The model \`${m}\` does not exist`, type: 'invalid_request_error', code: 'model_not_found' } }],
 		status: (s) => s === 429
 			? [429, { error: { message: 'Rate limit reached for requests. Please try again later.', type: 'requests', param: null, code: 'rate_limit_exceeded' } }]
@@ -341,10 +343,34 @@ async function sendStream(req, res, events, reply) {
 	res.end(events.join(''));
 }
 
+// A stream of exactly the scripted events: a string is sent as it is (it may
+// carry its own "event:" line), anything else as one "data:" line of its
+// JSON; each ends with a blank line. gap_ms between events; cut: true
+// destroys the socket after the last instead of ending the answer.
+async function sendScriptedStream(req, res, reply) {
+	res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-request-id': `req_fake${seq}` });
+	for (const e of reply.sse) {
+		if (res.destroyed || req.socket.destroyed) return;
+		res.write(typeof e === 'string' ? `${e}\n\n` : `data: ${JSON.stringify(e)}\n\n`);
+		if (reply.gap_ms) await sleep(reply.gap_ms);
+	}
+	if (reply.cut) {
+		setTimeout(() => req.socket.destroy(), 20);
+		return;
+	}
+	res.end();
+}
+
 async function handleChat(req, res, body, flavor, model) {
 	const reply = pickReply(promptText(body)) || {};
 	if (reply.delay_ms) await sleep(reply.delay_ms);
 	if (res.destroyed) return;
+	if (reply.body !== undefined) {
+		// a body as given, with its status (default 200): an error object in a 200, a quota error…
+		const extra = reply.retry_after != null ? { 'retry-after': String(reply.retry_after) } : {};
+		return sendJson(res, reply.status || 200, reply.body, extra);
+	}
+	if (reply.sse !== undefined) return sendScriptedStream(req, res, reply);
 	if (reply.status) {
 		const shape = errors[flavor === 'ollama' ? 'openai' : flavor];
 		return sendError(res, flavor, shape.status(reply.status), reply.retry_after);
@@ -394,6 +420,21 @@ async function handleEmbeddings(req, res, body, flavor) {
 	});
 }
 
+// OpenAI's reasoning families (o1, o3, o4-mini, gpt-5 but gpt-5-chat) refuse these, on OpenAI and on Azure.
+const REASONING_REFUSED = ['max_tokens', 'temperature', 'top_p'];
+function isReasoning(model) {
+	const name = String(model || '').split('/').pop();
+	if (name.startsWith('gpt-5-chat')) return false;
+	return /^(o1|o3|o4|gpt-5)([-.]|$)/.test(name);
+}
+function refusedParam(body, model) {
+	if (!isReasoning(model)) return null;
+	return REASONING_REFUSED.find((k) => body[k] !== undefined) || null;
+}
+
+// A key refused with 401: "bad-key", or any key that starts with "bad-".
+const badKey = (key) => typeof key === 'string' && key.startsWith('bad-');
+
 const MODELS = ['gpt-4o-mini', 'gpt-4o', 'text-embedding-3-small', 'claude-3-5-haiku-latest', 'llama3.2'];
 
 async function route(req, res, url, body) {
@@ -424,7 +465,7 @@ async function route(req, res, url, body) {
 
 	// ---- models ----
 	if (req.method === 'GET' && (path === '/v1/models' || path === '/api/tags')) {
-		if (key === 'bad-key') return sendError(res, 'openai', errors.openai.auth());
+		if (badKey(key)) return sendError(res, 'openai', errors.openai.auth(key));
 		if (path === '/api/tags') return sendJson(res, 200, { models: MODELS.map((m) => ({ name: m, model: m, size: 1 })) });
 		if (req.headers['anthropic-version']) {
 			return sendJson(res, 200, { data: MODELS.map((m) => ({ type: 'model', id: m, display_name: m, created_at: '2025-01-01T00:00:00Z' })), has_more: false, first_id: MODELS[0], last_id: MODELS[MODELS.length - 1] });
@@ -435,9 +476,15 @@ async function route(req, res, url, body) {
 	if (body === undefined) return sendJson(res, 400, { error: { message: 'We could not parse the JSON body of your request.', type: 'invalid_request_error', param: null, code: null } });
 
 	// ---- OpenAI and OpenAI-compatible (Ollama serves /v1 too) ----
+	// A path written twice (a base_url that already ended in /v1, or a whole endpoint pasted as a base): 404, as real servers answer.
+	if (/\/v1\/v1\/|\/chat\/completions\/|\/\/|\/openai\/deployments\/[^/]+\/chat\/completions\/openai\//.test(path)) {
+		return sendJson(res, 404, { error: { message: `Invalid URL (${req.method} ${path})`, type: 'invalid_request_error', param: null, code: null } });
+	}
 	if (path === '/v1/chat/completions' || path === '/chat/completions') {
-		if (key === 'bad-key') return sendError(res, 'openai', errors.openai.auth());
+		if (badKey(key)) return sendError(res, 'openai', errors.openai.auth(key));
 		if (!body.model) return sendError(res, 'openai', errors.openai.bad('you must provide a model parameter'));
+		const refused = refusedParam(body, body.model);
+		if (refused) return sendError(res, 'openai', errors.openai.unsupported(refused));
 		if (!Array.isArray(body.messages) || body.messages.length === 0) return sendError(res, 'openai', errors.openai.bad("Missing required parameter: 'messages'."));
 		if (body.model === 'no-such-model') return sendError(res, 'openai', errors.openai.notFound(body.model));
 		return handleChat(req, res, body, 'openai', body.model);
@@ -445,15 +492,18 @@ async function route(req, res, url, body) {
 	let m = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|embeddings)$/.exec(path);
 	if (m) {
 		if (!url.searchParams.get('api-version')) return sendJson(res, 404, { error: { code: '404', message: 'Resource not found' } });
-		if (key === 'bad-key' || !req.headers['api-key']) return sendError(res, 'azure', errors.azure.auth());
+		if (badKey(key) || !req.headers['api-key']) return sendError(res, 'azure', errors.azure.auth());
 		const dep = decodeURIComponent(m[1]);
 		if (dep === 'no-such-model') return sendError(res, 'azure', errors.azure.notFound());
+		// Azure's reasoning deployments refuse what OpenAI's reasoning models refuse, in OpenAI's shape.
+		const refused = m[2] === 'chat/completions' ? refusedParam(body, body.model || dep) : null;
+		if (refused) return sendError(res, 'openai', errors.openai.unsupported(refused));
 		if (m[2] === 'embeddings') return handleEmbeddings(req, res, body, 'openai');
 		if (!Array.isArray(body.messages) || body.messages.length === 0) return sendError(res, 'azure', errors.azure.bad("Missing required parameter: 'messages'."));
 		return handleChat(req, res, body, 'azure', body.model || dep);
 	}
 	if (path === '/v1/messages') {
-		if (!req.headers['x-api-key'] || key === 'bad-key') return sendError(res, 'anthropic', errors.anthropic.auth());
+		if (!req.headers['x-api-key'] || badKey(key)) return sendError(res, 'anthropic', errors.anthropic.auth());
 		if (!req.headers['anthropic-version']) return sendError(res, 'anthropic', errors.anthropic.bad('anthropic-version: header is required'));
 		if (!body.model) return sendError(res, 'anthropic', errors.anthropic.bad('model: Field required'));
 		if (!body.max_tokens) return sendError(res, 'anthropic', errors.anthropic.bad('max_tokens: Field required'));
@@ -465,7 +515,7 @@ async function route(req, res, url, body) {
 		return handleChat(req, res, body, 'anthropic', body.model);
 	}
 	if (path === '/v1/embeddings' || path === '/embeddings') {
-		if (key === 'bad-key') return sendError(res, 'openai', errors.openai.auth());
+		if (badKey(key)) return sendError(res, 'openai', errors.openai.auth(key));
 		if (body.model === 'no-such-model') return sendError(res, 'openai', errors.openai.notFound(body.model));
 		if (body.input == null) return sendError(res, 'openai', errors.openai.bad("'input' is a required property"));
 		return handleEmbeddings(req, res, body, 'openai');

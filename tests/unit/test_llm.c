@@ -2,6 +2,10 @@
 #include "llm/llm_int.h"
 #include "t.h"
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 /* ---- SSE ---- */
 
 struct sse_log {
@@ -285,17 +289,56 @@ static void test_urls_headers(void)
 		                        .base_url = urls[i].base,
 		                        .deployment = urls[i].dep,
 		                        .api_version = urls[i].ver};
-		char *u = llm_wire_chat_url(&r);
-		T_EQ_STR(u, urls[i].want, "chat url case %zu", i);
+		char uerr[256] = "";
+		char *u = llm_wire_chat_url(&r, uerr, sizeof(uerr));
+		T_EQ_STR(u, urls[i].want, "chat url case %zu: %s", i, uerr);
 		free(u);
 	}
+	/* base URLs as users paste them: normalised where unambiguous, refused with the fix where not */
+	static const struct {
+		enum llm_provider p;
+		const char *base, *dep, *want, *err;
+	} bases[] = {
+	    {LLM_OLLAMA, "http://h:11434/v1", NULL, "http://h:11434", NULL},
+	    {LLM_OLLAMA, "http://h:11434/v1/", NULL, "http://h:11434", NULL},
+	    {LLM_OLLAMA, "http://h:11434/api", NULL, "http://h:11434", NULL},
+	    {LLM_OLLAMA, "http://h:11434/v1/chat/completions", NULL, "http://h:11434", NULL},
+	    {LLM_OLLAMA, "http://proxy/ollama/v1", NULL, "http://proxy/ollama", NULL},
+	    {LLM_OPENAI, "https://api.openai.com", NULL, "https://api.openai.com/v1", NULL},
+	    {LLM_OPENAI, "https://api.openai.com/v1//", NULL, "https://api.openai.com/v1", NULL},
+	    {LLM_OPENAI_COMPATIBLE, "http://h/v1/v1", NULL, "http://h/v1", NULL},
+	    {LLM_OPENAI_COMPATIBLE, "http://h/v1/chat/completions", NULL, "http://h/v1", NULL},
+	    {LLM_OPENAI_COMPATIBLE, "http://h", NULL, "http://h", NULL},
+	    {LLM_OPENAI_COMPATIBLE, "http://h/v1?key=x", NULL, NULL, "query"},
+	    {LLM_ANTHROPIC, "https://api.anthropic.com/v1", NULL, "https://api.anthropic.com", NULL},
+	    {LLM_ANTHROPIC, "https://api.anthropic.com/v1/messages", NULL, "https://api.anthropic.com", NULL},
+	    {LLM_AZURE_OPENAI, "https://r.openai.azure.com/", "d", "https://r.openai.azure.com", NULL},
+	    {LLM_AZURE_OPENAI, "https://r.openai.azure.com/openai", "d", "https://r.openai.azure.com", NULL},
+	    {LLM_AZURE_OPENAI,
+	     "https://r.openai.azure.com/openai/deployments/d/chat/completions?api-version=2024-10-21", "d",
+	     "https://r.openai.azure.com", NULL},
+	    {LLM_AZURE_OPENAI, "https://r.openai.azure.com/openai/deployments/x/chat/completions?api-version=1", "d",
+	     NULL, "set base_url to https://r.openai.azure.com, deployment to x and api_version to 1"},
+	    {LLM_AZURE_OPENAI, "https://r.openai.azure.com/openai/deployments/x/chat/completions", NULL, NULL,
+	     "deployment to x"},
+	    {LLM_OPENAI, "api.openai.com/v1", NULL, NULL, "absolute"},
+	};
+	for (size_t i = 0; i < ARRAY_LEN(bases); i++) {
+		char berr[300] = "";
+		char *n = llm_base_url_normalise(bases[i].p, bases[i].base, bases[i].dep, berr, sizeof(berr));
+		T_OK((n ? str_eq(n, bases[i].want) : !bases[i].want) && (!bases[i].err || strstr(berr, bases[i].err)),
+		     "base url %s (%s): %s%s", bases[i].base, llm_provider_name(bases[i].p), n ? n : "refused: ", berr);
+		free(n);
+	}
+
 	struct llm_embed_request er = {.provider = LLM_OLLAMA, .base_url = "http://o:11434"};
-	char *u = llm_wire_embed_url(&er);
+	char eerr[256] = "";
+	char *u = llm_wire_embed_url(&er, eerr, sizeof(eerr));
 	T_EQ_STR(u, "http://o:11434/api/embed", "ollama embed url");
 	free(u);
 	er.provider = LLM_OPENAI;
 	er.base_url = NULL;
-	u = llm_wire_embed_url(&er);
+	u = llm_wire_embed_url(&er, eerr, sizeof(eerr));
 	T_EQ_STR(u, "https://api.openai.com/v1/embeddings", "openai embed url");
 	free(u);
 
@@ -387,7 +430,7 @@ static void test_parse(void)
 	} errs[] = {
 	    {"{\"error\":{\"message\":\"The model `x` does not exist\",\"type\":\"invalid_request_error\",\"code\":"
 	     "\"model_not_found\"}}",
-	     "invalid_request_error: The model `x` does not exist"},
+	     "invalid_request_error (model_not_found): The model `x` does not exist"},
 	    {"{\"type\":\"error\",\"error\":{\"type\":\"not_found_error\",\"message\":\"model: x\"}}",
 	     "not_found_error: model: x"},
 	    {"{\"error\":{\"code\":\"DeploymentNotFound\",\"message\":\"gone\"}}", "DeploymentNotFound: gone"},
@@ -856,6 +899,73 @@ static void test_fast_reader(void)
 #undef OK_MSG
 }
 
+/* ---- the call's invariants ---- */
+
+/* Runs how(call) on a fresh call in a child; returns the child's wait status. */
+static int in_child(void (*how)(struct llm_client *c, struct llm_call *call))
+{
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct llm_message m = {.role = LLM_ROLE_USER, .content = "hi"};
+		struct llm_request r = {.provider = LLM_OPENAI_COMPATIBLE,
+		                        .base_url = "http://127.0.0.1:9/v1",
+		                        .model = "m",
+		                        .messages = &m,
+		                        .nmessages = 1};
+		struct llm_client *c = llm_client_new(NULL);
+		struct llm_call *call = llm_call_start(c, &r, NULL, NULL);
+		if (!freopen("/dev/null", "w", stderr))
+			_exit(3);
+		how(c, call);
+		_exit(0);
+	}
+	int status = 0;
+	waitpid(pid, &status, 0);
+	return status;
+}
+
+static void valid_call(struct llm_client *c, struct llm_call *call)
+{
+	llm_call_invariants(call);
+	(void) c;
+}
+
+static void active_without_handle(struct llm_client *c, struct llm_call *call)
+{
+	call->state = CALL_ACTIVE; /* no easy handle: no transition leaves a call so */
+	llm_client_run(c, 0);
+}
+
+static void slot_while_waiting(struct llm_client *c, struct llm_call *call)
+{
+	static struct llm_limit_state *fake_slot;
+	(void) c;
+	call->limit = (struct llm_limit_state *) &fake_slot;
+	call->holds_limit = true; /* a waiting call holds no limiter slot */
+	llm_call_invariants(call);
+}
+
+static void unknown_state(struct llm_client *c, struct llm_call *call)
+{
+	(void) c;
+	call->state = (enum call_state) 0;
+	llm_call_invariants(call);
+}
+
+static void test_invariants(void)
+{
+	int st = in_child(valid_call);
+	T_OK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "invariants: a fresh call passes its check");
+	st = in_child(active_without_handle);
+	T_OK(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT,
+	     "invariants: an active call without a transfer aborts in the loop");
+	st = in_child(slot_while_waiting);
+	T_OK(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT, "invariants: a waiting call holding a limiter slot aborts");
+	st = in_child(unknown_state);
+	T_OK(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT, "invariants: a state outside the enum aborts");
+}
+
 int main(void)
 {
 	core_init();
@@ -869,5 +979,6 @@ int main(void)
 	test_retry();
 	test_limiter();
 	test_names();
+	test_invariants();
 	return t_done();
 }
