@@ -314,3 +314,105 @@ test('the web app is served from TROUPE_WEB_DIR, safely', async (t) => {
   assert.equal((await api(srv, 'GET', '/api/v1/nothing')).status, 404);
   assert.match((await api(srv, 'GET', '/api/v1/nothing')).headers.get('content-type'), /problem\+json/);
 });
+
+test('the body limit holds at its edge: by Content-Length and chunked', async (t) => {
+  const LIMIT = 1024; // the smallest TROUPE_BODY_LIMIT takes
+  const srv = await startServer({ env: { TROUPE_BODY_LIMIT: String(LIMIT) } });
+  t.after(() => srv.stop());
+  // An empty JSON object of exactly n bytes, which the version route takes.
+  const bodyOf = (n) => '{' + ' '.repeat(n - 2) + '}';
+  const head = (extra) => `GET /api/v1/version HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${extra}Connection: close\r\n\r\n`;
+  const chunked = (body) => {
+    let out = '';
+    for (let i = 0; i < body.length; i += 100) {
+      const c = body.slice(i, i + 100);
+      out += `${c.length.toString(16)}\r\n${c}\r\n`;
+    }
+    return out + '0\r\n\r\n';
+  };
+
+  for (const n of [LIMIT - 1, LIMIT]) {
+    await t.test(`${n} bytes (limit ${LIMIT}) are taken, by Content-Length and chunked`, async () => {
+      let { data } = await rawRequest(srv.port, head(`Content-Length: ${n}\r\n`), { body: bodyOf(n) });
+      assert.match(data, /^HTTP\/1\.1 200 /, data);
+      ({ data } = await rawRequest(srv.port, head('Transfer-Encoding: chunked\r\n'), { body: chunked(bodyOf(n)) }));
+      assert.match(data, /^HTTP\/1\.1 200 /, data);
+    });
+  }
+
+  await t.test(`${LIMIT + 1} bytes by Content-Length are 413 before the body is sent`, async () => {
+    // No body at all: the answer can only come from the declared length.
+    const { data } = await rawRequest(srv.port, head(`Content-Length: ${LIMIT + 1}\r\n`), { waitMs: 5000 });
+    assert.match(data, /^HTTP\/1\.1 413 /, `no 413 without the body: ${JSON.stringify(data)}`);
+    assert.match(data, /application\/problem\+json/);
+    const full = await rawRequest(srv.port, head(`Content-Length: ${LIMIT + 1}\r\n`), { body: bodyOf(LIMIT + 1) });
+    assert.match(full.data, /^HTTP\/1\.1 413 /);
+    const half = await rawRequest(srv.port, head(`Content-Length: ${LIMIT * 1.5}\r\n`), { body: bodyOf(LIMIT * 1.5) });
+    assert.match(half.data, /^HTTP\/1\.1 413 /);
+  });
+
+  await t.test(`${LIMIT + 1} bytes chunked are 413`, async () => {
+    const { data } = await rawRequest(srv.port, head('Transfer-Encoding: chunked\r\n'), { body: chunked(bodyOf(LIMIT + 1)) });
+    assert.match(data, /^HTTP\/1\.1 413 /, data);
+    assert.match(data, /application\/problem\+json/);
+  });
+});
+
+test('readyz follows the schema version and the database (503, then 200 again)', async (t) => {
+  const { execFileSync } = require('node:child_process');
+  const path = require('node:path');
+  const { PG_URL, pgQuery } = require('./lib');
+  const srv = await startServer();
+  t.after(() => srv.stop());
+  const sql = (s) => (PG_URL ? pgQuery(srv.db.url, s)
+    : execFileSync('sqlite3', [path.join(srv.dataDir, 'troupe.db')], { input: s, encoding: 'utf8' })).trim();
+  const ready = async (status, detail) => {
+    const r = await api(srv, 'GET', '/readyz');
+    assert.equal(r.status, status, r.text);
+    if (status === 200) assert.equal(r.json.status, 'ready');
+    else {
+      assertProblem(r, status);
+      if (detail) assert.match(r.json.detail, detail);
+      assert.doesNotMatch(r.text, /sqlite|malformed|syntax|postgres/i, 'driver text leaked');
+    }
+    return r;
+  };
+  const latest = (await ready(200)).json.schema;
+  assert.equal(Number(sql('SELECT MAX(version) FROM schema_migrations')), latest);
+
+  await t.test('a newer schema than the binary knows is 503, and 200 once it is gone', async () => {
+    sql(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (${latest + 1}, 'future', 0)`);
+    await ready(503, new RegExp(`version ${latest + 1}; this binary needs ${latest}`));
+    sql(`DELETE FROM schema_migrations WHERE version = ${latest + 1}`);
+    await ready(200);
+  });
+
+  await t.test('an older schema (a migration not applied) is 503, and 200 once it is', async () => {
+    const row = sql(`SELECT name || '|' || applied_at FROM schema_migrations WHERE version = ${latest}`).split('|');
+    sql(`DELETE FROM schema_migrations WHERE version = ${latest}`);
+    await ready(503, new RegExp(`version ${latest - 1}; this binary needs ${latest}`));
+    sql(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (${latest}, '${row[0]}', ${row[1]})`);
+    await ready(200);
+  });
+
+  await t.test('a database that cannot be read is 503, and 200 once it can', { skip: PG_URL ? 'SQLite only (pg_recover.serial.test.js stops PostgreSQL)' : false }, async () => {
+    // Corrupt the catalogue from another process: every query that reads a
+    // table now fails in the server, as on a damaged file.
+    const file = path.join(srv.dataDir, 'troupe.db');
+    const orig = sql("SELECT sql FROM sqlite_master WHERE name = 'schema_migrations'");
+    const sv = Number(sql('PRAGMA schema_version'));
+    const setSql = (text, v) => execFileSync('sqlite3', [file], {
+      input: `PRAGMA writable_schema=ON; UPDATE sqlite_master SET sql='${text.replace(/'/g, "''")}' WHERE name='schema_migrations'; PRAGMA schema_version=${v};`,
+    });
+    setSql('CREATE TABLE schema_migrations(', sv + 1);
+    try {
+      // Said as a database fault, not mistaken for an old schema (version 0).
+      const r = await ready(503, /database|cannot be read/);
+      assert.doesNotMatch(r.json.detail, /this binary needs/);
+      assert.equal((await api(srv, 'GET', '/healthz')).status, 200, 'liveness does not depend on the database');
+    } finally {
+      setSql(orig, sv + 2);
+    }
+    await ready(200);
+  });
+});
