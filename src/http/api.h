@@ -20,6 +20,9 @@ extern const struct route api_tools_routes[];      /* built-in and custom tools 
 
 /* ---- shared helpers ---- */
 
+/* Schemas more than one group answers with. */
+extern const struct schema api_user_schema; /* api_users.c */
+
 /* Answers out (taken) with st: the common tail of a handler. Call it after
  * the module function, never with that call as an argument: C leaves the
  * order of argument evaluation open. */

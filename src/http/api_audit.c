@@ -44,8 +44,25 @@ static enum status api_audit_list(struct req *rq, struct res *rs)
 	return api_list_reply(rq, rs, st, items, limit, last);
 }
 
+static const struct field event_fields[] = {
+    {"id", JT_STRING, .required = true, .format = "uuid"},
+    {"at", JT_STRING, .required = true, .format = "date-time"},
+    {"workspace_id", JT_STRING, .required = true, .nullable = true, .format = "uuid"},
+    {"actor_user_id", JT_STRING, .required = true, .nullable = true, .format = "uuid"},
+    {"actor_api_key_id", JT_STRING, .required = true, .nullable = true, .format = "uuid"},
+    {"action", JT_STRING, .required = true, .description = "login.success, model.key_change, ..."},
+    {"target_type", JT_STRING, .required = true, .nullable = true},
+    {"target_id", JT_STRING, .required = true, .nullable = true},
+    {"client_ip", JT_STRING, .required = true, .nullable = true},
+    {"request_id", JT_STRING, .required = true, .nullable = true},
+    {"detail", JT_OBJECT, .required = true, .object = &(const struct schema){"AuditDetail", NULL, true},
+     .description = "what changed; never a secret"},
+    {0},
+};
+static const struct schema event_schema = {"AuditEvent", event_fields, false};
+
 const struct route api_audit_routes[] = {
-    {"GET", "/api/v1/audit-events", api_audit_list, ROLE_ADMIN, .flags = ROUTE_LIST,
+    {"GET", "/api/v1/audit-events", api_audit_list, ROLE_ADMIN, .response = &event_schema, .flags = ROUTE_LIST,
      .summary = "Security events (filters: action, actor, since, until)"},
     {0},
 };

@@ -183,6 +183,15 @@ static const struct field refresh_fields[] = {
 };
 static const struct schema api_refresh_schema = {"Refresh", refresh_fields, false};
 
+static const struct field tokens_fields[] = {
+    {"access_token", JT_STRING, .required = true, .description = "a JWT for Authorization: Bearer"},
+    {"refresh_token", JT_STRING, .required = true, .description = "trr_...; single use, rotated by /auth/refresh"},
+    {"token_type", JT_STRING, .required = true, .enums = (const char *const[]){"Bearer", NULL}},
+    {"expires_in", JT_INT, .required = true, .description = "seconds until the access token expires"},
+    {0},
+};
+static const struct schema tokens_schema = {"Tokens", tokens_fields, false};
+
 static struct auth *auth_of(struct req *rq)
 {
 	return rq->app->auth;
@@ -257,14 +266,16 @@ enum status api_auth_list(struct req *rq, struct res *rs, api_auth_list_fn fn)
 }
 
 const struct route api_auth_routes[] = {
-    {"POST", "/api/v1/auth/register", api_auth_register, ROLE_PUBLIC, .body = &api_register_schema, .limit = LIMIT_AUTH,
-     .flags = ROUTE_NO_WORKSPACE, .summary = "Create an account (when registration is on)"},
-    {"POST", "/api/v1/auth/login", api_auth_login, ROLE_PUBLIC, .body = &api_login_schema, .limit = LIMIT_AUTH,
-     .flags = ROUTE_NO_WORKSPACE, .summary = "Log in: access and refresh tokens"},
+    {"POST", "/api/v1/auth/register", api_auth_register, ROLE_PUBLIC, .body = &api_register_schema,
+     .response = &api_user_schema, .limit = LIMIT_AUTH, .flags = ROUTE_NO_WORKSPACE | ROUTE_CREATES,
+     .summary = "Create an account (when registration is on)"},
+    {"POST", "/api/v1/auth/login", api_auth_login, ROLE_PUBLIC, .body = &api_login_schema, .response = &tokens_schema,
+     .limit = LIMIT_AUTH, .flags = ROUTE_NO_WORKSPACE, .summary = "Log in: access and refresh tokens"},
     /* Not LIMIT_AUTH: refreshes never count against logins (a 256-bit
      * token is not guessed); the address's default limit holds them. */
-    {"POST", "/api/v1/auth/refresh", api_auth_refresh, ROLE_PUBLIC, .body = &api_refresh_schema, .limit = LIMIT_DEFAULT,
-     .flags = ROUTE_NO_WORKSPACE, .summary = "Rotate a refresh token; a reused one ends its session"},
+    {"POST", "/api/v1/auth/refresh", api_auth_refresh, ROLE_PUBLIC, .body = &api_refresh_schema,
+     .response = &tokens_schema, .limit = LIMIT_DEFAULT, .flags = ROUTE_NO_WORKSPACE,
+     .summary = "Rotate a refresh token; a reused one ends its session"},
     {"POST", "/api/v1/auth/logout", api_auth_logout, ROLE_USER, .flags = ROUTE_NO_WORKSPACE,
      .summary = "End this session"},
     {0},

@@ -14,6 +14,27 @@ static const struct field key_create_fields[] = {
 };
 static const struct schema api_key_create_schema = {"ApiKeyCreate", key_create_fields, false};
 
+/* ---- answers ---- */
+#define KEY_FIELDS                                                                                                     \
+	{"id", JT_STRING, .required = true, .format = "uuid"}, {"name", JT_STRING, .required = true},                  \
+	    {"prefix", JT_STRING, .required = true, .description = "the key's first characters, to recognise it"},     \
+	    {"role", JT_STRING, .required = true, .enums = key_roles},                                                 \
+	    {"created_at", JT_STRING, .required = true, .format = "date-time"},                                        \
+	    {"last_used_at", JT_STRING, .required = true, .nullable = true, .format = "date-time"},                    \
+	    {"expires_at", JT_STRING, .required = true, .nullable = true, .format = "date-time"},                      \
+	{                                                                                                              \
+		"created_by", JT_STRING, .required = true, .format = "uuid"                                            \
+	}
+static const struct field key_fields[] = {KEY_FIELDS, {0}};
+static const struct schema key_schema = {"ApiKey", key_fields, false};
+static const struct field key_created_fields[] = {
+    KEY_FIELDS,
+    {"key", JT_STRING, .required = true, .nullable = true,
+     .description = "the key itself, shown in this answer only (null in a replay of it)"},
+    {0},
+};
+static const struct schema key_created_schema = {"ApiKeyCreated", key_created_fields, false};
+
 static enum status api_keys_list(struct req *rq, struct res *rs)
 {
 	return api_auth_list(rq, rs, auth_keys_list);
@@ -38,9 +59,10 @@ static enum status api_keys_revoke(struct req *rq, struct res *rs)
 }
 
 const struct route api_keys_routes[] = {
-    {"GET", "/api/v1/api-keys", api_keys_list, ROLE_ADMIN, .flags = ROUTE_LIST,
+    {"GET", "/api/v1/api-keys", api_keys_list, ROLE_ADMIN, .response = &key_schema, .flags = ROUTE_LIST,
      .summary = "List API keys (never the keys themselves)"},
-    {"POST", "/api/v1/api-keys", api_keys_create, ROLE_ADMIN, .body = &api_key_create_schema, .flags = ROUTE_IDEMPOTENT,
+    {"POST", "/api/v1/api-keys", api_keys_create, ROLE_ADMIN, .body = &api_key_create_schema,
+     .response = &key_created_schema, .flags = ROUTE_IDEMPOTENT | ROUTE_CREATES,
      .summary = "Create an API key; the answer shows it once"},
     {"DELETE", "/api/v1/api-keys/{id}", api_keys_revoke, ROLE_ADMIN, .summary = "Revoke an API key at once"},
     {0},

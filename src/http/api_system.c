@@ -96,16 +96,37 @@ static enum status api_version(struct req *rq, struct res *rs)
 	return ST_OK;
 }
 
+static const struct field health_fields[] = {
+    {"status", JT_STRING, .required = true, .enums = (const char *const[]){"ok", NULL}},
+    {0},
+};
+static const struct schema health_schema = {"Health", health_fields, false};
+static const struct field ready_fields[] = {
+    {"status", JT_STRING, .required = true, .enums = (const char *const[]){"ready", NULL}},
+    {"database", JT_STRING, .required = true, .enums = (const char *const[]){"sqlite", "postgres", NULL}},
+    {"schema", JT_INT, .required = true, .description = "the database's schema version"},
+    {0},
+};
+static const struct schema ready_schema = {"Ready", ready_fields, false};
+static const struct field version_fields[] = {
+    {"version", JT_STRING, .required = true},
+    {"schema", JT_INT, .required = true, .description = "the schema version this binary needs"},
+    {"database", JT_STRING, .required = true, .enums = (const char *const[]){"sqlite", "postgres", NULL}},
+    {0},
+};
+static const struct schema version_schema = {"Version", version_fields, false};
+static const struct schema openapi_schema = {"OpenApiDocument", NULL, true};
+
 const struct route api_system_routes[] = {
-    {"GET", "/healthz", api_healthz, ROLE_PUBLIC, .limit = LIMIT_NONE, .flags = ROUTE_NO_WORKSPACE,
-     .summary = "Liveness: 200 while the process runs"},
-    {"GET", "/readyz", api_readyz, ROLE_PUBLIC, .limit = LIMIT_NONE, .flags = ROUTE_NO_WORKSPACE,
-     .summary = "Readiness: 200 when the database answers and migrations are current"},
-    {"GET", "/metrics", api_metrics, ROLE_PUBLIC, .limit = LIMIT_NONE, .flags = ROUTE_NO_WORKSPACE,
-     .summary = "Prometheus metrics"},
-    {"GET", "/api/v1/openapi.json", api_openapi, ROLE_PUBLIC, .flags = ROUTE_NO_WORKSPACE,
+    {"GET", "/healthz", api_healthz, ROLE_PUBLIC, .response = &health_schema, .limit = LIMIT_NONE,
+     .flags = ROUTE_NO_WORKSPACE, .summary = "Liveness: 200 while the process runs"},
+    {"GET", "/readyz", api_readyz, ROLE_PUBLIC, .response = &ready_schema, .limit = LIMIT_NONE,
+     .flags = ROUTE_NO_WORKSPACE, .summary = "Readiness: 200 when the database answers and migrations are current"},
+    {"GET", "/metrics", api_metrics, ROLE_PUBLIC, .produces = "text/plain", .limit = LIMIT_NONE,
+     .flags = ROUTE_NO_WORKSPACE, .summary = "Prometheus metrics"},
+    {"GET", "/api/v1/openapi.json", api_openapi, ROLE_PUBLIC, .response = &openapi_schema, .flags = ROUTE_NO_WORKSPACE,
      .summary = "This API's OpenAPI 3.1 document"},
-    {"GET", "/api/v1/version", api_version, ROLE_PUBLIC, .flags = ROUTE_NO_WORKSPACE,
+    {"GET", "/api/v1/version", api_version, ROLE_PUBLIC, .response = &version_schema, .flags = ROUTE_NO_WORKSPACE,
      .summary = "Server and schema version"},
     {0},
 };

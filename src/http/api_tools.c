@@ -41,6 +41,34 @@ static const struct field update_fields[] = {
     TOOL_FIELDS(false), {"base_version", JT_INT, .min = 1, .max = INT32_MAX}, {0}};
 static const struct schema tool_update_schema = {"ToolUpdate", update_fields, false};
 
+/* ---- answers: built-ins carry the first fields only ---- */
+static const struct field header_out_fields[] = {
+    {"name", JT_STRING, .required = true},
+    {"secret", JT_BOOL, .required = true},
+    {"value", JT_STRING, .description = "public headers only"},
+    {"value_last4", JT_STRING, .description = "secret headers: the value's last 4 characters (empty when short)"},
+    {0}};
+static const struct schema header_out_schema = {"ToolHeaderOut", header_out_fields, false};
+
+static const struct field tool_out_fields[] = {
+    {"id", JT_STRING, .required = true, .format = "uuid"},
+    {"name", JT_STRING, .required = true},
+    {"description", JT_STRING, .required = true},
+    {"builtin", JT_BOOL, .required = true},
+    {"kind", JT_STRING, .required = true, .enums = (const char *const[]){"builtin", "http", NULL}},
+    {"parameters", JT_OBJECT, .required = true, .object = &(const struct schema){"ToolParametersOut", NULL, true}},
+    {"version", JT_INT, .required = true, .description = "built-ins: always 1"},
+    {"method", JT_STRING},
+    {"url_template", JT_STRING},
+    {"headers", JT_ARRAY, .items = JT_OBJECT, .object = &header_out_schema},
+    {"body_template", JT_STRING, .nullable = true},
+    {"timeout_s", JT_INT},
+    {"max_response_bytes", JT_INT},
+    {"created_at", JT_STRING, .format = "date-time"},
+    {"updated_at", JT_STRING, .format = "date-time"},
+    {0}};
+static const struct schema tool_schema = {"Tool", tool_out_fields, false};
+
 static struct agents *mod(struct req *rq)
 {
 	return rq->app->agents;
@@ -91,12 +119,13 @@ static enum status h_delete(struct req *rq, struct res *rs)
 }
 
 const struct route api_tools_routes[] = {
-    {"GET", "/api/v1/tools", h_list, ROLE_VIEWER, .flags = ROUTE_LIST,
+    {"GET", "/api/v1/tools", h_list, ROLE_VIEWER, .response = &tool_schema, .flags = ROUTE_LIST,
      .summary = "List tools: the built-ins, then the workspace's custom tools (q: part of the name)"},
-    {"POST", "/api/v1/tools", h_create, ROLE_EDITOR, .body = &tool_create_schema, .flags = ROUTE_IDEMPOTENT,
-     .summary = "Create a custom HTTP tool"},
-    {"GET", "/api/v1/tools/{id}", h_get, ROLE_VIEWER, .summary = "Get a tool (secret header values never shown)"},
-    {"PATCH", "/api/v1/tools/{id}", h_update, ROLE_EDITOR, .body = &tool_update_schema,
+    {"POST", "/api/v1/tools", h_create, ROLE_EDITOR, .body = &tool_create_schema, .response = &tool_schema,
+     .flags = ROUTE_IDEMPOTENT | ROUTE_CREATES, .summary = "Create a custom HTTP tool"},
+    {"GET", "/api/v1/tools/{id}", h_get, ROLE_VIEWER, .response = &tool_schema,
+     .summary = "Get a tool (secret header values never shown)"},
+    {"PATCH", "/api/v1/tools/{id}", h_update, ROLE_EDITOR, .body = &tool_update_schema, .response = &tool_schema,
      .summary = "Change a custom tool: a new version (built-ins: 403)"},
     {"DELETE", "/api/v1/tools/{id}", h_delete, ROLE_EDITOR,
      .summary = "Archive a custom tool (built-ins: 403; 409 when an agent uses it)"},

@@ -21,6 +21,20 @@ static const struct field user_update_fields[] = {
 };
 static const struct schema api_user_update_schema = {"UserUpdate", user_update_fields, false};
 
+/* ---- answers ---- */
+static const struct field user_fields[] = {
+    {"id", JT_STRING, .required = true, .format = "uuid"},
+    {"email", JT_STRING, .required = true},
+    {"name", JT_STRING, .required = true},
+    {"is_admin", JT_BOOL, .required = true, .description = "instance administrator"},
+    {"disabled", JT_BOOL, .required = true},
+    {"personal_workspace_id", JT_STRING, .required = true, .nullable = true, .format = "uuid"},
+    {"created_at", JT_STRING, .required = true, .format = "date-time"},
+    {"updated_at", JT_STRING, .required = true, .format = "date-time"},
+    {0},
+};
+const struct schema api_user_schema = {"User", user_fields, false};
+
 static enum status api_users_me(struct req *rq, struct res *rs)
 {
 	const struct actor *c = req_actor(rq);
@@ -59,14 +73,15 @@ static enum status api_users_update(struct req *rq, struct res *rs)
 }
 
 const struct route api_users_routes[] = {
-    {"GET", "/api/v1/users/me", api_users_me, ROLE_USER, .flags = ROUTE_NO_WORKSPACE, .summary = "The signed-in user"},
+    {"GET", "/api/v1/users/me", api_users_me, ROLE_USER, .response = &api_user_schema, .flags = ROUTE_NO_WORKSPACE,
+     .summary = "The signed-in user"},
     {"PATCH", "/api/v1/users/me", api_users_me_update, ROLE_USER, .body = &api_me_update_schema,
-     .flags = ROUTE_NO_WORKSPACE, .summary = "Change name or password"},
-    {"GET", "/api/v1/users", api_users_list, ROLE_INSTANCE, .flags = ROUTE_NO_WORKSPACE | ROUTE_LIST,
-     .summary = "List users (instance administrators)"},
-    {"GET", "/api/v1/users/{id}", api_users_get, ROLE_INSTANCE, .flags = ROUTE_NO_WORKSPACE,
-     .summary = "Get a user (instance administrators)"},
+     .response = &api_user_schema, .flags = ROUTE_NO_WORKSPACE, .summary = "Change name or password"},
+    {"GET", "/api/v1/users", api_users_list, ROLE_INSTANCE, .response = &api_user_schema,
+     .flags = ROUTE_NO_WORKSPACE | ROUTE_LIST, .summary = "List users (instance administrators)"},
+    {"GET", "/api/v1/users/{id}", api_users_get, ROLE_INSTANCE, .response = &api_user_schema,
+     .flags = ROUTE_NO_WORKSPACE, .summary = "Get a user (instance administrators)"},
     {"PATCH", "/api/v1/users/{id}", api_users_update, ROLE_INSTANCE, .body = &api_user_update_schema,
-     .flags = ROUTE_NO_WORKSPACE, .summary = "Disable, enable or make a user admin"},
+     .response = &api_user_schema, .flags = ROUTE_NO_WORKSPACE, .summary = "Disable, enable or make a user admin"},
     {0},
 };

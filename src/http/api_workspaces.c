@@ -33,6 +33,29 @@ static const struct field member_update_fields[] = {
 };
 static const struct schema api_member_update_schema = {"MemberUpdate", member_update_fields, false};
 
+/* ---- answers ---- */
+static const struct field ws_fields[] = {
+    {"id", JT_STRING, .required = true, .format = "uuid"},
+    {"name", JT_STRING, .required = true},
+    {"personal", JT_BOOL, .required = true, .description = "the user's own workspace; it cannot be deleted"},
+    {"role", JT_STRING, .required = true, .nullable = true, .enums = member_roles,
+     .description = "the caller's role; null for an instance administrator who is not a member"},
+    {"created_at", JT_STRING, .required = true, .format = "date-time"},
+    {"updated_at", JT_STRING, .required = true, .format = "date-time"},
+    {0},
+};
+static const struct schema ws_schema = {"Workspace", ws_fields, false};
+
+static const struct field member_fields[] = {
+    {"user_id", JT_STRING, .required = true, .format = "uuid"},
+    {"email", JT_STRING, .required = true},
+    {"name", JT_STRING, .required = true},
+    {"role", JT_STRING, .required = true, .enums = member_roles},
+    {"created_at", JT_STRING, .required = true, .format = "date-time"},
+    {0},
+};
+static const struct schema member_schema = {"Member", member_fields, false};
+
 static enum status api_workspaces_list(struct req *rq, struct res *rs)
 {
 	return api_auth_list(rq, rs, auth_workspaces_list);
@@ -110,22 +133,24 @@ static enum status api_members_remove(struct req *rq, struct res *rs)
 }
 
 const struct route api_workspaces_routes[] = {
-    {"GET", "/api/v1/workspaces", api_workspaces_list, ROLE_USER, .flags = ROUTE_NO_WORKSPACE | ROUTE_LIST,
-     .summary = "The caller's workspaces with the caller's role"},
+    {"GET", "/api/v1/workspaces", api_workspaces_list, ROLE_USER, .response = &ws_schema,
+     .flags = ROUTE_NO_WORKSPACE | ROUTE_LIST, .summary = "The caller's workspaces with the caller's role"},
     {"POST", "/api/v1/workspaces", api_workspaces_create, ROLE_USER, .body = &api_workspace_create_schema,
-     .flags = ROUTE_NO_WORKSPACE | ROUTE_IDEMPOTENT, .summary = "Create a workspace (the caller owns it)"},
-    {"GET", "/api/v1/workspaces/{id}", api_workspaces_get, ROLE_VIEWER, .flags = ROUTE_WS_FROM_PATH,
-     .summary = "Get a workspace"},
+     .response = &ws_schema, .flags = ROUTE_NO_WORKSPACE | ROUTE_IDEMPOTENT | ROUTE_CREATES,
+     .summary = "Create a workspace (the caller owns it)"},
+    {"GET", "/api/v1/workspaces/{id}", api_workspaces_get, ROLE_VIEWER, .response = &ws_schema,
+     .flags = ROUTE_WS_FROM_PATH, .summary = "Get a workspace"},
     {"PATCH", "/api/v1/workspaces/{id}", api_workspaces_update, ROLE_ADMIN, .body = &api_workspace_update_schema,
-     .flags = ROUTE_WS_FROM_PATH, .summary = "Rename a workspace"},
+     .response = &ws_schema, .flags = ROUTE_WS_FROM_PATH, .summary = "Rename a workspace"},
     {"DELETE", "/api/v1/workspaces/{id}", api_workspaces_delete, ROLE_OWNER, .flags = ROUTE_WS_FROM_PATH,
      .summary = "Delete a workspace (not a personal one)"},
-    {"GET", "/api/v1/workspaces/{id}/members", api_members_list, ROLE_VIEWER, .flags = ROUTE_WS_FROM_PATH | ROUTE_LIST,
-     .summary = "List members and roles"},
+    {"GET", "/api/v1/workspaces/{id}/members", api_members_list, ROLE_VIEWER, .response = &member_schema,
+     .flags = ROUTE_WS_FROM_PATH | ROUTE_LIST, .summary = "List members and roles"},
     {"POST", "/api/v1/workspaces/{id}/members", api_members_add, ROLE_ADMIN, .body = &api_member_add_schema,
-     .flags = ROUTE_WS_FROM_PATH | ROUTE_IDEMPOTENT, .summary = "Add an existing user by email with a role"},
+     .response = &member_schema, .flags = ROUTE_WS_FROM_PATH | ROUTE_IDEMPOTENT | ROUTE_CREATES,
+     .summary = "Add an existing user by email with a role"},
     {"PATCH", "/api/v1/workspaces/{id}/members/{user_id}", api_members_update, ROLE_ADMIN,
-     .body = &api_member_update_schema, .flags = ROUTE_WS_FROM_PATH,
+     .body = &api_member_update_schema, .response = &member_schema, .flags = ROUTE_WS_FROM_PATH,
      .summary = "Change a member's role (owners: owners only)"},
     {"DELETE", "/api/v1/workspaces/{id}/members/{user_id}", api_members_remove, ROLE_ADMIN, .flags = ROUTE_WS_FROM_PATH,
      .summary = "Remove a member (never the last owner)"},

@@ -31,6 +31,7 @@ enum route_flags {
 	ROUTE_LIST = 1 << 3,         /* takes ?limit= and ?cursor= */
 	ROUTE_NO_LOG = 1 << 4,       /* not in the access log (health probes) */
 	ROUTE_WS_FROM_PATH = 1 << 5, /* the workspace is the path's {id}, not X-Workspace-Id */
+	ROUTE_CREATES = 1 << 6,      /* success is 201 Created (else 200, or 204 without a response) */
 };
 
 struct route {
@@ -39,7 +40,12 @@ struct route {
 	http_handler handler;
 	enum role role;
 	const struct schema *body; /* JSON body schema; NULL: no body accepted */
-	size_t body_limit;         /* 0: the configured default */
+	/* The success answer's schema. ROUTE_LIST routes name the item: the
+	 * answer is the page {"items": [item], "next_cursor"} around it. NULL
+	 * (and no .produces): the success is 204 No Content. */
+	const struct schema *response;
+	const char *produces; /* a success body that is not JSON: its media type ("text/plain") */
+	size_t body_limit;    /* 0: the configured default */
 	enum limit_class limit;
 	unsigned flags;
 	const char *summary;
@@ -176,5 +182,14 @@ void http_metrics_render(struct http_server *s, struct buf *b);
 
 /* ---- OpenAPI document built from http_routes() ---- */
 json_t *openapi_document(void);
+/* The HTTP code of r's success: 201 for ROUTE_CREATES, 204 for a route
+ * without a response schema or media type, else 200. */
+int route_success_code(const struct route *r);
+/* Does a handler's successful answer match what r documents: its status
+ * the documented success code, its body the response schema (each item of
+ * a list page)? ST_OK, or ST_INTERNAL with p naming the first difference.
+ * The server runs it on every answer when TROUPE_CHECK_RESPONSES=1 (the
+ * API test suites set it), so the document cannot drift from the answers. */
+enum status http_answer_check(const struct route *r, enum status st, const struct res *rs, struct problem *p);
 
 #endif

@@ -148,6 +148,83 @@ static json_t *error_response(const char *desc)
 	                 "$ref", "#/components/schemas/Problem");
 }
 
+int route_success_code(const struct route *r)
+{
+	if (r->flags & ROUTE_CREATES)
+		return 201;
+	return r->response || r->produces ? 200 : 204;
+}
+
+static enum status answer_mismatch(const struct route *r, struct problem *p, const char *what)
+{
+	return problem_set(p, ST_INTERNAL, "%s %s: the answer does not match its documentation: %s", r->method,
+	                   r->pattern, what);
+}
+
+enum status http_answer_check(const struct route *r, enum status st, const struct res *rs, struct problem *p)
+{
+	if (!status_ok(st))
+		return ST_OK;
+	int want = route_success_code(r), got = status_http_code(st);
+	if (got != want)
+		return answer_mismatch(r, p, arena_printf(p->arena, "status %d, documented %d", got, want));
+	if (want == 204 || r->produces)
+		return ST_OK;
+	if (!rs->json)
+		return answer_mismatch(r, p, "no JSON body");
+	struct problem fp;
+	problem_init(&fp, p->arena);
+	if (r->flags & ROUTE_LIST) {
+		json_t *items = json_object_get(rs->json, "items"), *next = json_object_get(rs->json, "next_cursor");
+		if (!json_is_array(items) || !(json_is_null(next) || json_is_string(next)) ||
+		    json_object_size(rs->json) != 2)
+			return answer_mismatch(r, p, "not a page {items, next_cursor}");
+		size_t i;
+		json_t *it;
+		json_array_foreach(items, i, it)
+		{
+			if (schema_validate_at(r->response, it, arena_printf(p->arena, "items[%zu]", i), &fp) != ST_OK)
+				break;
+		}
+	} else {
+		schema_validate(r->response, rs->json, &fp);
+	}
+	if (fp.nfields || fp.st != ST_OK)
+		return answer_mismatch(r, p,
+		                       fp.nfields
+		                           ? arena_printf(p->arena, "%s %s", fp.fields[0].field, fp.fields[0].message)
+		                           : (fp.detail ? fp.detail : "invalid"));
+	return ST_OK;
+}
+
+/* A list route's answer: the page around its item schema. */
+static json_t *page_ref(const struct schema *item, json_t *components)
+{
+	char name[128], ref[160];
+	snprintf(name, sizeof(name), "%sPage", item->name);
+	if (!json_object_get(components, name))
+		json_object_set_new(
+		    components, name,
+		    json_pack("{s:s, s:[s,s], s:{s:{s:s, s:o}, s:{s:[s,s], s:s}}, s:b}", "type", "object", "required",
+		              "items", "next_cursor", "properties", "items", "type", "array", "items",
+		              ref_to(item, components), "next_cursor", "type", "string", "null", "description",
+		              "pass as ?cursor= for the next page; null on the last", "additionalProperties", 0));
+	snprintf(ref, sizeof(ref), "#/components/schemas/%s", name);
+	return json_pack("{s:s}", "$ref", ref);
+}
+
+static json_t *success_response(const struct route *r, json_t *components)
+{
+	if (r->produces)
+		return json_pack("{s:s, s:{s:{s:{s:s}}}}", "description", "success", "content", r->produces, "schema",
+		                 "type", "string");
+	if (!r->response)
+		return json_pack("{s:s}", "description", "no content");
+	json_t *schema = r->flags & ROUTE_LIST ? page_ref(r->response, components) : ref_to(r->response, components);
+	return json_pack("{s:s, s:{s:{s:o}}}", "description", "success", "content", "application/json", "schema",
+	                 schema);
+}
+
 static json_t *operation(const struct route *r, json_t *components)
 {
 	json_t *op = json_object();
@@ -198,9 +275,9 @@ static json_t *operation(const struct route *r, json_t *components)
 		                              "binary"));
 
 	json_t *resp = json_object();
-	bool creates = str_eq(r->method, "POST") && (r->flags & ROUTE_IDEMPOTENT);
-	json_object_set_new(resp, creates ? "201" : (str_eq(r->method, "DELETE") ? "204" : "200"),
-	                    json_pack("{s:s}", "description", "success"));
+	char code[8];
+	snprintf(code, sizeof(code), "%d", route_success_code(r));
+	json_object_set_new(resp, code, success_response(r, components));
 	if (r->body || (r->flags & (ROUTE_LIST | ROUTE_RAW_BODY)) || strchr(r->pattern, '{'))
 		json_object_set_new(resp, "400", error_response("invalid request"));
 	if (r->role != ROLE_PUBLIC) {

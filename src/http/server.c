@@ -39,6 +39,7 @@ struct http_server {
 	atomic_int inflight;
 	atomic_int open_conns;
 	struct http_metrics metrics;
+	bool check_answers; /* TROUPE_CHECK_RESPONSES=1: answers checked against their documentation */
 };
 
 struct conn_state {
@@ -536,6 +537,10 @@ static enum MHD_Result finish(struct conn_state *cs)
 	st = rq->route->handler(rq, &cs->rs);
 	if (!status_ok(st) && status_ok(rq->problem.st))
 		rq->problem.st = st;
+	if (s->check_answers && http_answer_check(rq->route, st, &cs->rs, &rq->problem) != ST_OK) {
+		log_kv(LOG_ERROR, rq->problem.detail, "request_id", rq->request_id, NULL);
+		st = ST_INTERNAL;
+	}
 	if (idem && s->hooks.idem_end)
 		s->hooks.idem_end(rq, st, &cs->rs, s->hooks.ctx);
 	return respond(cs, st);
@@ -930,6 +935,7 @@ enum status http_start(struct app *app, const struct http_options *opt, const st
 	if (hooks)
 		s->hooks = *hooks;
 	parse_cors(s, opt->cors_origins);
+	s->check_answers = str_eq(getenv("TROUPE_CHECK_RESPONSES"), "1");
 	if (opt->web_dir && opt->web_dir[0]) {
 		char resolved[PATH_MAX];
 		if (realpath(opt->web_dir, resolved))

@@ -38,6 +38,8 @@ async function startServer(opts = {}) {
     TROUPE_ADMIN_EMAIL: ADMIN_EMAIL,
     TROUPE_ADMIN_PASSWORD: ADMIN_PASSWORD,
     TROUPE_RATE_LIMIT_DEFAULT: '100000/min',
+    // every answer is checked against its route's documented status and schema
+    TROUPE_CHECK_RESPONSES: '1',
     ...(opts.env || {}),
   };
   let db = null;

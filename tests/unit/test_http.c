@@ -150,6 +150,152 @@ static void test_problem_json(void)
 	arena_free(&a);
 }
 
+/* Every "$ref" in doc, resolved against its components: the count of
+ * refs seen, and of those that do not resolve (each printed). */
+static void walk_refs(json_t *doc, json_t *v, int *refs, int *broken)
+{
+	if (json_is_array(v)) {
+		size_t i;
+		json_t *x;
+		json_array_foreach(v, i, x) walk_refs(doc, x, refs, broken);
+		return;
+	}
+	if (!json_is_object(v))
+		return;
+	const char *k;
+	json_t *x;
+	json_object_foreach(v, k, x)
+	{
+		if (str_eq(k, "$ref") && json_is_string(x)) {
+			const char *ref = json_string_value(x), *pre = "#/components/schemas/";
+			(*refs)++;
+			json_t *schemas = json_object_get(json_object_get(doc, "components"), "schemas");
+			if (strncmp(ref, pre, strlen(pre)) != 0 || !json_object_get(schemas, ref + strlen(pre))) {
+				(*broken)++;
+				printf("# unresolved $ref %s\n", ref);
+			}
+		} else {
+			walk_refs(doc, x, refs, broken);
+		}
+	}
+}
+
+/* Responses are schemas too: each operation's success names its schema
+ * (204 alone has none), every error answer is the one Problem schema, and
+ * every $ref resolves. */
+static void test_openapi_responses(void)
+{
+	json_t *doc = openapi_document();
+	json_t *paths = json_object_get(doc, "paths");
+	int ops = 0, with_schema = 0, no_content = 0;
+	const char *path, *method;
+	json_t *item, *op;
+	json_object_foreach(paths, path, item)
+	{
+		json_object_foreach(item, method, op)
+		{
+			ops++;
+			json_t *resp = json_object_get(op, "responses");
+			const char *code;
+			json_t *r;
+			int successes = 0;
+			json_object_foreach(resp, code, r)
+			{
+				json_t *content = json_object_get(r, "content");
+				if (code[0] == '2') {
+					successes++;
+					json_t *schema = NULL;
+					const char *media;
+					json_t *mt;
+					json_object_foreach(content, media, mt) schema = json_object_get(mt, "schema");
+					if (str_eq(code, "204")) {
+						no_content++;
+						T_OK(content == NULL, "%s %s: 204 has no body", method, path);
+					} else {
+						with_schema += schema != NULL;
+						T_OK(schema != NULL, "%s %s: its %s answer has a schema", method, path,
+						     code);
+					}
+				} else {
+					json_t *ref = json_object_get(
+					    json_object_get(json_object_get(content, "application/problem+json"),
+					                    "schema"),
+					    "$ref");
+					T_EQ_STR(json_string_value(ref), "#/components/schemas/Problem",
+					         "%s %s: %s is a Problem", method, path, code);
+				}
+			}
+			T_EQ_INT(successes, 1, "%s %s documents one success", method, path);
+		}
+	}
+	T_EQ_INT(ops, http_route_count(), "every route is an operation");
+	T_EQ_INT(with_schema + no_content, ops, "every operation's success has a schema or is 204 (%d with a schema)",
+	         with_schema);
+	T_OK(with_schema > ops / 2, "most operations answer a body with a schema (%d of %d)", with_schema, ops);
+	int refs = 0, broken = 0;
+	walk_refs(doc, doc, &refs, &broken);
+	T_OK(refs > ops, "the document has $refs (%d)", refs);
+	T_EQ_INT(broken, 0, "every $ref resolves");
+	json_t *page = json_object_get(json_object_get(json_object_get(doc, "components"), "schemas"), "ModelPage");
+	T_OK(json_object_get(json_object_get(page, "properties"), "next_cursor") != NULL,
+	     "a list route's answer is the page around its item (ModelPage)");
+	json_decref(doc);
+}
+
+/* The answer check the API suites run on every answer. */
+static void test_answer_check(void)
+{
+	static const struct field thing_fields[] = {
+	    {"id", JT_STRING, .required = true, .format = "uuid"},
+	    {"note", JT_STRING, .required = true, .nullable = true},
+	    {0},
+	};
+	static const struct schema thing = {"Thing", thing_fields, false};
+	static const struct route get = {"GET", "/t/{id}", h_any, ROLE_USER, .response = &thing};
+	static const struct route list = {"GET", "/t", h_any, ROLE_USER, .response = &thing, .flags = ROUTE_LIST};
+	static const struct route del = {"DELETE", "/t/{id}", h_any, ROLE_USER};
+	static const struct route make = {"POST", "/t", h_any, ROLE_USER, .response = &thing, .flags = ROUTE_CREATES};
+#define ID "00000000-0000-4000-8000-000000000001"
+	static const struct {
+		const struct route *r;
+		enum status st;
+		const char *json; /* NULL: no body */
+		enum status want;
+	} cases[] = {
+	    {&get, ST_OK, "{\"id\":\"" ID "\",\"note\":null}", ST_OK},
+	    {&get, ST_OK, "{\"id\":\"" ID "\"}", ST_INTERNAL},                       /* a required field missing */
+	    {&get, ST_OK, "{\"id\":\"" ID "\",\"note\":null,\"x\":1}", ST_INTERNAL}, /* undocumented field */
+	    {&get, ST_OK, "{\"id\":\"nope\",\"note\":\"a\"}", ST_INTERNAL},          /* format */
+	    {&get, ST_CREATED, "{\"id\":\"" ID "\",\"note\":null}", ST_INTERNAL},    /* 201, documented 200 */
+	    {&get, ST_NOT_FOUND, NULL, ST_OK},                                       /* errors are Problems */
+	    {&get, ST_OK, NULL, ST_INTERNAL},                                        /* no body */
+	    {&del, ST_NO_CONTENT, NULL, ST_OK},                                      /* 204 */
+	    {&del, ST_OK, "{}", ST_INTERNAL},                                        /* 200, documented 204 */
+	    {&make, ST_CREATED, "{\"id\":\"" ID "\",\"note\":\"n\"}", ST_OK},
+	    {&make, ST_OK, "{\"id\":\"" ID "\",\"note\":\"n\"}", ST_INTERNAL},
+	    {&list, ST_OK, "{\"items\":[{\"id\":\"" ID "\",\"note\":null}],\"next_cursor\":null}", ST_OK},
+	    {&list, ST_OK, "{\"items\":[],\"next_cursor\":\"abc\"}", ST_OK},
+	    {&list, ST_OK,
+	     "{\"items\":[{\"id\":\"" ID "\",\"note\":null},{\"id\":1,\"note\":null}],\"next_cursor\":null}",
+	     ST_INTERNAL},
+	    {&list, ST_OK, "{\"items\":[]}", ST_INTERNAL},
+	    {&list, ST_OK, "[]", ST_INTERNAL},
+	};
+#undef ID
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		struct arena *a = arena_new();
+		struct problem p;
+		problem_init(&p, a);
+		struct res rs = {.json = cases[i].json ? json_loads(cases[i].json, 0, NULL) : NULL};
+		enum status st = http_answer_check(cases[i].r, cases[i].st, &rs, &p);
+		T_EQ_INT(st, cases[i].want, "answer check %s %s, status %d, %s (%s)", cases[i].r->method,
+		         cases[i].r->pattern, cases[i].st, cases[i].json ? cases[i].json : "no body",
+		         p.detail ? p.detail : "ok");
+		json_decref(rs.json);
+		arena_free(&a);
+	}
+}
+
 static void test_openapi_matches_routes(void)
 {
 	json_t *doc = openapi_document();
@@ -181,6 +327,8 @@ int main(void)
 	core_init();
 	test_router();
 	test_literal_wins();
+	test_openapi_responses();
+	test_answer_check();
 	test_params();
 	test_problem_json();
 	test_openapi_matches_routes();

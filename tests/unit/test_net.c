@@ -376,6 +376,9 @@ static void route(struct server *s, int fd, const char *req)
 	} else if (str_eq(path, "/redirect-decimal")) {
 		snprintf(extra, sizeof(extra), "Location: http://2130706433:%d/\r\n", s->canary_port);
 		reply(fd, "301 Moved Permanently", extra, "");
+	} else if (str_eq(path, "/redirect-schemeless")) {
+		snprintf(extra, sizeof(extra), "Location: //0x7f.1:%d/\r\n", s->canary_port);
+		reply(fd, "308 Permanent Redirect", extra, "");
 	} else if (str_eq(path, "/redirect-file")) {
 		reply(fd, "302 Found", "Location: file:///etc/passwd\r\n", "");
 	} else if (str_eq(path, "/redirect-hello")) {
@@ -610,6 +613,20 @@ static void test_reach(struct net_multi *m, struct server *srv)
 	snprintf(url, sizeof(url), "http://allowed.test:%d/keep-method", srv->port);
 	r = fetch(m, &(struct net_request){.url = url, .method = "put", .body = "{}", .body_len = 2});
 	T_EQ_STR(r.body, "PUT", "307 keeps the method");
+	net_response_free(&r);
+
+	/* a proxy from the environment would make the proxy the checked peer: it is ignored */
+	char proxy[64];
+	snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", srv->canary_port);
+	setenv("http_proxy", proxy, 1);
+	setenv("HTTPS_PROXY", proxy, 1);
+	setenv("ALL_PROXY", proxy, 1);
+	snprintf(url, sizeof(url), "http://allowed.test:%d/hello", srv->port);
+	r = fetch(m, &(struct net_request){.url = url});
+	T_EQ_STR(r.body, "hello", "http_proxy in the environment is not used");
+	unsetenv("http_proxy");
+	unsetenv("HTTPS_PROXY");
+	unsetenv("ALL_PROXY");
 	net_response_free(&r);
 
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/hello", srv->port);
