@@ -112,7 +112,9 @@ char *llm_base_url_normalise(enum llm_provider p, const char *base, const char *
 	size_t host_at = (size_t) (scheme - base) + 3;
 	size_t path_at = host_at + strcspn(b.data + host_at, "/?#");
 	if (p != LLM_AZURE_OPENAI && strpbrk(b.data + host_at, "?#")) {
-		snprintf(err, errlen, "must not have a query or fragment (?…, #…): the client appends the path itself");
+		snprintf(err, errlen,
+		         "must not have a query or fragment (?…, #…): the client appends its paths to it; put a key "
+		         "in api_key and headers in params.extra_headers");
 		buf_free(&b);
 		return NULL;
 	}

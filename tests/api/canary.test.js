@@ -8,11 +8,13 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 const { startServer, api, uniqueEmail, adminToken, PG_URL } = require('./authlib');
+const { startFakeLlm } = require('./lib');
 
 test('secrets never leak', async (t) => {
+  const fake = await startFakeLlm();
   const srv = await startServer({ env: { TROUPE_LOG_LEVEL: 'debug' } });
   let stopped = false;
-  t.after(async () => { if (!stopped) await srv.stop(); });
+  t.after(async () => { fake.stop(); if (!stopped) await srv.stop(); });
   const canaries = [];
   const answers = []; // every answer's text, with the one that may hold the canary
   const call = async (method, p, opts, issues = []) => {
@@ -62,6 +64,19 @@ test('secrets never leak', async (t) => {
   await call('GET', `/api/v1/models/${m.json.id}`, { token: admin });
   await call('GET', '/api/v1/models', { token: admin });
   await call('GET', '/api/v1/audit-events?limit=200', { token: admin });
+  // A provider that echoes the key it refuses back in its error (the fake does so for keys starting "bad-"):
+  // the test's answer, the log and the database must still hold none of it.
+  const echoed = 'bad-CanaryEcho-' + Date.now().toString(36) + '-QRST';
+  canaries.push(echoed);
+  const em = await call('POST', '/api/v1/models', { token: admin, body: { name: 'canary-echo', provider: 'openai_compatible', model: 'gpt-4o-mini', base_url: `${fake.url}/v1`, api_key: echoed } });
+  assert.equal(em.status, 201, em.text);
+  const probe = await call('POST', `/api/v1/models/${em.json.id}/test`, { token: admin });
+  assert.equal(probe.status, 200, probe.text);
+  assert.equal(probe.json.error.class, 'auth', probe.text);
+  assert.match(probe.json.error.detail, /Incorrect API key provided: \[redacted\]/, 'the echoed key is there, redacted');
+  const seen = (await fake.requests()).filter((r) => r.path === '/v1/chat/completions');
+  assert.equal(seen.length, 1);
+  assert.equal(seen[0].headers.authorization, `Bearer ${echoed}`, 'the fake was sent the canary key, so it echoed it');
 
   for (const c of canaries) assert.ok(c && c.length >= 10, 'canary set');
   for (const a of answers) {

@@ -184,3 +184,73 @@ test('POST /models/{id}/test tells a bad key, an unknown model and an unreachabl
   assert.ok(reqs.some((r) => (r.headers.authorization || '') === 'Bearer good-key-123456'));
   assert.doesNotMatch(srv.logs(), /good-key-123456/);
 });
+
+// Configurations as users write them, tested against a fake that refuses what
+// the real providers refuse: an Azure reasoning deployment (max_tokens and
+// temperature answer 400 unsupported_parameter) and Ollama's OpenAI-compatible
+// base URL ending in /v1.
+test('POST /models/{id}/test passes for an Azure reasoning deployment and an Ollama base ending in /v1', async (t) => {
+  const { startFakeLlm } = require('./lib');
+  const fake = await startFakeLlm();
+  const srv = await startServer();
+  t.after(async () => { fake.stop(); await srv.stop(); });
+  const admin = await login(srv);
+  const create = async (body) => {
+    const r = await api(srv, 'POST', '/api/v1/models', { token: admin, body });
+    assert.equal(r.status, 201, r.text);
+    return r.json;
+  };
+  const probe = async (id) => {
+    const r = await api(srv, 'POST', `/api/v1/models/${id}/test`, { token: admin });
+    assert.equal(r.status, 200, r.text);
+    return r.json;
+  };
+
+  const azure = await create({ name: 'az-o3', provider: 'azure_openai', model: 'o3-mini', deployment: 'o3-mini-prod', api_version: '2024-12-01-preview', base_url: fake.url, api_key: 'azure-key-123456', params: { max_tokens: 500, temperature: 0.3 } });
+  const ok = await probe(azure.id);
+  assert.equal(ok.ok, true, JSON.stringify(ok));
+  const sent = (await fake.requests()).filter((r) => r.path === '/openai/deployments/o3-mini-prod/chat/completions');
+  assert.equal(sent.length, 1);
+  assert.equal(sent[0].body.max_completion_tokens, 16, JSON.stringify(sent[0].body));
+  assert.equal(sent[0].body.max_tokens, undefined);
+  assert.equal(sent[0].body.temperature, undefined);
+  assert.equal(sent[0].query, '?api-version=2024-12-01-preview');
+
+  // Saved as pasted, then normalised: the stored base_url is the one the client appends to.
+  const ollama = await create({ name: 'ollama-v1', provider: 'ollama', model: 'llama3.2', base_url: `${fake.url}/v1/` });
+  assert.equal(ollama.base_url, fake.url);
+  const ok2 = await probe(ollama.id);
+  assert.equal(ok2.ok, true, JSON.stringify(ok2));
+  const paths = (await fake.requests()).map((r) => r.path);
+  assert.ok(paths.includes('/v1/chat/completions'), paths.join(' '));
+  assert.ok(!paths.some((p) => p.includes('/v1/v1')), paths.join(' '));
+});
+
+test('base URLs: normalised on save where unambiguous, refused with the fix where not', async (t) => {
+  const srv = await startServer();
+  t.after(() => srv.stop());
+  const admin = await login(srv);
+  const post = (body) => api(srv, 'POST', '/api/v1/models', { token: admin, body });
+  const saved = async (body, want) => {
+    const r = await post(body);
+    assert.equal(r.status, 201, r.text);
+    assert.equal(r.json.base_url, want, body.base_url);
+  };
+  await saved({ name: 'b1', provider: 'openai_compatible', model: 'x', base_url: 'http://h:8000/v1/v1/' }, 'http://h:8000/v1');
+  await saved({ name: 'b2', provider: 'openai_compatible', model: 'x', base_url: 'http://h:8000/v1/chat/completions' }, 'http://h:8000/v1');
+  await saved({ name: 'b3', provider: 'anthropic', model: 'claude-3-5-haiku-latest', api_key: 'k-123456789', base_url: 'https://api.anthropic.com/v1/' }, 'https://api.anthropic.com');
+  await saved({ name: 'b4', provider: 'azure_openai', model: 'gpt-4o', api_key: 'k-123456789', deployment: 'dep1', base_url: 'https://r.openai.azure.com/openai/deployments/dep1/chat/completions?api-version=2024-10-21' }, 'https://r.openai.azure.com');
+  await saved({ name: 'b5', provider: 'openai', model: 'gpt-4o', api_key: 'k-123456789', base_url: 'https://api.openai.com' }, 'https://api.openai.com/v1');
+  // Another deployment in the pasted URL than the configured one: which is meant cannot be guessed.
+  const a = await post({ name: 'b6', provider: 'azure_openai', model: 'gpt-4o', api_key: 'k-123456789', deployment: 'dep1', base_url: 'https://r.openai.azure.com/openai/deployments/other/chat/completions?api-version=2024-10-21' });
+  assertProblem(a, 400, 'base_url');
+  assert.match(a.text, /set base_url to https:\/\/r\.openai\.azure\.com, deployment to other and api_version to 2024-10-21/);
+  const q = await post({ name: 'b7', provider: 'openai_compatible', model: 'x', base_url: 'http://h:8000/v1?key=abc' });
+  assertProblem(q, 400, 'base_url');
+  assert.match(q.text, /query/);
+  // A patch is checked the same way.
+  const id = (await api(srv, 'GET', '/api/v1/models?limit=100', { token: admin })).json.items.find((m) => m.name === 'b1').id;
+  const p = await api(srv, 'PATCH', `/api/v1/models/${id}`, { token: admin, body: { base_url: 'http://h:9000/v1/chat/completions' } });
+  assert.equal(p.status, 200, p.text);
+  assert.equal(p.json.base_url, 'http://h:9000/v1');
+});

@@ -477,7 +477,7 @@ async function route(req, res, url, body) {
 
 	// ---- OpenAI and OpenAI-compatible (Ollama serves /v1 too) ----
 	// A path written twice (a base_url that already ended in /v1, or a whole endpoint pasted as a base): 404, as real servers answer.
-	if (/\/v1\/v1\/|\/chat\/completions\/|\/\/|\/openai\/deployments\/[^/]+\/chat\/completions\/openai\//.test(path)) {
+	if (/\/v1\/v1\/|\/chat\/completions\/|\/\//.test(path)) {
 		return sendJson(res, 404, { error: { message: `Invalid URL (${req.method} ${path})`, type: 'invalid_request_error', param: null, code: null } });
 	}
 	if (path === '/v1/chat/completions' || path === '/chat/completions') {

@@ -230,6 +230,68 @@ static void test_module_calls(void)
 	free(rm);
 }
 
+/* The one mapping from a configuration to a request: each setting lands where the client reads it. */
+static void test_request_mapping(void)
+{
+	struct arena *a = arena_new();
+	struct model_header hdrs[] = {{"X-Team", (char *) "blue"}};
+	struct model_resolved r = {
+	    .id = "cfg-1",
+	    .provider = "azure_openai",
+	    .model = "o3-mini",
+	    .kind = "chat",
+	    .base_url = "https://r.openai.azure.com",
+	    .api_version = "2024-12-01-preview",
+	    .deployment = "o3-prod",
+	    .organization = "org-1",
+	    .api_key = (char *) "sk-map-key",
+	    .headers = hdrs,
+	    .nheaders = 1,
+	    .temperature = 0.3,
+	    .has_temperature = true,
+	    .top_p = 0.8,
+	    .has_top_p = true,
+	    .max_tokens = 500,
+	    .timeout_s = 45,
+	    .input_per_mtok = 1.1,
+	    .output_per_mtok = 4.4,
+	};
+	struct llm_request q;
+	models_llm_request(&r, a, &q);
+	T_OK(q.provider == LLM_AZURE_OPENAI && str_eq(q.base_url, r.base_url) && str_eq(q.api_key, "sk-map-key") &&
+	         str_eq(q.api_version, "2024-12-01-preview") && str_eq(q.deployment, "o3-prod") &&
+	         str_eq(q.organization, "org-1") && str_eq(q.model, "o3-mini"),
+	     "mapping: provider, endpoint, key, version, deployment, organization and model");
+	T_OK(q.has_temperature && q.temperature == 0.3 && q.has_top_p && q.top_p == 0.8 && q.max_tokens == 500,
+	     "mapping: sampling and max_tokens");
+	T_OK(q.timeout_ms == 45000 && q.input_per_mtok == 1.1 && q.output_per_mtok == 4.4 &&
+	         str_eq(q.limit_key, "cfg-1"),
+	     "mapping: timeout in ms, prices, the configuration's id as the limiter's key");
+	T_OK(q.nheaders == 1 && str_eq(q.headers[0].name, "X-Team") && str_eq(q.headers[0].value, "blue"),
+	     "mapping: the extra headers");
+	T_OK(q.messages == NULL && q.nmessages == 0 && !q.stream, "mapping: the caller's part left empty");
+
+	struct llm_embed_request e;
+	r.provider = "ollama";
+	r.has_temperature = false;
+	r.timeout_s = 0;
+	models_llm_embed_request(&r, a, &e);
+	T_OK(e.provider == LLM_OLLAMA && str_eq(e.model, "o3-mini") && str_eq(e.base_url, r.base_url) &&
+	         e.timeout_ms == 0 && e.nheaders == 1 && e.input_per_mtok == 1.1,
+	     "mapping: an embedding request from the same configuration");
+	static const struct {
+		const char *name;
+		enum llm_provider p;
+	} provs[] = {{"openai", LLM_OPENAI},
+	             {"azure_openai", LLM_AZURE_OPENAI},
+	             {"anthropic", LLM_ANTHROPIC},
+	             {"ollama", LLM_OLLAMA},
+	             {"openai_compatible", LLM_OPENAI_COMPATIBLE}};
+	for (size_t i = 0; i < ARRAY_LEN(provs); i++)
+		T_EQ_INT(models_llm_provider(provs[i].name), provs[i].p, "mapping: provider %s", provs[i].name);
+	arena_free(&a);
+}
+
 int main(void)
 {
 	core_init();
@@ -237,5 +299,6 @@ int main(void)
 	test_known();
 	test_providers();
 	test_module_calls();
+	test_request_mapping();
 	return t_done();
 }
