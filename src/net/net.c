@@ -276,6 +276,18 @@ static void call_free(struct net_call *c)
 	free(c);
 }
 
+/* What holds in every state: in flight, a hop owns an easy handle and its
+ * parsed URL; ended, it owns nothing of curl's and its answer is complete,
+ * with a reason exactly when it failed and a kind exactly when refused. */
+static bool call_invariants(const struct net_call *c)
+{
+	if (!c->ended)
+		return c->easy && c->cu && c->slist && c->url && !c->resp.reason;
+	return !c->easy && !c->cu && !c->slist && !c->url && c->resp.body && c->resp.url &&
+	       (c->resp.error == NET_OK) == (c->resp.reason == NULL) &&
+	       (c->resp.error == NET_ERR_REFUSED) == (c->resp.kind != NULL) && c->resp.redirects <= NET_MAX_REDIRECTS;
+}
+
 /* Ends the call (the callback runs from net_multi_run). fmt NULL: success. */
 static void call_end(struct net_call *c, enum net_error err, const char *kind, const char *fmt, ...) PRINTF_LIKE(4, 5);
 static void call_end(struct net_call *c, enum net_error err, const char *kind, const char *fmt, ...)
@@ -299,6 +311,7 @@ static void call_end(struct net_call *c, enum net_error err, const char *kind, c
 	hop_release(c);
 	c->ended = true;
 	c->m->nended++;
+	assert(call_invariants(c));
 }
 
 static void call_end_verdict(struct net_call *c, const struct net_verdict *v)
@@ -587,6 +600,7 @@ static void hop_start(struct net_call *c)
 	}
 	hop_setopts(c, remaining_ms);
 	curl_multi_add_handle(c->m->multi, c->easy);
+	assert(call_invariants(c));
 }
 
 struct net_call *net_start(struct net_multi *m, const struct net_request *req, net_done_fn done, void *ud)
