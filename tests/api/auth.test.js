@@ -219,8 +219,13 @@ test('users and sessions', async (t) => {
     const p2 = await api(srv, 'GET', `/api/v1/audit-events?limit=2&cursor=${p1.json.next_cursor}`, { token: admin });
     assert.ok(p2.json.items[0].id < p1.json.items[1].id, 'newest first, pages do not overlap');
     const u = await newUser(srv, 'auditscope');
+    const key = await newKey(srv, u.token, { name: 'audit-scope', role: 'viewer' });
+    // Other workspaces have events, so a list that ignored the scope would show some.
+    assert.ok(all.json.items.some((e) => e.workspace_id && e.workspace_id !== u.ws), 'events of other workspaces exist');
     const mine = await api(srv, 'GET', '/api/v1/audit-events?limit=200', { token: u.token });
     assert.equal(mine.status, 200);
+    assert.ok(mine.json.items.some((e) => e.action === 'api_key.created' && e.target_id === key.id),
+      `the workspace's own event is listed: ${mine.text}`);
     assert.ok(mine.json.items.every((e) => e.workspace_id === u.ws), 'a workspace admin sees that workspace only');
   });
 

@@ -111,6 +111,7 @@ test('tenant isolation', async (t) => {
     assert.ok(!objs.member || !ml.text.includes(objs.member.a));
     const al = await api(srv, 'GET', '/api/v1/audit-events?limit=200', { token: b.token });
     assert.equal(al.status, 200);
+    assert.ok(al.json.items.length > 0, 'B has audit events of its own');
     assert.ok(al.json.items.every((e) => e.workspace_id === b.ws), 'audit events of B only');
     assert.ok(!al.text.includes(a.ws) && !al.text.includes(a.id));
   });
