@@ -257,7 +257,7 @@ int main(void)
 	if (pg && *pg)
 		run_on(pg, "postgres");
 	else
-		printf("# PostgreSQL not tested here (set TROUPE_TEST_PG_URL)\n");
+		printf("ok %d # SKIP PostgreSQL: set TROUPE_TEST_PG_URL\n", ++t_n);
 	char *rm = xasprintf("rm -rf '%s'", tmpdir);
 	if (system(rm) != 0)
 		printf("# could not remove %s\n", tmpdir);
