@@ -22,14 +22,15 @@
 /* ------------------------------------------------------------------ load */
 
 struct frame {
-	json_t *node;      /* object or array being filled */
-	char *anchor;      /* its anchor, registered when it closes */
-	char *key;         /* object: the key waiting for its value */
-	bool merge_next;   /* object: the pending key is the merge key << */
-	json_t *merges;    /* object: values of <<, applied when it closes */
-	size_t weight0;    /* loader weight when the node opened */
-	int height;        /* deepest child's height */
-	yaml_mark_t start; /* where the node began */
+	json_t *node;       /* object or array being filled */
+	char *anchor;       /* its anchor, registered when it closes */
+	char *key;          /* object: the key waiting for its value */
+	bool merge_next;    /* object: the pending key is the merge key << */
+	json_t *merges;     /* object: values of <<, applied when it closes */
+	yaml_mark_t key_at; /* object: where the pending key is */
+	size_t weight0;     /* loader weight when the node opened */
+	int height;         /* deepest child's height */
+	yaml_mark_t start;  /* where the node began */
 };
 
 struct anchor {
@@ -307,7 +308,7 @@ static bool place(struct loader *l, json_t *v, int height, yaml_mark_t m)
 		return true;
 	}
 	if (json_object_get(f->node, f->key)) {
-		fail_at(l, m, "the key \"%.100s\" appears twice in this mapping", f->key);
+		fail_at(l, f->key_at, "the key \"%.100s\" appears twice in this mapping", f->key);
 		json_decref(v);
 		return false;
 	}
@@ -334,6 +335,7 @@ static bool take_key(struct loader *l, struct frame *f, const yaml_event_t *ev)
 		f->merge_next = true;
 	}
 	f->key = xstrdup(s);
+	f->key_at = ev->start_mark;
 	return add_weight(l, NODE_WEIGHT + ev->data.scalar.length, ev->start_mark);
 }
 
