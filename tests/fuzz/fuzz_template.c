@@ -25,7 +25,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 
 	json_t *names = template_placeholders(all), *self = json_object(), *n;
 	size_t i;
-	json_array_foreach (names, i, n) {
+	json_array_foreach(names, i, n)
+	{
 		assert(template_name_valid(json_string_value(n)));
 		json_object_set_new(self, json_string_value(n),
 		                    json_string(arena_printf(a, "{%s}", json_string_value(n))));
