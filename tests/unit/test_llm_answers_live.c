@@ -141,19 +141,64 @@ static void case_stream_mixed_index(void)
 	struct llm_response r;
 	struct seen s;
 
-	fake_scriptq("{'rules':[{'match':'MIXEDINDEX','replies':[{'sse':[" CHUNK("{'index':0,'id':'c1','type':'"
-	                                                                         "function','function':{'name':'f1','"
-	                                                                         "arguments':''}}") "," CHUNK("{'index'"
-	                                                                                                      ":0,'"
-	                                                                                                      "function"
-	                                                                                                      "':{'"
-	                                                                                                      "argument"
-	                                                                                                      "s':'{\\'"
-	                                                                                                      "x\\':'}"
-	                                                                                                      "}") "," CHUNK("{'id':'c2','type':'function','function':{'name':'f2','arguments':'{\\'y\\':2}'}}") "," CHUNK(
-	    "{'index':0,'function':{'arguments':'1}'}}") "," CHUNK("{'index':2,'id':'c3','type':'function','function':{"
-	                                                           "'name':'f3','arguments':'{}'}}") "," FINISH_TOOLS
-	                                                                                             ",'[DONE]']}]}]}");
+	fake_scriptq("{'rules':[{'match':'MIXEDINDEX','replies':[{'sse':[" CHUNK(
+	    "{'index':0,'id':'c1','type':'"
+	    "function','function':{'name':'f1','"
+	    "arguments':''}}") "," CHUNK("{'index'"
+	                                 ":0,'"
+	                                 "function"
+	                                 "':{'"
+	                                 "argument"
+	                                 "s':'{\\'"
+	                                 "x\\':'}"
+	                                 "}") "," CHUNK("{'id':'c2','type':'function','function':{'name':'f2','"
+	                                                "arguments':'{\\'y\\':2}'}}") "," CHUNK("{'index':0,'"
+	                                                                                        "function':"
+	                                                                                        "{'arguments':'1}'}"
+	                                                                                        "}") "," CHUNK("{'"
+	                                                                                                       "ind"
+	                                                                                                       "ex'"
+	                                                                                                       ":2,"
+	                                                                                                       "'id"
+	                                                                                                       "':'"
+	                                                                                                       "c3'"
+	                                                                                                       ",'"
+	                                                                                                       "typ"
+	                                                                                                       "e':"
+	                                                                                                       "'fu"
+	                                                                                                       "nct"
+	                                                                                                       "ion"
+	                                                                                                       "','"
+	                                                                                                       "fun"
+	                                                                                                       "cti"
+	                                                                                                       "on'"
+	                                                                                                       ":{"
+	                                                                                                       "'na"
+	                                                                                                       "me'"
+	                                                                                                       ":'"
+	                                                                                                       "f3'"
+	                                                                                                       ",'"
+	                                                                                                       "arg"
+	                                                                                                       "ume"
+	                                                                                                       "nts"
+	                                                                                                       "':'"
+	                                                                                                       "{}'"
+	                                                                                                       "}}") "," FINISH_TOOLS
+	                                                                                                             ","
+	                                                                                                             "'"
+	                                                                                                             "["
+	                                                                                                             "D"
+	                                                                                                             "O"
+	                                                                                                             "N"
+	                                                                                                             "E"
+	                                                                                                             "]"
+	                                                                                                             "'"
+	                                                                                                             "]"
+	                                                                                                             "}"
+	                                                                                                             "]"
+	                                                                                                             "}"
+	                                                                                                             "]"
+	                                                                                                             "}");
 	stream_call(&req, &s, &r);
 	T_OK(r.rec.error == LLM_ERR_NONE && r.ntool_calls == 3 && call_is(&r, 0, "c1", "f1", "{\"x\":1}") &&
 	         call_is(&r, 1, "c2", "f2", "{\"y\":2}") && call_is(&r, 2, "c3", "f3", "{}"),
@@ -169,40 +214,40 @@ static void case_stream_split_by_id(void)
 	struct llm_response r;
 	struct seen s;
 
-	fake_scriptq("{'rules':[{'match':'SPLITID','replies':[{'sse':[" CHUNK("{'id':'s1','type':'function','function':"
-	                                                                      "{'name':'f','arguments':'{\\'a\\''}}") "," CHUNK("{'id':'s1','function':{'arguments':':1}'}}") "," CHUNK(
-	    "{'id':'s2','type':'function','function':{'name':'g','arguments':'{\\'b\\':2}'}}") "," FINISH_TOOLS
-	                                                                                       ",'[DONE]']}]},"
-	                                                                                       "{'match':'SAMEINDEX','"
-	                                                                                       "replies':[{'sse':"
-	                                                                                       "[" CHUNK("{'index':0,'"
-	                                                                                                 "id':'i1','"
-	                                                                                                 "type':'"
-	                                                                                                 "function','"
-	                                                                                                 "function':{'"
-	                                                                                                 "name':'f','"
-	                                                                                                 "arguments':'{"
-	                                                                                                 "}'}}") "," CHUNK(
-	                                                                                           "{'index':0,'id':'"
-	                                                                                           "i2','type':'"
-	                                                                                           "function','"
-	                                                                                           "function':{'name':'"
-	                                                                                           "g','arguments':''}"
-	                                                                                           "}") "," CHUNK("{'"
-	                                                                                                          "inde"
-	                                                                                                          "x':"
-	                                                                                                          "0,'"
-	                                                                                                          "func"
-	                                                                                                          "tion"
-	                                                                                                          "':{'"
-	                                                                                                          "argu"
-	                                                                                                          "ment"
-	                                                                                                          "s':'"
-	                                                                                                          "{\\'"
-	                                                                                                          "k\\'"
-	                                                                                                          ":3}'"
-	                                                                                                          "}}") "," FINISH_TOOLS
-	                                                                                                                ",'[DONE]']}]}]}");
+	fake_scriptq(
+	    "{'rules':[{'match':'SPLITID','replies':[{'sse':[" CHUNK(
+	        "{'id':'s1','type':'function','function':"
+	        "{'name':'f','arguments':'{\\'a\\''}}") "," CHUNK("{'id':'s1','function':{'arguments':':1}'}}") "," CHUNK("{'id':'s2','type':'function','function':{'name':'g','arguments':'{\\'b\\':2}'}}") "," FINISH_TOOLS
+	                                                                                                                                                                                                     ",'[DONE]']}]},"
+	                                                                                                                                                                                                     "{'match':'SAMEINDEX','"
+	                                                                                                                                                                                                     "replies':[{'sse':"
+	                                                                                                                                                                                                     "[" CHUNK("{'index':0,'"
+	                                                                                                                                                                                                               "id':'i1','"
+	                                                                                                                                                                                                               "type':'"
+	                                                                                                                                                                                                               "function','"
+	                                                                                                                                                                                                               "function':{'"
+	                                                                                                                                                                                                               "name':'f','"
+	                                                                                                                                                                                                               "arguments':'{"
+	                                                                                                                                                                                                               "}'}}") "," CHUNK("{'index':0,'id':'"
+	                                                                                                                                                                                                                                 "i2','type':'"
+	                                                                                                                                                                                                                                 "function','"
+	                                                                                                                                                                                                                                 "function':{'name':'"
+	                                                                                                                                                                                                                                 "g','arguments':''}"
+	                                                                                                                                                                                                                                 "}") "," CHUNK("{'"
+	                                                                                                                                                                                                                                                "inde"
+	                                                                                                                                                                                                                                                "x':"
+	                                                                                                                                                                                                                                                "0,'"
+	                                                                                                                                                                                                                                                "func"
+	                                                                                                                                                                                                                                                "tion"
+	                                                                                                                                                                                                                                                "':{'"
+	                                                                                                                                                                                                                                                "argu"
+	                                                                                                                                                                                                                                                "ment"
+	                                                                                                                                                                                                                                                "s':'"
+	                                                                                                                                                                                                                                                "{\\'"
+	                                                                                                                                                                                                                                                "k\\'"
+	                                                                                                                                                                                                                                                ":3}'"
+	                                                                                                                                                                                                                                                "}}") "," FINISH_TOOLS
+	                                                                                                                                                                                                                                                      ",'[DONE]']}]}]}");
 	stream_call(&req, &s, &r);
 	T_OK(r.rec.error == LLM_ERR_NONE && r.ntool_calls == 2 && call_is(&r, 0, "s1", "f", "{\"a\":1}") &&
 	         call_is(&r, 1, "s2", "g", "{\"b\":2}"),
