@@ -570,9 +570,11 @@ static char *keep_partial(struct llm_call *call, char *msg, bool *retry)
 	char *m = *retry ? xasprintf("%s; %zu bytes of the answer had been streamed, so it was not retried", msg,
 	                             call->st.text.len)
 	                 : xstrdup(msg);
+	int status = call->resp.rec.http_status;
 	*retry = false;
 	free(msg);
 	llm_response_free(&call->resp);
+	call->resp.rec.http_status = status;
 	if (call->st.has_text)
 		call->resp.text = buf_steal(&call->st.text);
 	return m;

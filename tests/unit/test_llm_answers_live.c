@@ -470,8 +470,9 @@ static void case_no_retry_after_delta(void)
 	                                                                                                         "'}]}]"
 	                                                                                                         "}");
 	stream_call(&req, &s, &r);
-	T_OK(r.rec.error == LLM_ERR_SERVER && r.rec.attempts == 1 && str_eq(r.text, "Hello") &&
-	         str_eq(s.text.data, "Hello") && strstr(r.rec.error_message, "overloaded_error"),
+	T_OK(r.rec.error == LLM_ERR_SERVER && r.rec.attempts == 1 && r.rec.http_status == 200 &&
+	         str_eq(r.text, "Hello") && str_eq(s.text.data, "Hello") &&
+	         strstr(r.rec.error_message, "overloaded_error"),
 	     "anthropic_error_after_delta: no retry once a delta went out; a server error carrying the partial "
 	     "text (text %s, deltas %s): %s",
 	     r.text ? r.text : "(null)", s.text.data ? s.text.data : "", msg_of(&r));
