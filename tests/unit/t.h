@@ -12,6 +12,13 @@
 
 static int t_n, t_failed;
 
+/* Line-buffered output: a test that crashes keeps every line it printed, so
+ * the log shows where it stopped (a file is fully buffered otherwise). */
+__attribute__((constructor)) static void t_line_buffered(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
 #define T_OK(cond, ...)                                                                                                \
 	do {                                                                                                           \
 		int t_c_ = !!(cond);                                                                                   \
