@@ -371,7 +371,7 @@ int main(int argc, char **argv)
 		app.llm_limiter = llm_limiter_new();
 		enum status st = models_new(app.db, cfg.secret_key, &app.models, &p);
 		if (st == ST_OK)
-			st = agents_new(app.db, app.models, &app.agents, &p);
+			st = agents_new(app.db, app.models, app.net_policy, &app.agents, &p);
 		if (st != ST_OK)
 			fprintf(stderr, "troupe: %s\n", p.detail);
 		arena_free(&a);

@@ -41,9 +41,12 @@ struct models;
 typedef enum status (*agents_usage_fn)(struct db_conn *c, const char *ws, const char *agent_id, struct arena *a,
                                        json_t **out, struct problem *p);
 
-/* models seals custom tools' secret headers (the model keys' scheme);
- * borrowed, owned by main. */
-enum status agents_new(struct db *db, struct models *models, struct agents **out, struct problem *p);
+/* models seals custom tools' secret headers (the model keys' scheme); pol
+ * is the outbound guard's allowlist (NULL: none). Both borrowed, owned by
+ * main. */
+struct net_policy;
+enum status agents_new(struct db *db, struct models *models, const struct net_policy *pol, struct agents **out,
+                       struct problem *p);
 void agents_free(struct agents **m);
 /* Until the workflows module sets it, deleting an agent checks no usage. */
 void agents_set_usage_hook(struct agents *m, agents_usage_fn fn);
@@ -107,6 +110,19 @@ enum status tools_get(struct agents *m, const struct actor *who, const char *id,
 enum status tools_update(struct agents *m, const struct actor *who, const char *id, json_t *patch, struct arena *a,
                          json_t **out, struct problem *p);
 enum status tools_delete(struct agents *m, const struct actor *who, const char *id, struct arena *a, struct problem *p);
+
+/* Runs a tool once at a version (0: current) with arguments checked against
+ * its parameters first (ST_UNPROCESSABLE naming "arguments.<name>"). HTTP
+ * tools go through the guarded client (src/net): a refused URL is
+ * ST_UNPROCESSABLE naming "url" with the reason. Answers {status, headers,
+ * body, truncated, duration_ms}; secret header values are masked ("****")
+ * wherever the answer would echo them. For the engine and the test route. */
+enum status tools_run(struct agents *m, const char *ws, const char *id, int64_t version, json_t *args, struct arena *a,
+                      json_t **out, struct problem *p);
+/* POST /tools/{id}/test: body {arguments}; the tool must be live in the
+ * actor's workspace (or a built-in). */
+enum status tools_test(struct agents *m, const struct actor *who, const char *id, json_t *body, struct arena *a,
+                       json_t **out, struct problem *p);
 
 /* Whether id names a built-in tool. */
 bool tools_is_builtin(const char *id);

@@ -9,7 +9,8 @@
 struct agents {
 	struct db *db;
 	struct models *models;
-	agents_usage_fn usage; /* set once at start, before any request */
+	const struct net_policy *net_policy; /* the outbound guard's allowlist; NULL: none */
+	agents_usage_fn usage;               /* set once at start, before any request */
 };
 
 /* A kind of versioned object: its tables and its words. */
@@ -66,5 +67,11 @@ enum status tools_restore(struct agents *m, const struct actor *who, const char 
                           struct arena *a, json_t **out, struct problem *p);
 enum status agents_restore(struct agents *m, const struct actor *who, const char *id, int64_t n, const char *note,
                            struct arena *a, json_t **out, struct problem *p);
+
+/* web_fetch: readable text of an HTML document, at most max bytes. */
+char *agents_html_text(const char *html, size_t len, size_t max, struct arena *a);
+/* The built-ins that need no network (calculator, current_datetime,
+ * json_query): their answer in the test shape. */
+enum status tools_run_pure(const char *name, json_t *args, struct arena *a, json_t **out, struct problem *p);
 
 #endif

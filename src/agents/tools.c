@@ -1,6 +1,7 @@
 /* Tools: the built-ins (fixed ids, in the binary) and the workspace's custom
  * HTTP tools (rows, versioned like agents, secret header values sealed). */
 #include "agents_int.h"
+#include "../core/jsonschema.h"
 #include "../core/template.h"
 #include "../models/models.h"
 
@@ -140,6 +141,8 @@ static enum status check_tool(json_t *def, struct problem *p)
 	json_t *params = json_object_get(def, "parameters");
 	if (!json_is_object(params) || !str_eq(agents_jstr(params, "type"), "object"))
 		problem_field(p, "parameters", "must be a JSON Schema of type \"object\"");
+	else
+		jsonschema_check(params, "parameters", p); /* the supported subset, each error with its path */
 	json_t *props = json_object_get(params, "properties");
 	check_slots("url_template", url, props, p);
 	check_slots("body_template", agents_jstr(def, "body_template"), props, p);

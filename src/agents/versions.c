@@ -18,12 +18,14 @@ const struct vkind *agents_vkind(const char *kind)
 	return NULL;
 }
 
-enum status agents_new(struct db *db, struct models *models, struct agents **out, struct problem *p)
+enum status agents_new(struct db *db, struct models *models, const struct net_policy *pol, struct agents **out,
+                       struct problem *p)
 {
 	(void) p;
 	struct agents *m = xcalloc(1, sizeof(*m));
 	m->db = db;
 	m->models = models;
+	m->net_policy = pol;
 	*out = m;
 	return ST_OK;
 }

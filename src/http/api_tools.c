@@ -118,6 +118,29 @@ static enum status h_delete(struct req *rq, struct res *rs)
 	return st == ST_OK ? ST_NO_CONTENT : st;
 }
 
+static const struct field test_fields[] = {{"arguments", JT_OBJECT, .required = true,
+                                            .object = &(const struct schema){"ToolArguments", NULL, true},
+                                            .description = "checked against the tool's parameters first"},
+                                           {0}};
+static const struct schema test_schema = {"ToolTest", test_fields, false};
+
+static const struct field test_out_fields[] = {
+    {"status", JT_INT, .required = true, .description = "the HTTP status (200 for tools without HTTP)"},
+    {"headers", JT_OBJECT, .required = true, .object = &(const struct schema){"ToolTestHeaders", NULL, true}},
+    {"body", JT_STRING, .required = true, .description = "secret header values masked as ****"},
+    {"truncated", JT_BOOL, .required = true},
+    {"duration_ms", JT_INT, .required = true},
+    {0}};
+static const struct schema test_out_schema = {"ToolTestResult", test_out_fields, false};
+
+static enum status h_test(struct req *rq, struct res *rs)
+{
+	json_t *out = NULL;
+	enum status st =
+	    tools_test(mod(rq), req_actor(rq), req_param(rq, "id"), rq->body, rq->arena, &out, &rq->problem);
+	return api_reply(rs, st, out);
+}
+
 const struct route api_tools_routes[] = {
     {"GET", "/api/v1/tools", h_list, ROLE_VIEWER, .response = &tool_schema, .flags = ROUTE_LIST,
      .summary = "List tools: the built-ins, then the workspace's custom tools (q: part of the name)"},
@@ -129,5 +152,7 @@ const struct route api_tools_routes[] = {
      .summary = "Change a custom tool: a new version (built-ins: 403)"},
     {"DELETE", "/api/v1/tools/{id}", h_delete, ROLE_EDITOR,
      .summary = "Archive a custom tool (built-ins: 403; 409 when an agent uses it)"},
+    {"POST", "/api/v1/tools/{id}/test", h_test, ROLE_EDITOR, .body = &test_schema, .response = &test_out_schema,
+     .summary = "Run a tool once: {status, headers, body, truncated, duration_ms}; a refused URL is 422 naming url"},
     {0},
 };

@@ -59,6 +59,7 @@ const ROUTES = {
   'GET /api/v1/tools/{id}': { role: 'viewer', ok: 404 },
   'PATCH /api/v1/tools/{id}': { role: 'editor', ok: 400 },
   'DELETE /api/v1/tools/{id}': { role: 'editor', ok: 404 },
+  'POST /api/v1/tools/{id}/test': { role: 'editor', ok: 400 },
   // State-changing, last: the owner deletes the shared workspace, then
   // everyone logs out.
   'DELETE /api/v1/workspaces/{id}': { role: 'owner', ok: 204, last: 1 },

@@ -77,6 +77,20 @@ test('secrets never leak', async (t) => {
   const seen = (await fake.requests()).filter((r) => r.path === '/v1/chat/completions');
   assert.equal(seen.length, 1);
   assert.equal(seen[0].headers.authorization, `Bearer ${echoed}`, 'the fake was sent the canary key, so it echoed it');
+  // A custom tool's secret header: sealed at rest, shown by its last four
+  // characters, never in an answer, a log or the audit log, even when a run
+  // is refused by the outbound guard.
+  const toolSecret = 'Bearer CanaryTool-' + Date.now().toString(36) + '-T00L';
+  canaries.push(toolSecret, toolSecret + '2');
+  const tool = await call('POST', '/api/v1/tools', { token: admin, body: { name: 'canary-tool', url_template: 'http://127.0.0.1:9/{q}', headers: [{ name: 'Authorization', value: toolSecret, secret: true }], parameters: { type: 'object', properties: { q: { type: 'string' } } } } });
+  assert.equal(tool.status, 201, tool.text);
+  assert.equal(tool.json.headers[0].value_last4, 'T00L');
+  await call('PATCH', `/api/v1/tools/${tool.json.id}`, { token: admin, body: { headers: [{ name: 'Authorization', value: toolSecret + '2', secret: true }] } });
+  await call('GET', `/api/v1/tools/${tool.json.id}`, { token: admin });
+  await call('GET', '/api/v1/tools', { token: admin });
+  const refused = await call('POST', `/api/v1/tools/${tool.json.id}/test`, { token: admin, body: { arguments: { q: 'x' } } });
+  assert.equal(refused.status, 422, refused.text);
+  await call('GET', '/api/v1/audit-events?limit=200', { token: admin });
 
   for (const c of canaries) assert.ok(c && c.length >= 10, 'canary set');
   for (const a of answers) {

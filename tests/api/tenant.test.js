@@ -55,7 +55,7 @@ const OBJECTS = {
     },
     list: '/api/v1/tools',
     byId: [['GET', '/api/v1/tools/{id}'], ['PATCH', '/api/v1/tools/{id}', { description: 'stolen' }],
-      ['DELETE', '/api/v1/tools/{id}']],
+      ['POST', '/api/v1/tools/{id}/test', { arguments: {} }], ['DELETE', '/api/v1/tools/{id}']],
   },
 };
 

@@ -83,6 +83,10 @@ test('tools', async (t) => {
     assertProblem(await call('POST', '/api/v1/tools', { ...WEATHER, name: 'w2', url_template: 'https://x/{town}' }), 400, 'url_template');
     assertProblem(await call('POST', '/api/v1/tools', { ...WEATHER, name: 'w3', parameters: { type: 'string' } }), 400, 'parameters');
     assertProblem(await call('POST', '/api/v1/tools', { ...WEATHER, name: 'w4', timeout_s: 0 }), 400, 'timeout_s');
+    const bad = await call('POST', '/api/v1/tools', { ...WEATHER, name: 'w6', parameters: { ...WEATHER.parameters, properties: { ...WEATHER.parameters.properties, days: { type: 'integer', minimum: 'one' } }, unevaluatedProperties: false } });
+    assertProblem(bad, 400);
+    assert.ok(bad.json.errors.some((e) => e.field.startsWith('parameters.') && e.field.includes('days')), bad.text);
+    assert.ok(bad.json.errors.some((e) => e.field.includes('unevaluatedProperties')), 'an unsupported keyword is named: ' + bad.text);
     assertProblem(await call('POST', '/api/v1/tools', { ...WEATHER, name: 'w5', headers: [{ name: 'A', secret: true }] }), 400, 'headers[0].value');
     assertProblem(await call('POST', '/api/v1/tools', WEATHER), 409, 'name');
     assert.equal(await count(), before);
