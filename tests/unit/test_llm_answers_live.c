@@ -390,6 +390,8 @@ static void case_quota(void)
 	    "{'match':'QUOTA429','replies':[{'status':429,'retry_after':0,'body':{'error':{'message':'You "
 	    "exceeded your current quota, please check your plan and billing details.','type':"
 	    "'insufficient_quota','param':null,'code':'insufficient_quota'}}},{'text':'never'}]},"
+	    "{'match':'QUOTALIM','replies':[{'status':429,'body':{'error':{'message':'quota','type':"
+	    "'insufficient_quota','code':'insufficient_quota'}}}]},"
 	    "{'match':'QUOTATYPE','replies':[{'status':429,'body':{'error':{'message':'You have hit your hard "
 	    "limit','type':'billing_hard_limit_reached','code':null}}},{'text':'never'}]},"
 	    "{'match':'QUOTA200','replies':[{'body':{'error':{'message':'quota','code':'insufficient_quota'}}},"
@@ -413,6 +415,27 @@ static void case_quota(void)
 	     msg_of(&r));
 	llm_response_free(&r);
 	T_EQ_STR(llm_error_name(LLM_ERR_QUOTA), "quota", "quota: the error's name");
+
+	/* the limiter is not slowed by it: a tpm budget with room for one call a minute still serves the next */
+	struct llm_limiter *lim = llm_limiter_new();
+	struct llm_client *lc = llm_client_new(lim);
+	llm_limiter_set(lim, "quota-budget", &(struct llm_limit){.tpm = 1200});
+	req = req_for(LLM_OPENAI, "QUOTALIM please");
+	req.limit_key = "quota-budget";
+	req.max_tokens = 1000; /* the estimate: about 1050 of the 1200 */
+	llm_call(lc, &req, &r);
+	T_EQ_INT(r.rec.error, LLM_ERR_QUOTA, "quota_limiter: the quota error under a tpm limit");
+	llm_response_free(&r);
+	user_msg.content = "after the quota error";
+	int64_t t0 = time_mono_us();
+	llm_call(lc, &req, &r);
+	int64_t ms = (time_mono_us() - t0) / 1000;
+	T_OK(r.rec.error == LLM_ERR_NONE && ms < 5000,
+	     "quota_limiter: the next call starts at once (%lld ms), its tokens were not spent by the failure",
+	     (long long) ms);
+	llm_response_free(&r);
+	llm_client_free(&lc);
+	llm_limiter_free(&lim);
 }
 
 #define ANT(name, data) "'event: " name "\\ndata: " data "'"
@@ -711,17 +734,18 @@ static void case_cancel(void)
 
 	fake_scriptq("{'rules':[{'match':'STALL5S','replies':[{'stall_ms':5000}]},"
 	             "{'match':'RETRY30','replies':[{'status':429,'retry_after':30},{'text':'never'}]}]}");
+	/* 400 ms of slack for a loaded machine; without the wake-up the end comes seconds later (the next timer) */
 	struct llm_request req = req_for(LLM_OPENAI_COMPATIBLE, "STALL5S please");
 	req.stream = true;
 	req.idle_timeout_ms = 20000;
 	int64_t ms = cancel_after(&req, 730, &e);
-	T_OK(e.done && e.err == LLM_ERR_CANCELLED && ms < 150,
+	T_OK(e.done && e.err == LLM_ERR_CANCELLED && ms < 400,
 	     "cancel_mid_stall: a cancel at 730 ms into a silent 5 s stall ends the call %lld ms later",
 	     (long long) ms);
 
 	req = req_for(LLM_OPENAI_COMPATIBLE, "RETRY30 please");
 	ms = cancel_after(&req, 730, &e);
-	T_OK(e.done && e.err == LLM_ERR_CANCELLED && ms < 150,
+	T_OK(e.done && e.err == LLM_ERR_CANCELLED && ms < 400,
 	     "cancel_waiting_retry: a call waiting 30 s to retry after a 429 ends %lld ms after its cancel",
 	     (long long) ms);
 	T_EQ_INT(requests_with("RETRY30"), 1, "cancel_waiting_retry: no second attempt was sent");
