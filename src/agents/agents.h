@@ -127,4 +127,74 @@ enum status tools_test(struct agents *m, const struct actor *who, const char *id
 /* Whether id names a built-in tool. */
 bool tools_is_builtin(const char *id);
 
+/* ---- built-in tools: the pure cores ----
+ *
+ * Each tool takes its arguments as a JSON object (already checked against
+ * its parameters schema by the caller; the tools check again what they
+ * rely on) and answers a JSON value in *out (a new reference; the caller
+ * decrefs it). Errors: ST_BAD_INPUT or ST_UNPROCESSABLE with a field error
+ * naming the argument ("expression", "query", "timezone", ...), never a
+ * partial answer. No tool touches the network, the disk (but the time zone
+ * database) or process-wide state. */
+
+struct agents_builtin_tool {
+	const char *name;        /* the tool's name as models see it: "calculator" */
+	const char *description; /* for the model */
+	const char *parameters;  /* JSON Schema text of the arguments (core/jsonschema.h's subset) */
+	enum status (*run)(const json_t *args, json_t **out, struct problem *p);
+};
+
+/* The pure built-ins, in a fixed order, ended by an entry with name NULL.
+ * (http_request and web_fetch use the network: they live with src/net.) */
+extern const struct agents_builtin_tool agents_builtin_tools[];
+/* The built-in named name, or NULL. */
+const struct agents_builtin_tool *agents_builtin_find(const char *name);
+
+/* calculator: an arithmetic expression, parsed and evaluated (never an
+ * eval). Numbers (1, 2.5, .5, 1e-3), + - * / % (Python's modulo: the sign
+ * of the divisor), ^ or ** (right-associative, above unary minus: -2^2 is
+ * -4), parentheses, the constants pi and e, and the functions sqrt, abs,
+ * round(x[, digits]) (half away from zero), floor, ceil, min(...),
+ * max(...), log(x[, base]) (base 10 by default), ln, exp, sin, cos, tan
+ * (radians). At most AGENTS_CALC_MAX_INPUT bytes and AGENTS_CALC_MAX_DEPTH
+ * nested parentheses, calls or signs. Division by zero, a domain error
+ * (sqrt(-1), ln(0)) or a result too large for a double are errors naming
+ * "expression" with the position, never NaN or infinity. */
+#define AGENTS_CALC_MAX_INPUT 1024
+#define AGENTS_CALC_MAX_DEPTH 64
+enum status agents_calc_eval(const char *expr, double *out, struct problem *p);
+/* args {"expression": "..."} -> {"expression": "...", "result": number} */
+enum status agents_tool_calculator(const json_t *args, json_t **out, struct problem *p);
+
+/* json_query: RFC 9535 JSONPath. The query is parsed whole first (a
+ * syntax or type error names "query" with the position); evaluation
+ * visits at most AGENTS_JSONPATH_MAX_NODES nodes and answers at most
+ * AGENTS_JSONPATH_MAX_RESULTS values, else ST_UNPROCESSABLE. *out is the
+ * nodelist's values as a JSON array, in the RFC's order. */
+#define AGENTS_JSONPATH_MAX_QUERY   4096
+#define AGENTS_JSONPATH_MAX_DEPTH   64
+#define AGENTS_JSONPATH_MAX_NODES   1000000
+#define AGENTS_JSONPATH_MAX_RESULTS 10000
+enum status agents_jsonpath_query(const char *query, const json_t *value, json_t **out, struct problem *p);
+/* args {"query": "$...", "document": any JSON} -> {"results": [...], "count": n} */
+enum status agents_tool_json_query(const json_t *args, json_t **out, struct problem *p);
+
+/* current_datetime: the time in an IANA zone ("Europe/Paris"; default
+ * "UTC"), read from the system's TZif files (TZDIR or
+ * /usr/share/zoneinfo) by our own reader, never through the TZ variable
+ * and localtime(3), which are process-wide and race other threads. */
+struct agents_datetime {
+	char iso8601[40];      /* "2026-03-08T03:00:00-04:00" */
+	char utc_offset[8];    /* "-04:00" */
+	char abbreviation[16]; /* "EDT" */
+	int offset_s;          /* seconds east of UTC */
+	bool dst;
+	int weekday; /* 0 = Sunday */
+};
+/* The wall clock in zone tz at unix_s. ST_BAD_INPUT naming "timezone" for
+ * a name that is not an IANA zone of this system. */
+enum status agents_datetime_at(const char *tz, int64_t unix_s, struct agents_datetime *out, struct problem *p);
+/* args {"timezone"?: "..."} -> {"datetime", "timezone", "utc_offset", "abbreviation", "dst", "weekday", "unix_time"} */
+enum status agents_tool_current_datetime(const json_t *args, json_t **out, struct problem *p);
+
 #endif

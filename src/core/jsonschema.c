@@ -455,7 +455,6 @@ static int re_build(const char *src, regex_t *re, const char **why)
 {
 	struct buf ere;
 	int rc = -1;
-	locale_t old = (locale_t) 0;
 
 	buf_init(&ere, 8 * JSONSCHEMA_MAX_PATTERN);
 	if (strlen(src) > JSONSCHEMA_MAX_PATTERN) {
@@ -465,25 +464,36 @@ static int re_build(const char *src, regex_t *re, const char **why)
 	if (re_translate(src, &ere, why) < 0)
 		goto out;
 	(void) buf_append(&ere, "", 0);
-	old = utf8_enter();
-	if (regcomp(re, ere.data, REG_EXTENDED | REG_NOSUB) != 0) {
+	if (jsonschema_regcomp(re, ere.data) < 0) {
 		*why = "is not a valid regular expression";
 		goto out;
 	}
 	rc = 0;
 out:
-	utf8_leave(old);
 	buf_free(&ere);
 	return rc;
 }
 
-static bool re_find(const regex_t *re, const char *s, size_t n)
+int jsonschema_regcomp(regex_t *re, const char *ere)
+{
+	locale_t old = utf8_enter();
+	int rc = regcomp(re, ere, REG_EXTENDED | REG_NOSUB);
+	utf8_leave(old);
+	return rc == 0 ? 0 : -1;
+}
+
+bool jsonschema_regsearch(const regex_t *re, const char *s, size_t n)
 {
 	regmatch_t m[1] = {{.rm_so = 0, .rm_eo = (regoff_t) n}};
 	locale_t old = utf8_enter();
 	bool found = regexec(re, s, 1, m, REG_STARTEND) == 0;
 	utf8_leave(old);
 	return found;
+}
+
+static bool re_find(const regex_t *re, const char *s, size_t n)
+{
+	return jsonschema_regsearch(re, s, n);
 }
 
 /* ---- JSON pointers in $ref (RFC 6901 in a URI fragment, RFC 3986 2.1) ---- */

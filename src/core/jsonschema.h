@@ -25,6 +25,7 @@
 #include "core/core.h"
 
 #include <jansson.h>
+#include <regex.h>
 
 #define JSONSCHEMA_MAX_DEPTH   128
 #define JSONSCHEMA_MAX_STEPS   200000
@@ -54,5 +55,12 @@ bool jsonschema_equal(const json_t *a, const json_t *b);
  * identifier, else "[\"...\"]" (JSON-escaped). Returns 0, or -1 when b's
  * cap is reached. Shared by everything that reports JSON paths. */
 int jsonschema_path_name(struct buf *b, const char *name);
+
+/* POSIX extended expressions compiled and searched in a per-thread
+ * C.UTF-8 locale ("." is one character; the process's locale is left
+ * alone): the patterns here and json_query's match() and search().
+ * jsonschema_regcomp returns 0 or -1 (then re needs no regfree). */
+int jsonschema_regcomp(regex_t *re, const char *ere);
+bool jsonschema_regsearch(const regex_t *re, const char *s, size_t n);
 
 #endif
