@@ -154,6 +154,27 @@ test('request framing', async (t) => {
     });
   }
 
+  // A body refused before it is read (413 from Content-Length, 415, 401,
+  // 404, 405, a bad path id) must not be read as the next request either:
+  // here the body is the probe itself.
+  const EARLY = [
+    ['413 from Content-Length', 'POST /api/v1/workspaces', 'application/json', 2000000, 413],
+    ['415', 'POST /api/v1/workspaces', 'text/plain', PROBE.length, 415],
+    ['401', 'POST /api/v1/workspaces', 'application/json', PROBE.length, 401],
+    ['404', 'POST /api/v1/nothing', 'application/json', PROBE.length, 404],
+    ['405', 'PUT /healthz', 'application/json', PROBE.length, 405],
+    ['400 for a path id', 'POST /api/v1/workspaces/not-an-id/members', 'application/json', PROBE.length, 400],
+  ];
+  for (const [name, line, type, length, status] of EARLY) {
+    await t.test(`a body refused unread (${name}) is not read as a request`, async () => {
+      const head = `${line} HTTP/1.1\r\nHost: x\r\nContent-Type: ${type}\r\nContent-Length: ${length}\r\n\r\n`;
+      const { data, closed } = await exchange(srv.port, head + PROBE);
+      assert.match(data, new RegExp(`^HTTP/1\\.1 ${status} `), data);
+      assert.ok(closed, `the server kept the connection open: ${JSON.stringify(data)}`);
+      assert.ok(!probeAnswered(data), `the body was served as a request: ${JSON.stringify(data)}`);
+    });
+  }
+
   await t.test('the server still answers after all of them', async () => {
     const { data } = await exchange(srv.port, PROBE.replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n'));
     assert.ok(probeAnswered(data), data);
