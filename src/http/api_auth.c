@@ -23,6 +23,31 @@ static enum status not_found_ws(struct req *rq)
 	return problem_set(&rq->problem, ST_NOT_FOUND, "no such workspace");
 }
 
+/* An X-Workspace-Id on an authenticated route is never ignored: a
+ * malformed one is 400, one naming a workspace the caller is not in (or, on
+ * /workspaces/{id}..., another than the path's) is 404, whether or not the
+ * route needs a workspace. A client's mistake is never silently served. */
+static enum status check_ws_header(struct auth *a, struct req *rq, const char **out)
+{
+	const char *ws = req_header(rq, "X-Workspace-Id");
+	*out = ws;
+	if (!ws)
+		return ST_OK;
+	if (!id_valid(ws)) {
+		problem_field(&rq->problem, "header.X-Workspace-Id", "must be a workspace id (UUID)");
+		return problem_set(&rq->problem, ST_BAD_INPUT, "invalid X-Workspace-Id");
+	}
+	if ((rq->route->flags & ROUTE_WS_FROM_PATH) && !str_eq(ws, req_param(rq, "id")))
+		return not_found_ws(rq);
+	if (rq->who.api_key_id && !str_eq(ws, rq->who.workspace_id))
+		return not_found_ws(rq);
+	enum role member = ROLE_UNSET;
+	enum status st = auth_member_role(a, ws, rq->who.user_id, &member);
+	if (st != ST_OK)
+		return problem_set(&rq->problem, st, "authorization is unavailable");
+	return member == ROLE_UNSET ? not_found_ws(rq) : ST_OK;
+}
+
 static enum status hook_authenticate(struct req *rq, void *ctx)
 {
 	struct auth *a = ctx;
@@ -40,6 +65,9 @@ static enum status hook_authenticate(struct req *rq, void *ctx)
 		return problem_set(&rq->problem, st, "the credential is invalid, expired or revoked");
 	if (st != ST_OK)
 		return problem_set(&rq->problem, st, "authentication is unavailable");
+	const char *hdr_ws;
+	if ((st = check_ws_header(a, rq, &hdr_ws)) != ST_OK)
+		return st;
 	if (r->role == ROLE_INSTANCE) {
 		if (!rq->who.instance_admin)
 			return problem_set(&rq->problem, ST_FORBIDDEN, "this needs an instance administrator");
@@ -52,13 +80,7 @@ static enum status hook_authenticate(struct req *rq, void *ctx)
 	if (r->flags & ROUTE_WS_FROM_PATH) {
 		ws = req_param(rq, "id");
 	} else {
-		ws = req_header(rq, "X-Workspace-Id");
-		if (ws && !id_valid(ws)) {
-			problem_field(&rq->problem, "header.X-Workspace-Id", "must be a workspace id (UUID)");
-			return problem_set(&rq->problem, ST_BAD_INPUT, "invalid X-Workspace-Id");
-		}
-		if (!ws)
-			ws = rq->who.workspace_id;
+		ws = hdr_ws ? hdr_ws : rq->who.workspace_id;
 	}
 	if (!ws)
 		return not_found_ws(rq);

@@ -1,10 +1,14 @@
 // Tenant isolation: two workspaces with objects in each; every read,
 // update, delete and list of the other's objects by id answers 404, and
-// lists never contain them. As object types arrive, they join OBJECTS.
+// lists never contain them. As object types arrive, they join OBJECTS; a
+// kind whose route is missing fails the test. And on every route of the
+// route table (read from the OpenAPI document), a foreign X-Workspace-Id
+// answers 404 and a malformed one 400 naming the header; public routes
+// ignore it.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { startServer, api, assertProblem, newUser, newKey, addMember, randomId } = require('./authlib');
+const { startServer, api, assertProblem, newUser, newKey, addMember, randomId, adminToken } = require('./authlib');
 
 // Each: create(srv, user) -> id, and the routes of one object by id.
 const OBJECTS = {
@@ -69,10 +73,13 @@ test('tenant isolation', async (t) => {
   const b = await newUser(srv, 'tenant-b');
   const objs = {};
   for (const [kind, o] of Object.entries(OBJECTS)) {
-    if (o.route && !has(o.route)) { t.diagnostic(`${kind}: no route yet`); continue; }
+    assert.ok(!o.route || has(o.route), `${kind}: the route table has no ${o.route}`);
     objs[kind] = { a: await o.create(srv, a), b: await o.create(srv, b) };
   }
   const bKey = await newKey(srv, b.token, { role: 'admin', name: 'b-admin' });
+  const b2r = await api(srv, 'POST', '/api/v1/workspaces', { token: b.token, body: { name: 'b-second' } });
+  assert.equal(b2r.status, 201, b2r.text);
+  const b2 = b2r.json.id;
 
   await t.test('objects of the other workspace answer 404 by id, as if absent', async () => {
     for (const [kind, ids] of Object.entries(objs)) {
@@ -114,6 +121,58 @@ test('tenant isolation', async (t) => {
     assert.ok(al.json.items.length > 0, 'B has audit events of its own');
     assert.ok(al.json.items.every((e) => e.workspace_id === b.ws), 'audit events of B only');
     assert.ok(!al.text.includes(a.ws) && !al.text.includes(a.id));
+  });
+
+  await t.test('every route refuses a foreign or malformed X-Workspace-Id; public routes ignore it', async () => {
+    const admin = await adminToken(srv);
+    const ops = [];
+    for (const [p, item] of Object.entries(doc.paths)) {
+      for (const [m, op] of Object.entries(item)) ops.push({ method: m.toUpperCase(), path: p, op });
+    }
+    assert.ok(ops.length >= 40, `the route table has its routes (${ops.length})`);
+    let checked = 0;
+    for (const { method, path: tmpl, op } of ops) {
+      const key = `${method} ${tmpl}`;
+      const isPublic = Array.isArray(op.security) && op.security.length === 0;
+      const instance = op['x-troupe-role'] === 'instance_admin';
+      // B acts (the administrator on instance routes); A's workspace is
+      // foreign to both. The workspace routes name the caller's own.
+      const token = instance ? admin : b.token;
+      const own = instance ? null : b.ws;
+      const path = tmpl.replace(/\{id\}/, tmpl.startsWith('/api/v1/workspaces/{id}') && own ? own : randomId())
+        .replace(/\{version\}|\{to\}/g, '1').replace(/\{[a-z_]+\}/g, () => randomId());
+      const body = method === 'POST' || method === 'PATCH' ? {} : undefined;
+      if (isPublic) {
+        if (method !== 'GET') {
+          // login, register, refresh: the body is judged, never the header
+          const r = await api(srv, method, path, { workspace: 'not-a-uuid', body });
+          assert.ok(r.status !== 404 && !(r.json?.errors || []).some((e) => e.field === 'header.X-Workspace-Id'),
+            `${key}: a public route ignores X-Workspace-Id (${r.status} ${r.text})`);
+        } else {
+          const plain = await api(srv, method, path);
+          for (const ws of [a.ws, 'not-a-uuid']) {
+            const r = await api(srv, method, path, { workspace: ws });
+            assert.equal(r.status, plain.status, `${key}: a public route ignores X-Workspace-Id ${ws}`);
+          }
+        }
+        checked++;
+        continue;
+      }
+      const foreign = await api(srv, method, path, { token, workspace: a.ws, body });
+      assertProblem(foreign, 404);
+      assert.match(foreign.json.detail, /workspace/, `${key}: the foreign workspace is what is not found`);
+      const bad = await api(srv, method, path, { token, workspace: 'not-a-uuid', body });
+      assertProblem(bad, 400);
+      assert.ok(bad.json.errors.some((e) => e.field === 'header.X-Workspace-Id'), `${key}: 400 names the header`);
+      if (tmpl.startsWith('/api/v1/workspaces/{id}')) {
+        // the path names B's workspace; a header naming another workspace
+        // of B's own is still not the path's
+        const other = await api(srv, method, path, { token, workspace: b2, body });
+        assertProblem(other, 404);
+      }
+      checked++;
+    }
+    assert.equal(checked, ops.length, 'every operation was checked');
   });
 
   await t.test('the other workspace itself is 404, never 403', async () => {
