@@ -113,9 +113,21 @@ static int rotate_secrets(struct app *app, struct config *cfg)
 	struct arena *a = arena_new();
 	struct problem p;
 	problem_init(&p, a);
-	int count = 0, rc = 1;
-	if (models_rotate_secret(app->db, cfg->secret_key, line, &count, &p) != ST_OK) {
+	int count = 0, tools = 0, rc = 1;
+	/* tools first, in their own transaction; run back if the model keys'
+	 * rotation then fails, so a failure changes nothing */
+	if (agents_rotate_secret(app->db, cfg->secret_key, line, &tools, &p) != ST_OK) {
 		fprintf(stderr, "troupe: rotation failed, nothing changed: %s\n", p.detail ? p.detail : "error");
+		goto out;
+	}
+	if (models_rotate_secret(app->db, cfg->secret_key, line, &count, &p) != ST_OK) {
+		int back = 0;
+		struct problem p2;
+		problem_init(&p2, a);
+		bool undone = agents_rotate_secret(app->db, line, cfg->secret_key, &back, &p2) == ST_OK;
+		fprintf(stderr, "troupe: rotation failed, %s: %s\n",
+		        undone ? "nothing changed" : "tool secrets are sealed under the new secret: rotate again",
+		        p.detail ? p.detail : "error");
 		goto out;
 	}
 	if (cfg->secret_file && access(cfg->secret_file, F_OK) == 0) {
@@ -135,12 +147,13 @@ static int rotate_secrets(struct app *app, struct config *cfg)
 			        cfg->secret_file);
 			goto out;
 		}
-		printf("troupe: re-encrypted %d model configuration(s); %s holds the new secret\n", count,
-		       cfg->secret_file);
+		printf(
+		    "troupe: re-encrypted %d model configuration(s) and %d tool secret(s); %s holds the new secret\n",
+		    count, tools, cfg->secret_file);
 	} else {
-		printf("troupe: re-encrypted %d model configuration(s); set TROUPE_SECRET_KEY to the new secret "
-		       "for every process\n",
-		       count);
+		printf("troupe: re-encrypted %d model configuration(s) and %d tool secret(s); set TROUPE_SECRET_KEY to "
+		       "the new secret for every process\n",
+		       count, tools);
 	}
 	rc = 0;
 out:

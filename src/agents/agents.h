@@ -124,6 +124,13 @@ enum status tools_run(struct agents *m, const char *ws, const char *id, int64_t 
 enum status tools_test(struct agents *m, const struct actor *who, const char *id, json_t *body, struct arena *a,
                        json_t **out, struct problem *p);
 
+/* Re-seals every custom tool's secret headers (current rows and versions)
+ * from the old server secret to the new one, in one transaction; *count:
+ * the sealed values re-sealed. `troupe secrets rotate` runs it before the
+ * model keys' rotation and runs it back if that one fails. */
+enum status agents_rotate_secret(struct db *db, const char *old_secret, const char *new_secret, int *count,
+                                 struct problem *p);
+
 /* Whether id names a built-in tool. */
 bool tools_is_builtin(const char *id);
 

@@ -635,3 +635,65 @@ enum status tools_resolve(struct agents *m, const char *ws, const char *id, int6
 	*out = tool_json(id, version ? version : row.version, def, 0, 0);
 	return ST_OK;
 }
+
+/* ---- rotation of the server secret ---- */
+
+struct rotate {
+	struct models *from, *to;
+	int count;
+	struct arena *a;
+};
+
+/* Re-seals one table's sealed column; key_sql selects (id for the aad, the
+ * row's key columns, sealed). */
+static enum status reseal(struct db_conn *c, struct rotate *r, const char *select, const char *update, bool versions,
+                          struct problem *p)
+{
+	struct db_res *res;
+	enum status st = db_query(c, r->a, &res, select, DB_NOARGS, p);
+	for (int i = 0; st == ST_OK && i < db_res_rows(res); i++) {
+		const char *id = db_res_text(res, i, 0);
+		char *plain = models_open(r->from, id, db_res_text(res, i, 2), r->a);
+		if (!plain)
+			return problem_set(p, ST_CONFLICT,
+			                   "a secret header of tool %s does not open with the current secret", id);
+		char *sealed = models_seal(r->to, id, plain, r->a);
+		sodium_memzero(plain, strlen(plain));
+		if (versions)
+			st = db_query(c, r->a, NULL, update,
+			              DB_ARGS(db_text(sealed), db_text(id), db_int(db_res_int(res, i, 1))), p);
+		else
+			st = db_query(c, r->a, NULL, update, DB_ARGS(db_text(sealed), db_text(id)), p);
+		r->count++;
+	}
+	return st;
+}
+
+static enum status rotate_tx(struct db_conn *c, void *vctx, struct problem *p)
+{
+	struct rotate *r = vctx;
+	r->count = 0;
+	enum status st = reseal(c, r, "SELECT id, 0, headers_sealed FROM tools WHERE headers_sealed IS NOT NULL",
+	                        "UPDATE tools SET headers_sealed = ? WHERE id = ?", false, p);
+	if (st != ST_OK)
+		return st;
+	return reseal(c, r,
+	              "SELECT tool_id, version, headers_sealed FROM tool_versions WHERE headers_sealed IS NOT NULL",
+	              "UPDATE tool_versions SET headers_sealed = ? WHERE tool_id = ? AND version = ?", true, p);
+}
+
+enum status agents_rotate_secret(struct db *db, const char *old_secret, const char *new_secret, int *count,
+                                 struct problem *p)
+{
+	struct rotate r = {.a = arena_new()};
+	enum status st = models_new(db, old_secret, &r.from, p);
+	if (st == ST_OK)
+		st = models_new(db, new_secret, &r.to, p);
+	if (st == ST_OK)
+		st = db_tx(db, rotate_tx, &r, p);
+	*count = r.count;
+	models_free(&r.from);
+	models_free(&r.to);
+	arena_free(&r.a);
+	return st;
+}

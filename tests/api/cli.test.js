@@ -123,9 +123,14 @@ test('secrets rotate re-seals provider keys; API keys keep working; old tokens s
   const fake = await startFakeLlm();
   t.after(() => fake.stop());
   const dir = tmp();
-  let srv = await startServer({ dataDir: dir, sqlite: true });
+  const allow = { env: { TROUPE_OUTBOUND_ALLOW: 'localhost' } };
+  let srv = await startServer({ dataDir: dir, sqlite: true, ...allow });
   const token = await login(srv);
   const key = (await api(srv, 'POST', '/api/v1/api-keys', { token, body: { name: 'ci', role: 'admin' } })).json.key;
+  // a custom tool's secret header is re-sealed too: its test call still opens it
+  const tool = await api(srv, 'POST', '/api/v1/tools', { token, body: { name: 'rot', url_template: `${fake.url.replace('127.0.0.1', 'localhost')}/v1/models`, headers: [{ name: 'Authorization', value: 'Bearer rotating-tool-secret', secret: true }] } });
+  assert.equal(tool.status, 201, tool.text);
+  assert.equal((await api(srv, 'POST', `/api/v1/tools/${tool.json.id}/test`, { token, body: { arguments: {} } })).status, 200);
   assert.match(key, /^trp_/);
   const model = await api(srv, 'POST', '/api/v1/models', { token, body: { name: 'm', provider: 'openai_compatible', model: 'gpt-4o-mini', base_url: `${fake.url}/v1`, api_key: 'rotating-key-123456' } });
   assert.equal(model.status, 201, model.text);
@@ -139,13 +144,15 @@ test('secrets rotate re-seals provider keys; API keys keep working; old tokens s
   const newSecret = 'a-brand-new-server-secret-of-more-than-32-bytes';
   const r = run(['secrets', 'rotate', '--data', dir], {}, newSecret + '\n');
   assert.equal(r.code, 0, r.err);
-  assert.match(r.out, /re-encrypted 1 model configuration/);
+  assert.match(r.out, /re-encrypted 1 model configuration\(s\) and 2 tool secret/);
   assert.equal(fs.readFileSync(path.join(dir, 'secret.key'), 'utf8').trim(), newSecret);
   assert.equal(fs.statSync(path.join(dir, 'secret.key')).mode & 0o777, 0o600);
   assert.doesNotMatch(r.out + r.err, /a-brand-new-server-secret/, 'the secret is not echoed');
 
-  srv = await startServer({ dataDir: dir, sqlite: true });
+  srv = await startServer({ dataDir: dir, sqlite: true, ...allow });
   try {
+    const run2 = await api(srv, 'POST', `/api/v1/tools/${tool.json.id}/test`, { token: key, body: { arguments: {} } });
+    assert.equal(run2.status, 200, 'the tool secret opens under the new secret: ' + run2.text);
     assert.equal((await api(srv, 'GET', '/api/v1/users/me', { token })).status, 401, 'tokens signed with the old secret stop');
     assert.equal((await api(srv, 'GET', '/api/v1/users/me', { token: key })).status, 200, 'API keys survive');
     const probe = await api(srv, 'POST', `/api/v1/models/${model.json.id}/test`, { token: key });
