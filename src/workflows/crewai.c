@@ -230,7 +230,8 @@ static bool want_names(struct imp *m, const char *field, const json_t *v)
 
 /* ------------------------------------------------------------ placeholders */
 
-static void collect_inputs(struct imp *m, const char *text)
+/* Adds text's placeholders not yet in seen to inputs, as required strings. */
+static void placeholders_into(json_t *inputs, json_t *seen, const char *text)
 {
 	json_t *names = template_placeholders(text);
 	size_t i;
@@ -239,13 +240,18 @@ static void collect_inputs(struct imp *m, const char *text)
 	json_array_foreach(names, i, n)
 	{
 		const char *name = json_string_value(n);
-		if (json_object_get(m->input_names, name))
+		if (json_object_get(seen, name))
 			continue;
-		json_object_set_new(m->input_names, name, json_true());
-		json_array_append_new(m->inputs,
+		json_object_set_new(seen, name, json_true());
+		json_array_append_new(inputs,
 		                      json_pack("{s:s,s:s,s:b}", "name", name, "type", "string", "required", 1));
 	}
 	json_decref(names);
+}
+
+static void collect_inputs(struct imp *m, const char *text)
+{
+	placeholders_into(m->inputs, m->input_names, text);
 }
 
 /* ------------------------------------------------------------ agents */
@@ -622,47 +628,72 @@ static void check_crew_keys(struct imp *m)
 	}
 }
 
-/* crew.yaml inputs: troupe's declared inputs, which replace the derived
- * ones by name (a type, a default, a description) or add to them. */
-static void crew_inputs(struct imp *m, json_t *list)
+static bool input_ok(const json_t *in)
 {
 	static const char *const types[] = {"string", "number", "boolean", "json"};
+	static const char *const keys[] = {"name", "type", "required", "description", "default"};
+	const char *name = json_string_value(json_object_get(in, "name"));
+	const char *type = json_string_value(json_object_get(in, "type"));
+	bool type_ok = false;
+	const char *k;
+	json_t *v;
+
+	for (size_t j = 0; type && j < ARRAY_LEN(types); j++)
+		type_ok |= str_eq(type, types[j]);
+	if (!json_is_object(in) || !name || !template_name_valid(name) || !type_ok ||
+	    !json_is_boolean(json_object_get(in, "required")))
+		return false;
+	if (json_object_get(in, "description") && !json_is_string(json_object_get(in, "description")))
+		return false;
+	json_object_foreach((json_t *) in, k, v)
+	{
+		bool known = false;
+		for (size_t j = 0; j < ARRAY_LEN(keys); j++)
+			known |= str_eq(k, keys[j]);
+		if (!known)
+			return false;
+	}
+	return true;
+}
+
+/* crew.yaml inputs: troupe's declared inputs, in their order (a type, a
+ * default, a description, optional); placeholders they do not name follow
+ * as required strings. */
+static void crew_inputs(struct imp *m, json_t *list)
+{
+	json_t *declared = json_array(), *names = json_object(), *in;
 	size_t i;
-	json_t *in;
 	char f[80];
 
 	if (!json_is_array(list)) {
 		problem_field(m->p, "crew_yaml: inputs", "must be a list of inputs, got %s", type_name(list));
-		return;
+		goto out;
 	}
 	json_array_foreach(list, i, in)
 	{
 		const char *name = json_string_value(json_object_get(in, "name"));
-		const char *type = json_string_value(json_object_get(in, "type"));
-		bool type_ok = false;
-		for (size_t j = 0; type && j < ARRAY_LEN(types); j++)
-			type_ok |= str_eq(type, types[j]);
 		snprintf(f, sizeof(f), "crew_yaml: inputs[%zu]", i);
-		if (!json_is_object(in) || !name || !template_name_valid(name) || !type_ok ||
-		    !json_is_boolean(json_object_get(in, "required"))) {
+		if (!input_ok(in)) {
 			problem_field(m->p, f,
 			              "must be {name (an identifier), type (string, number, boolean or json), "
 			              "required (true or false), description?, default?}");
-			continue;
-		}
-		size_t j;
-		json_t *d;
-		bool replaced = false;
-		json_array_foreach(m->inputs, j, d) if (str_eq(json_string_value(json_object_get(d, "name")), name))
-		{
-			json_array_set(m->inputs, j, in);
-			replaced = true;
-		}
-		if (!replaced) {
-			json_array_append(m->inputs, in);
-			json_object_set_new(m->input_names, name, json_true());
+		} else if (json_object_get(names, name)) {
+			problem_field(m->p, f, "the input \"%s\" is declared twice", name);
+		} else {
+			json_object_set_new(names, name, json_true());
+			json_array_append(declared, in);
 		}
 	}
+	json_array_foreach(m->inputs, i, in)
+	{
+		if (!json_object_get(names, json_string_value(json_object_get(in, "name"))))
+			json_array_append(declared, in);
+	}
+	json_array_clear(m->inputs);
+	json_array_extend(m->inputs, declared);
+out:
+	json_decref(declared);
+	json_decref(names);
 }
 
 static void copy_if(json_t *dst, const char *dk, const json_t *src, const char *sk)
@@ -880,20 +911,30 @@ static json_t *export_task(const json_t *t, json_t *crew_tasks)
 	return y;
 }
 
-/* The inputs go into crew.yaml only when the placeholders would not give
- * them back as they are (a type, a default, a description, optional). */
-static bool inputs_derivable(const json_t *inputs)
+/* The inputs go into crew.yaml only when the placeholders, read the way
+ * the import reads them, would not give them back as they are. */
+static bool inputs_derivable(const json_t *def)
 {
+	static const char *const agent_texts[] = {"role", "goal", "backstory"};
+	static const char *const task_texts[] = {"description", "expected_output", "output_file"};
+	const json_t *w = json_object_get(def, "workflow");
+	json_t *derived = json_array(), *seen = json_object(), *e;
 	size_t i;
-	json_t *in;
 
-	json_array_foreach(inputs, i, in)
+	json_array_foreach(json_object_get(def, "agents"), i, e)
 	{
-		if (json_object_size(in) != 3 || !str_eq(json_string_value(json_object_get(in, "type")), "string") ||
-		    !json_is_true(json_object_get(in, "required")))
-			return false;
+		for (size_t j = 0; j < ARRAY_LEN(agent_texts); j++)
+			placeholders_into(derived, seen, json_string_value(json_object_get(e, agent_texts[j])));
 	}
-	return true;
+	json_array_foreach(json_object_get(w, "tasks"), i, e)
+	{
+		for (size_t j = 0; j < ARRAY_LEN(task_texts); j++)
+			placeholders_into(derived, seen, json_string_value(json_object_get(e, task_texts[j])));
+	}
+	bool same = json_equal(derived, json_object_get(w, "inputs"));
+	json_decref(derived);
+	json_decref(seen);
+	return same;
 }
 
 static char *dump_or_empty(json_t *v)
@@ -968,7 +1009,7 @@ enum status workflows_crewai_export(const json_t *def, json_t **out, struct prob
 	copy_if(cy, "timeout_s", w, "timeout_s");
 	if (json_array_size(json_object_get(w, "tags")))
 		copy_if(cy, "tags", w, "tags");
-	if (!inputs_derivable(json_object_get(w, "inputs")))
+	if (!inputs_derivable(def))
 		copy_if(cy, "inputs", w, "inputs");
 	if (json_object_size(crew_agents))
 		json_object_set(cy, "agents", crew_agents);

@@ -259,6 +259,12 @@ static const struct {
      "inputs:\n  - {name: topic, type: string, required: false, default: AI}\n  - {name: n, type: number, required: "
      "true}\n",
      NULL, NULL, "workflow.inputs.0", "{\"name\":\"topic\",\"type\":\"string\",\"required\":false,\"default\":\"AI\"}"},
+    {TPL_AGENTS, TPL_TASKS,
+     "inputs:\n  - {name: current_year, type: number, required: true}\n  - {name: extra, type: json, required: "
+     "false, default: {a: 1}}\n",
+     NULL, NULL, "workflow.inputs",
+     "[{\"name\":\"current_year\",\"type\":\"number\",\"required\":true},{\"name\":\"extra\",\"type\":\"json\","
+     "\"required\":false,\"default\":{\"a\":1}},{\"name\":\"topic\",\"type\":\"string\",\"required\":true}]"},
     {"a: &base\n  role: R\n  goal: G\n  backstory: B\nb:\n  <<: *base\n  role: R2\n",
      "t:\n  description: D\n  expected_output: E\n  agent: b\n", NULL, NULL, NULL, "agents.1.role", "\"R2\""},
     /* errors */
@@ -302,6 +308,11 @@ static const struct {
      "no agent with key \"boss\""},
     {TPL_AGENTS, TPL_TASKS, "inputs:\n  - {name: '1x', type: string, required: true}\n", "crew_yaml: inputs[0]",
      "an identifier"},
+    {TPL_AGENTS, TPL_TASKS,
+     "inputs:\n  - {name: topic, type: string, required: true}\n  - {name: topic, type: number, required: true}\n",
+     "crew_yaml: inputs[1]", "declared twice"},
+    {TPL_AGENTS, TPL_TASKS, "inputs:\n  - {name: topic, type: string, required: true, secret: 1}\n",
+     "crew_yaml: inputs[0]", "must be {name"},
     {TPL_AGENTS, TPL_TASKS, "a: &a [*a]\n", "crew_yaml", "line 1, column 8: the alias *a refers to a node"},
 };
 
