@@ -185,3 +185,78 @@ test('tenant isolation', async (t) => {
     assertProblem(await api(srv, 'GET', '/api/v1/api-keys', { token: b.token, workspace: randomId() }), 404);
   });
 });
+
+// Writes that touch more than one row, each with a second workspace that
+// must come out unchanged: a statement that lost its `workspace_id = ?`
+// fails here.
+test('writes that touch many rows stay in their workspace', async (t) => {
+  const srv = await startServer();
+  t.after(() => srv.stop());
+  const a = await newUser(srv, 'multi-a');
+  const b = await newUser(srv, 'multi-b');
+  const model = async (u, ws, name, extra = {}) => {
+    const r = await api(srv, 'POST', '/api/v1/models', { token: u.token, workspace: ws,
+      body: { name, provider: 'ollama', model: 'llama3', base_url: 'http://127.0.0.1:11434', ...extra } });
+    assert.equal(r.status, 201, r.text);
+    return r.json.id;
+  };
+  const isDefault = async (u, ws, id) => {
+    const r = await api(srv, 'GET', `/api/v1/models/${id}`, { token: u.token, workspace: ws });
+    assert.equal(r.status, 200, r.text);
+    return r.json.default;
+  };
+
+  await t.test('marking a default clears the previous default of that workspace only', async () => {
+    const ma = await model(a, a.ws, 'a-default', { default: true });
+    const mb = await model(b, b.ws, 'b-default', { default: true });
+    assert.equal(await isDefault(a, a.ws, ma), true, 'B marking its default left A\'s');
+    assert.equal(await isDefault(b, b.ws, mb), true);
+    const mb2 = await model(b, b.ws, 'b-second');
+    const r = await api(srv, 'PATCH', `/api/v1/models/${mb2}`, { token: b.token, body: { default: true } });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(await isDefault(b, b.ws, mb), false, 'B\'s previous default cleared');
+    assert.equal(await isDefault(a, a.ws, ma), true, 'a PATCH in B left A\'s default');
+    const emb = await model(a, a.ws, 'a-embed', { kind: 'embedding', model: 'nomic-embed-text', default: true });
+    assert.equal(await isDefault(a, a.ws, emb), true);
+    assert.equal(await isDefault(a, a.ws, ma), true, 'an embedding default left the chat default');
+  });
+
+  await t.test('deleting a workspace deletes its keys, members and objects only', async () => {
+    const w1 = (await api(srv, 'POST', '/api/v1/workspaces', { token: a.token, body: { name: 'doomed' } })).json.id;
+    const w2 = (await api(srv, 'POST', '/api/v1/workspaces', { token: a.token, body: { name: 'kept' } })).json.id;
+    const keys = {}; const models = {};
+    for (const ws of [w1, w2]) {
+      keys[ws] = await newKey(srv, a.token, { role: 'viewer', workspace: ws, name: 'k' });
+      await addMember(srv, a.token, ws, b.email, 'viewer');
+      models[ws] = await model(a, ws, 'm');
+    }
+    const del = await api(srv, 'DELETE', `/api/v1/models/${models[w1]}`, { token: a.token, workspace: w1 });
+    assert.equal(del.status, 204, del.text);
+    const r = await api(srv, 'DELETE', `/api/v1/workspaces/${w1}`, { token: a.token });
+    assert.equal(r.status, 204, r.text);
+    assert.equal((await api(srv, 'GET', '/api/v1/api-keys', { token: keys[w1].key })).status, 401, 'the deleted workspace\'s key is gone');
+    const k2 = await api(srv, 'GET', '/api/v1/api-keys', { token: a.token, workspace: w2 });
+    assert.equal(k2.status, 200, k2.text);
+    assert.ok(k2.json.items.some((k) => k.id === keys[w2].id), 'the other workspace\'s key stays');
+    assert.equal((await api(srv, 'GET', '/api/v1/workspaces/' + w2, { token: keys[w2].key })).status, 200, 'and still works');
+    const m2 = await api(srv, 'GET', `/api/v1/workspaces/${w2}/members`, { token: a.token });
+    assert.equal(m2.status, 200, m2.text);
+    assert.ok(m2.json.items.some((m) => m.user_id === b.id), 'the other workspace\'s member stays');
+    assert.equal((await api(srv, 'GET', `/api/v1/workspaces/${w2}`, { token: b.token })).status, 200, 'and is still in');
+    assert.equal((await api(srv, 'GET', `/api/v1/models/${models[w2]}`, { token: a.token, workspace: w2 })).status, 200,
+      'the other workspace\'s model stays');
+  });
+
+  await t.test('removing a member removes them from that workspace only', async () => {
+    const w1 = (await api(srv, 'POST', '/api/v1/workspaces', { token: a.token, body: { name: 'one' } })).json.id;
+    const w2 = (await api(srv, 'POST', '/api/v1/workspaces', { token: a.token, body: { name: 'two' } })).json.id;
+    await addMember(srv, a.token, w1, b.email, 'editor');
+    await addMember(srv, a.token, w2, b.email, 'editor');
+    const r = await api(srv, 'DELETE', `/api/v1/workspaces/${w1}/members/${b.id}`, { token: a.token });
+    assert.equal(r.status, 204, r.text);
+    assertProblem(await api(srv, 'GET', `/api/v1/workspaces/${w1}`, { token: b.token }), 404);
+    assert.equal((await api(srv, 'GET', `/api/v1/workspaces/${w2}`, { token: b.token })).status, 200);
+    const m1 = await api(srv, 'GET', `/api/v1/workspaces/${w1}/members`, { token: a.token });
+    assert.ok(m1.json.items.some((m) => m.user_id === a.id), 'the remover stays a member');
+  });
+});
