@@ -564,7 +564,8 @@ static enum MHD_Result finish(struct conn_state *cs)
  * lie does: the lines of a well-formed header sit back to back. So each name
  * must start exactly two NUL bytes after the previous line ends, and its
  * value after only a NUL and whitespace. The walk reads only between the
- * pointers libmicrohttpd hands out, at most FRAMING_MAX_GAP bytes each. A
+ * pointers libmicrohttpd hands out, at most FRAMING_MAX_GAP bytes each, and
+ * the four bytes after the last value (its CRLF and the empty line's). A
  * library that lays its buffer out otherwise fails every request, loudly,
  * and tests/api/framing.test.js with it. */
 
@@ -613,22 +614,25 @@ static const char *framing_field_name(struct framing *f, const char *name, size_
 	return arena_printf(f->cs->rq.arena, "header.%.*s", (int) n, name);
 }
 
-/* The line's place in the read buffer: see the comment above. */
+/* The line's place in the read buffer: see the comment above. Addresses
+ * are compared as integers: a folded line's name lies in another block. */
 static enum MHD_Result framing_layout(struct framing *f, const char *name, size_t nlen, const char *value)
 {
-	const char *colon = name + nlen;
-	if (value < colon + 1 || value - (colon + 1) > FRAMING_MAX_GAP)
+	uintptr_t colon = (uintptr_t) name + nlen, v = (uintptr_t) value;
+	if (v < colon + 1 || v - (colon + 1) > FRAMING_MAX_GAP)
 		return framing_fault(f, "header",
 		                     "a header line is folded onto the next (obsolete line folding, "
 		                     "RFC 9112 5.2); send each field on one line");
-	for (const char *p = colon + 1; p < value; p++)
+	for (const char *p = name + nlen + 1; p < value; p++)
 		if (!is_ows(*p))
 			return framing_fault(f, "header", "a header line is folded or holds a NUL byte");
-	if (f->prev_end && (name < f->prev_end || name - f->prev_end > 2 || f->prev_end[0] ||
-	                    (name - f->prev_end == 2 && f->prev_end[1])))
-		return framing_fault(f, "header", "a header line holds a NUL byte or is folded onto the next");
-	if (f->prev_end && name - f->prev_end == 1)
+	if (!f->prev_end)
+		return MHD_YES;
+	uintptr_t prev = (uintptr_t) f->prev_end, n = (uintptr_t) name;
+	if (n == prev + 1 && !f->prev_end[0])
 		return framing_fault(f, "header", "a header line ends in a bare LF; lines end in CRLF (RFC 9112 2.2)");
+	if (n != prev + 2 || f->prev_end[0] || f->prev_end[1])
+		return framing_fault(f, "header", "a header line holds a NUL byte or is folded onto the next");
 	return MHD_YES;
 }
 
@@ -655,7 +659,9 @@ static enum MHD_Result framing_field(void *cls, enum MHD_ValueKind kind, const c
 		return framing_fault(f, framing_field_name(f, name, nlen),
 		                     "a header name holds whitespace or a character RFC 9110 5.6.2 does not allow "
 		                     "(whitespace before the colon is refused, RFC 9112 5.1)");
-	if (!value || framing_layout(f, name, nlen, value) == MHD_NO)
+	if (!value)
+		return framing_fault(f, framing_field_name(f, name, nlen), "a header has no value");
+	if (framing_layout(f, name, nlen, value) == MHD_NO)
 		return MHD_NO;
 	for (size_t i = 0; i < vlen; i++) {
 		unsigned char ch = (unsigned char) value[i];
