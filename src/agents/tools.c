@@ -15,22 +15,13 @@ struct builtin {
 	const char *id, *name, *description, *parameters;
 };
 
+/* The pure built-ins (calculator, current_datetime, json_query) take their
+ * description and parameters from their cores (agents_builtin_find); the
+ * two that use the network are described here. */
 static const struct builtin BUILTINS[] = {
-    {"00000000-0000-7000-8000-000000000001", "calculator",
-     "Evaluates an arithmetic expression (+ - * / % ^, parentheses, sqrt, abs, round, floor, ceil, min, max, log, "
-     "ln, exp, sin, cos, tan, pi, e). Never runs code.",
-     "{\"type\":\"object\",\"properties\":{\"expression\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":"
-     "1000,\"description\":\"e.g. (2 + 3) * sqrt(16)\"}},\"required\":[\"expression\"],"
-     "\"additionalProperties\":false}"},
-    {"00000000-0000-7000-8000-000000000002", "current_datetime",
-     "The current date and time in an IANA time zone, ISO 8601 with its offset.",
-     "{\"type\":\"object\",\"properties\":{\"timezone\":{\"type\":\"string\",\"maxLength\":64,\"default\":"
-     "\"UTC\",\"description\":\"an IANA time zone name, e.g. Europe/Paris\"}},\"additionalProperties\":false}"},
-    {"00000000-0000-7000-8000-000000000003", "json_query",
-     "Selects values from a JSON document with an RFC 9535 JSONPath query; answers the list of values found.",
-     "{\"type\":\"object\",\"properties\":{\"query\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":1000,"
-     "\"description\":\"e.g. $.store.book[?@.price < 10].title\"},\"document\":{\"description\":\"the JSON "
-     "value to query\"}},\"required\":[\"query\",\"document\"],\"additionalProperties\":false}"},
+    {"00000000-0000-7000-8000-000000000001", "calculator", NULL, NULL},
+    {"00000000-0000-7000-8000-000000000002", "current_datetime", NULL, NULL},
+    {"00000000-0000-7000-8000-000000000003", "json_query", NULL, NULL},
     {"00000000-0000-7000-8000-000000000004", "http_request",
      "Sends one HTTP request to a public http(s) URL and answers status, headers and body (size and time "
      "capped; private and loopback addresses refused).",
@@ -72,9 +63,11 @@ json_t *tools_builtin_json(const char *id)
 	const struct builtin *b = builtin_by_id(id);
 	if (!b)
 		return NULL;
-	json_t *params = json_loads(b->parameters, 0, NULL);
+	const struct agents_builtin_tool *core = agents_builtin_find(b->name);
+	const char *desc = core ? core->description : b->description;
+	json_t *params = json_loads(core ? core->parameters : b->parameters, 0, NULL);
 	return json_pack("{s:s, s:s, s:s, s:b, s:s, s:o, s:i}", "id", b->id, "name", b->name, "description",
-	                 b->description, "builtin", true, "kind", "builtin", "parameters",
+	                 desc ? desc : "", "builtin", true, "kind", "builtin", "parameters",
 	                 params ? params : json_object(), "version", 1);
 }
 
@@ -479,7 +472,9 @@ static bool builtin_matches(const struct builtin *b, const char *q)
 	if (!q || !*q)
 		return true;
 	size_t n = strlen(q);
-	for (const char *const *t = (const char *const[]){b->name, b->description, NULL}; *t; t++)
+	const struct agents_builtin_tool *core = agents_builtin_find(b->name);
+	const char *desc = core ? core->description : b->description;
+	for (const char *const *t = (const char *const[]){b->name, desc ? desc : "", NULL}; *t; t++)
 		for (const char *s = *t; *s; s++)
 			if (strncasecmp(s, q, n) == 0)
 				return true;

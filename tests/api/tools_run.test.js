@@ -95,6 +95,25 @@ test('tools run through the guarded client', async (t) => {
     assertProblem(await run(HTTP_REQUEST, { url: `${base}/x`, surprise: 1 }), 422);
   });
 
+  await t.test('the pure built-ins run: calculator, current_datetime, json_query', async () => {
+    const calc = await run('00000000-0000-7000-8000-000000000001', { expression: '(2 + 3) * sqrt(16)' });
+    assert.equal(calc.status, 200, calc.text);
+    assert.equal(calc.json.status, 200);
+    assert.equal(JSON.parse(calc.json.body).result, 20);
+    const zero = await run('00000000-0000-7000-8000-000000000001', { expression: '1/0' });
+    assert.ok([400, 422].includes(zero.status), zero.text);
+    assert.ok(zero.json.errors.some((e) => e.field.includes('expression')), zero.text);
+    assertProblem(await run('00000000-0000-7000-8000-000000000001', { expression: 'import os' }), zero.status);
+    const dt = await run('00000000-0000-7000-8000-000000000002', { timezone: 'Europe/Paris' });
+    assert.equal(dt.status, 200, dt.text);
+    assert.match(JSON.parse(dt.json.body).datetime, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d.*[+-]0[12]:00$/);
+    const bad = await run('00000000-0000-7000-8000-000000000002', { timezone: '../../etc/passwd' });
+    assert.ok(bad.json.errors.some((e) => e.field.includes('timezone')), bad.text);
+    const jq = await run('00000000-0000-7000-8000-000000000003', { query: '$.a[?@.n > 1].n', document: { a: [{ n: 1 }, { n: 2 }, { n: 3 }] } });
+    assert.equal(jq.status, 200, jq.text);
+    assert.deepEqual(JSON.parse(jq.json.body).results, [2, 3]);
+  });
+
   await t.test('web_fetch reaches the allowlisted server and answers readable text', async () => {
     const r = await run(WEB_FETCH, { url: `${base}/page` });
     assert.equal(r.status, 200, r.text);
