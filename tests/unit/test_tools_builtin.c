@@ -1,6 +1,7 @@
 /* agents/tools_builtin: the table, and each parameters schema well-formed
  * in the JSON Schema subset, accepting a real call and refusing a bad one. */
 #include "agents/agents.h"
+#include "agents/agents_int.h"
 #include "core/jsonschema.h"
 #include "t.h"
 
@@ -47,6 +48,26 @@ static void test_table(void)
 		arena_free(&a);
 	}
 	T_EQ_INT(n, 3, "three pure built-ins");
+
+	/* what the tools module publishes (fixed ids) is this table's schema */
+	static const struct {
+		const char *id, *name;
+	} ids[] = {
+	    {"00000000-0000-7000-8000-000000000001", "calculator"},
+	    {"00000000-0000-7000-8000-000000000002", "current_datetime"},
+	    {"00000000-0000-7000-8000-000000000003", "json_query"},
+	};
+	for (size_t i = 0; i < ARRAY_LEN(ids); i++) {
+		json_t *pub = tools_builtin_json(ids[i].id);
+		const struct agents_builtin_tool *t = agents_builtin_find(ids[i].name);
+		json_t *mine = t ? json_loads(t->parameters, 0, NULL) : NULL;
+		T_OK(pub && mine && json_equal(json_object_get(pub, "parameters"), mine),
+		     "%s: the published parameters are the core's", ids[i].name);
+		T_EQ_STR(json_string_value(json_object_get(pub, "name")), ids[i].name, "%s: the id's name",
+		         ids[i].name);
+		json_decref(pub);
+		json_decref(mine);
+	}
 	T_OK(agents_builtin_find("eval") == NULL, "no such tool");
 	T_OK(agents_builtin_find(NULL) == NULL, "NULL name");
 }
