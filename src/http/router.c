@@ -8,25 +8,74 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The flattened table: written once under table_once, read-only after. */
+/* A pattern or a path cut at its slashes, once: matching is then a count
+ * and a few memcmp. */
+#define ROUTE_MAX_SEGS 16
+struct seg {
+	const char *s;
+	uint16_t len;
+	bool param; /* patterns: "{name}" */
+};
+struct shape {
+	int n;
+	struct seg seg[ROUTE_MAX_SEGS];
+};
+
+/* Cuts s ("/a/{b}/c") into segments; false when it does not start with a
+ * slash, has more than ROUTE_MAX_SEGS segments or one longer than 64 KiB. */
+static bool shape_of(const char *s, bool pattern, struct shape *sh)
+{
+	sh->n = 0;
+	if (!s || s[0] != '/')
+		return false;
+	while (*s == '/') {
+		const char *b = s + 1, *e = strchr(b, '/');
+		size_t len = e ? (size_t) (e - b) : strlen(b);
+		if (sh->n >= ROUTE_MAX_SEGS || len > UINT16_MAX)
+			return false;
+		struct seg *g = &sh->seg[sh->n++];
+		*g = (struct seg){.s = b, .len = (uint16_t) len};
+		g->param = pattern && len >= 2 && b[0] == '{' && b[len - 1] == '}';
+		s = b + len;
+	}
+	return true;
+}
+
+/* The flattened table and its shapes: written once under table_once,
+ * read-only after. */
 static struct route table[HTTP_ROUTES_MAX + 1];
+static struct shape shapes[HTTP_ROUTES_MAX];
 static size_t table_n;
+/* The routes whose pattern has n segments, in table order: a path is only
+ * ever compared with the patterns of its own length. */
+static uint16_t by_len[ROUTE_MAX_SEGS + 1][HTTP_ROUTES_MAX];
+static uint16_t by_len_n[ROUTE_MAX_SEGS + 1];
 static pthread_once_t table_once = PTHREAD_ONCE_INIT;
+
+static void table_add(const struct route_group *g, const struct route *r)
+{
+	struct shape *sh = &shapes[table_n];
+	int params = 0;
+	bool ok = table_n < HTTP_ROUTES_MAX && shape_of(r->pattern, true, sh);
+	for (int i = 0; ok && i < sh->n; i++)
+		params += sh->seg[i].param;
+	if (!ok || params > ROUTE_MAX_PARAMS) {
+		log_kv(LOG_ERROR, "route table: too many routes, or a pattern with too many segments or parameters",
+		       "group", g->tag, "pattern", r->pattern, NULL);
+		abort();
+	}
+	table[table_n] = *r;
+	if (!table[table_n].tag)
+		table[table_n].tag = g->tag;
+	by_len[sh->n][by_len_n[sh->n]++] = (uint16_t) table_n;
+	table_n++;
+}
 
 static void table_build(void)
 {
-	for (const struct route_group *g = http_route_groups; g->routes; g++) {
-		for (const struct route *r = g->routes; r->method; r++) {
-			if (table_n >= HTTP_ROUTES_MAX) {
-				log_kv(LOG_ERROR, "too many routes: raise HTTP_ROUTES_MAX", "group", g->tag, NULL);
-				abort();
-			}
-			table[table_n] = *r;
-			if (!table[table_n].tag)
-				table[table_n].tag = g->tag;
-			table_n++;
-		}
-	}
+	for (const struct route_group *g = http_route_groups; g->routes; g++)
+		for (const struct route *r = g->routes; r->method; r++)
+			table_add(g, r);
 }
 
 const struct route *http_routes(void)
@@ -44,53 +93,35 @@ size_t http_route_count(void)
 /* Does pat fit path? *score gets one bit per literal segment, the first
  * segment's the highest, so comparing scores compares the patterns at the
  * first segment where they differ: a literal beats a {param}. */
-static bool pattern_fits(const char *pat, const char *path, uint64_t *score)
+static bool fits(const struct shape *pat, const struct shape *path, uint64_t *score)
 {
-	uint64_t sc = 0, bit = UINT64_C(1) << 63;
-	int np = 0;
-	while (*pat && *path) {
-		if (*pat != '/' || *path != '/')
-			return false;
-		pat++;
-		path++;
-		const char *pe = strchr(pat, '/'), *se = strchr(path, '/');
-		size_t pl = pe ? (size_t) (pe - pat) : strlen(pat);
-		size_t sl = se ? (size_t) (se - path) : strlen(path);
-		if (pl >= 2 && pat[0] == '{' && pat[pl - 1] == '}') {
-			if (sl == 0 || ++np > ROUTE_MAX_PARAMS)
-				return false;
-		} else if (pl != sl || memcmp(pat, path, pl) != 0) {
-			return false;
-		} else {
-			sc |= bit;
-		}
-		bit >>= 1;
-		pat += pl;
-		path += sl;
-	}
-	if (*pat || *path)
+	if (pat->n != path->n)
 		return false;
+	uint64_t sc = 0;
+	for (int i = 0; i < pat->n; i++) {
+		const struct seg *p = &pat->seg[i], *s = &path->seg[i];
+		if (p->param) {
+			if (s->len == 0)
+				return false;
+			continue;
+		}
+		if (p->len != s->len || memcmp(p->s, s->s, p->len) != 0)
+			return false;
+		sc |= UINT64_C(1) << (63 - i);
+	}
 	*score = sc;
 	return true;
 }
 
-/* Fills the parameters of a pattern known to fit path. */
-static void capture(const char *pat, const char *path, struct arena *a, struct route_match *m)
+static void capture(const struct shape *pat, const struct shape *path, struct arena *a, struct route_match *m)
 {
 	int np = 0;
-	while (*pat && *path) {
-		pat++;
-		path++;
-		const char *pe = strchr(pat, '/'), *se = strchr(path, '/');
-		size_t pl = pe ? (size_t) (pe - pat) : strlen(pat);
-		size_t sl = se ? (size_t) (se - path) : strlen(path);
-		if (pl >= 2 && pat[0] == '{' && pat[pl - 1] == '}' && np < ROUTE_MAX_PARAMS) {
-			m->names[np] = arena_strndup(a, pat + 1, pl - 2);
-			m->values[np] = arena_strndup(a, path, sl);
-			np++;
-		}
-		pat += pl;
-		path += sl;
+	for (int i = 0; i < pat->n && np < ROUTE_MAX_PARAMS; i++) {
+		if (!pat->seg[i].param)
+			continue;
+		m->names[np] = arena_strndup(a, pat->seg[i].s + 1, pat->seg[i].len - 2u);
+		m->values[np] = arena_strndup(a, path->seg[i].s, path->seg[i].len);
+		np++;
 	}
 	m->nparams = np;
 }
@@ -109,38 +140,80 @@ static void allow_add(struct route_match *m, size_t *alen, const char *method)
 	m->allow[*alen] = '\0';
 }
 
+/* The candidates: the route table's patterns of the path's length
+ * (precomputed), or every row of another table (tests). */
+struct candidates {
+	const struct route *routes;
+	const struct shape *shapes; /* NULL: cut each pattern when needed */
+	const uint16_t *idx;        /* NULL: every row */
+	size_t n;
+};
+
+static const struct shape *cand_shape(const struct candidates *c, size_t k, const struct route **r, struct shape *tmp)
+{
+	size_t i = c->idx ? c->idx[k] : k;
+	*r = &c->routes[i];
+	if (c->shapes)
+		return &c->shapes[i];
+	if (!shape_of((*r)->pattern, true, tmp))
+		tmp->n = -1;
+	return tmp;
+}
+
+/* First the routes of the method, the most specific fitting pattern
+ * winning; only when none fits, every method's patterns for 405's Allow. */
+static int match(const struct candidates *c, const struct shape *ps, const char *method, struct arena *a,
+                 struct route_match *m)
+{
+	const struct route *best = NULL, *r;
+	struct shape tmp, best_shape;
+	uint64_t best_score = 0, score;
+	for (size_t k = 0; k < c->n; k++) {
+		const struct shape *sh = cand_shape(c, k, &r, &tmp);
+		if (!str_eq(r->method, method) || !fits(sh, ps, &score) || (best && score <= best_score))
+			continue;
+		best = r;
+		best_score = score;
+		best_shape = *sh;
+	}
+	if (best) {
+		m->route = best;
+		m->path_matched = true;
+		capture(&best_shape, ps, a, m);
+		return 0;
+	}
+	size_t alen = 0;
+	for (size_t k = 0; k < c->n; k++) {
+		const struct shape *sh = cand_shape(c, k, &r, &tmp);
+		if (fits(sh, ps, &score)) {
+			m->path_matched = true;
+			allow_add(m, &alen, r->method);
+		}
+	}
+	return -1;
+}
+
 int router_match(const char *method, const char *path, struct arena *a, struct route_match *m)
 {
-	return router_match_in(http_routes(), method, path, a, m);
+	pthread_once(&table_once, table_build);
+	memset(m, 0, sizeof(*m));
+	struct shape ps;
+	if (!shape_of(path, false, &ps))
+		return -1;
+	struct candidates c = {.routes = table, .shapes = shapes, .idx = by_len[ps.n], .n = by_len_n[ps.n]};
+	return match(&c, &ps, method, a, m);
 }
 
 int router_match_in(const struct route *routes, const char *method, const char *path, struct arena *a,
                     struct route_match *m)
 {
 	memset(m, 0, sizeof(*m));
-	if (!path || path[0] != '/')
+	struct shape ps;
+	if (!shape_of(path, false, &ps))
 		return -1;
-	size_t alen = 0;
-	const struct route *best = NULL;
-	uint64_t best_score = 0;
-	for (const struct route *r = routes; r->method; r++) {
-		uint64_t score;
-		if (!pattern_fits(r->pattern, path, &score))
-			continue;
-		m->path_matched = true;
-		if (!str_eq(r->method, method)) {
-			allow_add(m, &alen, r->method);
-			continue;
-		}
-		if (!best || score > best_score) {
-			best = r;
-			best_score = score;
-		}
-	}
-	if (!best)
-		return -1;
-	m->route = best;
-	m->allow[0] = '\0';
-	capture(best->pattern, path, a, m);
-	return 0;
+	size_t n = 0;
+	while (routes[n].method)
+		n++;
+	struct candidates c = {.routes = routes, .n = n};
+	return match(&c, &ps, method, a, m);
 }
