@@ -5,10 +5,12 @@
  * visited nodes. Section numbers below are RFC 9535's.
  *
  * match() and search() take I-Regexp (RFC 9485), translated to a POSIX
- * extended expression and run in a C.UTF-8 locale; \p{..} character
- * properties are not supported (such a pattern is not valid here, so the
+ * extended expression and run in a C.UTF-8 locale. Of the \p{..}
+ * character properties only Lu and Ll are supported (the locale's upper
+ * and lower classes); a pattern with another is not valid here, so the
  * function answers LogicalFalse, as 2.4.6 and 2.4.7 say for an invalid
- * one).
+ * one. "^" and "$" anchor, as in the ECMAScript mapping of RFC 9485 5.3
+ * and as the JSONPath compliance test suite expects.
  */
 #include "agents.h"
 #include "../core/jsonschema.h"
@@ -606,7 +608,8 @@ static struct expr *function_call(struct parser *ps)
 		                                  : "this function takes two arguments");
 		return NULL;
 	}
-	if ((e->fn == FN_MATCH || e->fn == FN_SEARCH) && e->b->kind == EX_LITERAL && ps->nregexes < 64)
+	if ((e->fn == FN_MATCH || e->fn == FN_SEARCH) && e->b->kind == EX_LITERAL && json_is_string(e->b->literal) &&
+	    ps->nregexes < 64)
 		ps->regexes[ps->nregexes++] = e; /* compiled once, after parsing */
 	return e;
 }
@@ -838,6 +841,22 @@ static bool iregexp_escape(char e, bool in_class, struct buf *out)
 	return buf_printf(out, "\\%c", e) == 0;
 }
 
+/* \p{Lu} and \p{Ll} (\P negates), s just past the "p" or "P": the
+ * locale's upper and lower classes, which follow Unicode's case mappings
+ * (an approximation of the General_Category values; other categories are
+ * not supported). Returns the bytes consumed, or 0. */
+static size_t iregexp_category(const char *s, bool negated, bool in_class, struct buf *out)
+{
+	const char *cls = !strncmp(s, "{Lu}", 4) ? "[:upper:]" : !strncmp(s, "{Ll}", 4) ? "[:lower:]" : NULL;
+	if (!cls || (negated && in_class))
+		return 0;
+	if (in_class)
+		(void) buf_puts(out, cls);
+	else
+		(void) buf_printf(out, "[%s%s]", negated ? "^" : "", cls);
+	return 4;
+}
+
 static size_t iregexp_class(const char *s, struct buf *out)
 {
 	struct buf items;
@@ -850,8 +869,11 @@ static size_t iregexp_class(const char *s, struct buf *out)
 	for (; ok && s[i] && s[i] != ']'; i++) {
 		if (s[i] == '\\') {
 			char e = s[++i];
+			size_t used;
 			if (e == ']' || e == '^' || e == '-' || e == '[')
 				rbracket |= e == ']', caret |= e == '^', dash |= e == '-', lbracket |= e == '[';
+			else if (e == 'p' || e == 'P')
+				ok = (used = iregexp_category(s + i + 1, e == 'P', true, &items)) > 0, i += used;
 			else
 				ok = iregexp_escape(e, true, &items);
 		} else if (s[i] == '[') {
@@ -887,7 +909,12 @@ static bool iregexp_translate(const char *src, struct buf *out)
 {
 	for (size_t i = 0; src[i]; i++) {
 		char c = src[i];
-		if (c == '\\') {
+		if (c == '\\' && (src[i + 1] == 'p' || src[i + 1] == 'P')) {
+			size_t used = iregexp_category(src + i + 2, src[i + 1] == 'P', false, out);
+			if (!used)
+				return false;
+			i += 1 + used;
+		} else if (c == '\\') {
 			if (!iregexp_escape(src[++i], false, out))
 				return false;
 		} else if (c == '[') {
@@ -897,8 +924,6 @@ static bool iregexp_translate(const char *src, struct buf *out)
 			i += used;
 		} else if (c == '.') {
 			(void) buf_puts(out, "[^\n\r]"); /* RFC 9485 5.3 */
-		} else if (c == '^' || c == '$') {
-			(void) buf_printf(out, "\\%c", c); /* ordinary characters in I-Regexp */
 		} else if (c == '(' && src[i + 1] == '?') {
 			return false;
 		} else if (c == '{') {
