@@ -3,6 +3,7 @@
  * <-> a workflow definition with agents by key. The field mapping is the
  * table in docs/workflows.md; crewAI's own field names and defaults are
  * from its Agent and Task models (lib/crewai/src/crewai/agent/core.py,
+ * agents/agent_builder/base_agent.py,
  * task.py) and its project template.
  */
 #include <stdarg.h>
