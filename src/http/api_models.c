@@ -212,8 +212,8 @@ static enum status api_models_providers(struct req *rq, struct res *rs)
 static enum status api_models_test(struct req *rq, struct res *rs)
 {
 	json_t *out = NULL;
-	enum status st = models_probe(mods(rq), rq->app->llm_limiter, rq->who.workspace_id, req_param(rq, "id"),
-	                              rq->arena, &out, &rq->problem);
+	enum status st = models_probe(mods(rq), rq->app->llm_limiter, req_actor(rq), req_param(rq, "id"), rq->arena,
+	                              &out, &rq->problem);
 	return api_reply(rs, st, out);
 }
 

@@ -79,10 +79,11 @@ void models_llm_embed_request(const struct model_resolved *r, struct arena *a, s
 void models_llm_limit(const struct model_resolved *r, struct llm_limiter *lim);
 
 /* One minimal real call (a chat turn, or one embedding) through the llm
- * client: {ok, latency_ms, model_reported, error: {class, message, detail}}. */
+ * client: {ok, latency_ms, model_reported, error: {class, message, detail}},
+ * for a configuration of who's workspace. */
 struct llm_limiter;
-enum status models_probe(struct models *m, struct llm_limiter *lim, const char *ws, const char *id, struct arena *a,
-                         json_t **out, struct problem *p);
+enum status models_probe(struct models *m, struct llm_limiter *lim, const struct actor *who, const char *id,
+                         struct arena *a, json_t **out, struct problem *p);
 
 /* Re-seals every secret under a new server secret, in one transaction. */
 enum status models_rotate_secret(struct db *db, const char *old_secret, const char *new_secret, int *count,

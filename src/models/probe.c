@@ -51,11 +51,11 @@ static json_t *answer(const struct llm_record *rec, int64_t latency_ms)
 	return j;
 }
 
-enum status models_probe(struct models *m, struct llm_limiter *lim, const char *ws, const char *id, struct arena *a,
-                         json_t **out, struct problem *p)
+enum status models_probe(struct models *m, struct llm_limiter *lim, const struct actor *who, const char *id,
+                         struct arena *a, json_t **out, struct problem *p)
 {
 	struct model_resolved r;
-	enum status st = models_resolve(m, ws, id, NULL, a, &r, p);
+	enum status st = models_resolve(m, who->workspace_id, id, NULL, a, &r, p);
 	if (st != ST_OK)
 		return st;
 	/* The configuration's limits hold for every call of the process. */
