@@ -196,9 +196,11 @@ static bool type_matches(const char *t, const json_t *v)
 /* A short JSON rendering for messages: at most 80 bytes, then "...". */
 static const char *short_json(struct arena *a, const json_t *v)
 {
-	char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+	char *s;
 	const char *out;
-	if (!s)
+	if (!a)
+		return ""; /* nobody reads it: no problem to fill, or inside anyOf and the like */
+	if (!(s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT)))
 		return "?";
 	out = strlen(s) > 80 ? arena_printf(a, "%.77s...", s) : arena_strdup(a, s);
 	free(s);
@@ -958,6 +960,12 @@ struct vctx {
 	} re[RE_CACHE];
 };
 
+/* Where messages are built; NULL when none will be reported. */
+static struct arena *msg_arena(const struct vctx *c)
+{
+	return c->quiet || !c->p ? NULL : c->p->arena;
+}
+
 static void v_err(struct vctx *c, const char *fmt, ...) PRINTF_LIKE(2, 3);
 static void v_err(struct vctx *c, const char *fmt, ...)
 {
@@ -1162,7 +1170,7 @@ static int v_string(struct vctx *c, const json_t *s, const json_t *v)
 	}
 	if ((kw = json_object_get(s, "pattern")) &&
 	    !v_match(c, json_string_value(kw), json_string_value(v), json_string_length(v))) {
-		v_err(c, "must match the pattern %s", short_json(c->p ? c->p->arena : NULL, kw));
+		v_err(c, "must match the pattern %s", short_json(msg_arena(c), kw));
 		n++;
 	}
 	return n;
@@ -1194,7 +1202,7 @@ static int v_number(struct vctx *c, const json_t *s, const json_t *v)
 	    {"exclusiveMinimum", -1, 0, ">"},
 	    {"exclusiveMaximum", 1, 0, "<"},
 	};
-	struct arena *a = c->p ? c->p->arena : NULL;
+	struct arena *a = msg_arena(c);
 	const json_t *kw;
 	int n = 0;
 
@@ -1295,12 +1303,12 @@ static int v_schema(struct vctx *c, const json_t *s, const json_t *v, int depth)
 		for (size_t i = 0; i < json_array_size(kw) && !found; i++)
 			found = jsonschema_equal(json_array_get(kw, i), v);
 		if (!found) {
-			v_err(c, "must be one of %s", short_json(c->p ? c->p->arena : NULL, kw));
+			v_err(c, "must be one of %s", short_json(msg_arena(c), kw));
 			n++;
 		}
 	}
 	if ((kw = json_object_get(s, "const")) && !jsonschema_equal(kw, v)) {
-		v_err(c, "must equal %s", short_json(c->p ? c->p->arena : NULL, kw));
+		v_err(c, "must equal %s", short_json(msg_arena(c), kw));
 		n++;
 	}
 	if (json_is_object(v))

@@ -252,6 +252,18 @@ static void test_check(void)
 	T_EQ_INT(jsonschema_check(s, NULL, NULL), ST_OK, "no problem: just the answer");
 	T_EQ_INT(jsonschema_validate(s, s, NULL, NULL), ST_UNPROCESSABLE, "no problem: an object is not a string");
 	json_decref(s);
+	/* messages that quote the schema are not built when nobody reads them */
+	static const char *const quiet[][2] = {
+	    {"{\"enum\": [1]}", "2"},  {"{\"const\": 1}", "2"},      {"{\"pattern\": \"^a\"}", "\"b\""},
+	    {"{\"minimum\": 3}", "2"}, {"{\"multipleOf\": 2}", "3"}, {"{\"not\": {\"enum\": [2]}}", "2"},
+	};
+	for (size_t i = 0; i < ARRAY_LEN(quiet); i++) {
+		json_t *qs = J(quiet[i][0]), *qv = J(quiet[i][1]);
+		T_EQ_INT(jsonschema_validate(qs, qv, NULL, NULL), ST_UNPROCESSABLE, "no problem: %s refuses %s",
+		         quiet[i][0], quiet[i][1]);
+		json_decref(qs);
+		json_decref(qv);
+	}
 
 	/* nesting deeper than the bound */
 	struct buf deep;
