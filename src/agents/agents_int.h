@@ -68,6 +68,9 @@ enum status tools_restore(struct agents *m, const struct actor *who, const char 
 enum status agents_restore(struct agents *m, const struct actor *who, const char *id, int64_t n, const char *note,
                            struct arena *a, json_t **out, struct problem *p);
 
+/* RFC 9110 section 5.6.2 token, and not a framing header (Host, Content-Length,
+ * Transfer-Encoding, Connection, TE, Upgrade). */
+bool tools_header_name_ok(const char *n);
 /* web_fetch: readable text of an HTML document, at most max bytes. */
 char *agents_html_text(const char *html, size_t len, size_t max, struct arena *a);
 /* The built-ins that need no network (calculator, current_datetime,

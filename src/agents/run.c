@@ -13,12 +13,41 @@
 
 #define SECRET_MASK "****"
 
-/* The longest valid UTF-8 prefix of s (a cap may cut a character). */
+/* The length of the longest prefix of s that is valid UTF-8 without NUL
+ * (a cap may cut a character; a binary body stops at its first invalid
+ * byte). One pass: RFC 3629 section 4's byte ranges. */
 static size_t utf8_prefix(const char *s, size_t n)
 {
-	while (n && !str_utf8_valid(s, n))
-		n--;
-	return n;
+	const unsigned char *u = (const unsigned char *) s;
+	size_t i = 0;
+	while (i < n) {
+		unsigned char c = u[i];
+		size_t len = c >= 0x01 && c <= 0x7f   ? 1
+		             : c >= 0xc2 && c <= 0xdf ? 2
+		             : c >= 0xe0 && c <= 0xef ? 3
+		             : c >= 0xf0 && c <= 0xf4 ? 4
+		                                      : 0;
+		if (!len || i + len > n)
+			break;
+		unsigned char lo = 0x80, hi = 0xbf;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+		else if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+		if (len > 1 && (u[i + 1] < lo || u[i + 1] > hi))
+			break;
+		size_t k = 2;
+		while (k < len && u[i + k] >= 0x80 && u[i + k] <= 0xbf)
+			k++;
+		if (len > 1 && k < len)
+			break;
+		i += len;
+	}
+	return i;
 }
 
 /* Every occurrence of each secret replaced by SECRET_MASK (secrets of 4
@@ -121,6 +150,9 @@ static enum status run_http_request(struct agents *m, json_t *args, struct arena
 	json_t *v;
 	json_object_foreach(h, k, v)
 	{
+		if (!tools_header_name_ok(k))
+			return problem_field(p, arena_printf(a, "arguments.headers.%s", k),
+			                     "is not a header name (an RFC 9110 token, not a framing header)");
 		if (strpbrk(json_string_value(v), "\r\n"))
 			return problem_field(p, arena_printf(a, "arguments.headers.%s", k),
 			                     "must not contain CR or LF");

@@ -87,7 +87,7 @@ static bool name_ok(const char *n)
 }
 
 /* RFC 9110 section 5.6.2: a header name is a token. */
-static bool header_name_ok(const char *n)
+bool tools_header_name_ok(const char *n)
 {
 	static const char *const framing[] = {
 	    "host", "content-length", "transfer-encoding", "connection", "te", "upgrade", NULL};
@@ -147,7 +147,7 @@ static enum status check_tool(json_t *def, struct problem *p)
 		json_t *h = json_array_get(hdrs, i);
 		const char *hn = agents_jstr(h, "name");
 		char *f = arena_printf(p->arena, "headers[%zu].name", i);
-		if (!hn || !header_name_ok(hn))
+		if (!hn || !tools_header_name_ok(hn))
 			problem_field(p, f, "must be a header token (RFC 9110) and not a framing header");
 		for (size_t j = 0; hn && j < i; j++)
 			if (str_eq_nocase(hn, agents_jstr(json_array_get(hdrs, j), "name")))

@@ -119,6 +119,28 @@ test('tools', async (t) => {
     assert.equal(again.status, 201, 'an archived tool frees its name');
   });
 
+  await t.test('cursor pages walk the built-ins, then the custom tools, each once', async () => {
+    for (let i = 0; i < 3; i++) assert.equal((await call('POST', '/api/v1/tools', { ...WEATHER, name: `page-${i}` })).status, 201);
+    const all = (await call('GET', '/api/v1/tools?limit=200')).json.items.map((x) => x.id);
+    for (const limit of [1, 2, 4, 5, 6]) {
+      const seen = [];
+      let cursor = '';
+      for (let i = 0; i < 50; i++) {
+        const p = await call('GET', `/api/v1/tools?limit=${limit}${cursor ? '&cursor=' + encodeURIComponent(cursor) : ''}`);
+        assert.equal(p.status, 200, p.text);
+        assert.ok(p.json.items.length <= limit);
+        seen.push(...p.json.items.map((x) => x.id));
+        if (!p.json.next_cursor) break;
+        cursor = p.json.next_cursor;
+      }
+      assert.deepEqual(seen, all, `limit ${limit}`);
+    }
+    assert.deepEqual(all.slice(0, 5), Object.values(BUILTINS));
+    const q = await call('GET', '/api/v1/tools?q=page-');
+    assert.equal(q.json.items.length, 3);
+    assert.equal((await call('GET', '/api/v1/tools?q=JSONPath')).json.items[0].name, 'json_query', 'q matches a built-in description');
+  });
+
   await t.test('roles: viewers read, editors write', async () => {
     const ws = await newWorkspace(srv, u.token, 'tools-team');
     const viewer = await newUser(srv, 'tools-viewer');

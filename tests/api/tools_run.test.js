@@ -33,6 +33,9 @@ test('tools run through the guarded client', async (t) => {
         res.setHeader('content-type', 'text/html');
         res.end('<html><head><title>Report</title><style>p{color:red}</style><script>var x = "hidden";</script></head>' +
           '<body><h1>Findings</h1><p>First   paragraph with <a href="/x">a link</a>.</p><ul><li>one</li><li>two</li></ul></body></html>');
+      } else if (req.url === '/binary') {
+        res.setHeader('content-type', 'application/octet-stream');
+        res.end(Buffer.concat([Buffer.from('PNG'), Buffer.from([0xff, 0x00, 0xc3]), Buffer.alloc(900000, 0x89)]));
       } else if (req.url === '/redirect') {
         res.statusCode = 302;
         res.setHeader('location', `http://127.0.0.1:${cport}/stolen`);
@@ -132,6 +135,12 @@ test('tools run through the guarded client', async (t) => {
     assert.equal(echo.headers['x-test'], 'yes');
     assert.equal(echo.body, 'hello');
     assertProblem(await run(HTTP_REQUEST, { url: `${base}/echo`, headers: { 'X-Bad': 'a\r\nInjected: 1' } }), 400, 'arguments.headers.X-Bad');
+    assertProblem(await run(HTTP_REQUEST, { url: `${base}/echo`, headers: { 'X-A\r\nInjected': '1' } }), 400);
+    assertProblem(await run(HTTP_REQUEST, { url: `${base}/echo`, headers: { Host: 'evil.example' } }), 400, 'arguments.headers.Host');
+    // a binary body answers its valid UTF-8 prefix, quickly
+    const bin = await run(HTTP_REQUEST, { url: `${base}/binary` });
+    assert.equal(bin.status, 200, bin.text);
+    assert.equal(bin.json.body, 'PNG');
   });
 
   await t.test('a custom tool fills its slots (URL percent-encoded, body JSON) and masks its secret', async () => {
