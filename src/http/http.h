@@ -124,6 +124,9 @@ struct res {
  * address, request id and arena. Valid for the request's life. */
 const struct actor *req_actor(struct req *rq);
 const char *req_param(const struct req *rq, const char *name);
+/* A request header's value (the first, if repeated; NULL if absent), without
+ * the whitespace around it, which RFC 9110 5.5 says is not part of it. Lives
+ * as long as the request. */
 const char *req_header(const struct req *rq, const char *name);
 const char *req_query(const struct req *rq, const char *name);
 /* Takes the reference. */
