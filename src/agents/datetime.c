@@ -11,9 +11,12 @@
  */
 #include "agents.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define TZ_NAME_MAX  64
 #define TZ_FILE_MAX  (256 * 1024)
@@ -302,23 +305,35 @@ static bool tzif_lookup(const unsigned char *f, size_t len, int64_t t, struct ag
 	return true;
 }
 
+/* The zone's file, whole, if it is a regular file of at most TZ_FILE_MAX
+ * bytes; NULL otherwise (a directory such as "Europe" included). */
 static unsigned char *read_zone(const char *tz, size_t *len)
 {
 	const char *dir = getenv("TZDIR");
 	char path[512];
 	unsigned char *buf = NULL;
-	FILE *f;
+	struct stat st;
+	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir : TZ_DIR, tz);
-	if (!(f = fopen(path, "rb")))
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return NULL;
-	buf = xmalloc(TZ_FILE_MAX);
-	*len = fread(buf, 1, TZ_FILE_MAX, f);
-	fclose(f);
-	if (*len == 0 || *len == TZ_FILE_MAX) {
-		free(buf);
-		return NULL;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < 44 || st.st_size > TZ_FILE_MAX)
+		goto out;
+	buf = xmalloc((size_t) st.st_size);
+	*len = 0;
+	while (*len < (size_t) st.st_size) {
+		ssize_t n = read(fd, buf + *len, (size_t) st.st_size - *len);
+		if (n <= 0)
+			break;
+		*len += (size_t) n;
 	}
+	if (*len != (size_t) st.st_size) {
+		free(buf);
+		buf = NULL;
+	}
+out:
+	close(fd);
 	return buf;
 }
 
