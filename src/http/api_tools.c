@@ -133,6 +133,102 @@ static const struct field test_out_fields[] = {
     {0}};
 static const struct schema test_out_schema = {"ToolTestResult", test_out_fields, false};
 
+/* ---- versions: the agents' shapes; built-ins have version 1 only, with no time ---- */
+static const struct field version_out_fields[] = {
+    {"version", JT_INT, .required = true},
+    {"author_id", JT_STRING, .required = true, .nullable = true},
+    {"change_note", JT_STRING, .required = true, .nullable = true},
+    {"created_at", JT_STRING, .required = true, .nullable = true, .format = "date-time"},
+    {0}};
+static const struct schema version_schema = {"ToolVersionSummary", version_out_fields, false};
+static const struct field version_full_fields[] = {
+    {"id", JT_STRING, .required = true, .format = "uuid"},
+    {"version", JT_INT, .required = true},
+    {"author_id", JT_STRING, .required = true, .nullable = true},
+    {"change_note", JT_STRING, .required = true, .nullable = true},
+    {"created_at", JT_STRING, .required = true, .nullable = true, .format = "date-time"},
+    {"definition", JT_OBJECT, .required = true, .object = &(const struct schema){"ToolDefinition", NULL, true},
+     .description = "the tool as it was at this version (secret values as their last 4)"},
+    {0}};
+static const struct schema version_full_schema = {"ToolVersion", version_full_fields, false};
+static const struct field diff_entry_fields[] = {{"path", JT_STRING, .required = true},
+                                                 {"value", JT_ANY, .nullable = true},
+                                                 {"from", JT_ANY, .nullable = true},
+                                                 {"to", JT_ANY, .nullable = true},
+                                                 {0}};
+static const struct schema diff_entry_schema = {"ToolDiffEntry", diff_entry_fields, false};
+static const struct field diff_fields[] = {
+    {"id", JT_STRING, .required = true, .format = "uuid"},
+    {"from", JT_INT, .required = true},
+    {"to", JT_INT, .required = true},
+    {"added", JT_ARRAY, .required = true, .items = JT_OBJECT, .object = &diff_entry_schema},
+    {"removed", JT_ARRAY, .required = true, .items = JT_OBJECT, .object = &diff_entry_schema},
+    {"changed", JT_ARRAY, .required = true, .items = JT_OBJECT, .object = &diff_entry_schema},
+    {0}};
+static const struct schema diff_schema = {"ToolVersionDiff", diff_fields, false};
+static const struct field restore_fields[] = {{"change_note", JT_STRING, .max = 500}, {0}};
+static const struct schema restore_schema = {"ToolVersionRestore", restore_fields, false};
+
+static enum status version_param(struct req *rq, const char *name, int64_t *out)
+{
+	if (str_to_i64(req_param(rq, name), 1, INT32_MAX, out) < 0) {
+		problem_field(&rq->problem, arena_printf(rq->arena, "path.%s", name),
+		              "must be a version number (1, 2, ...)");
+		return problem_set(&rq->problem, ST_BAD_INPUT, "the path parameter %s is not a version number", name);
+	}
+	return ST_OK;
+}
+
+static enum status h_versions(struct req *rq, struct res *rs)
+{
+	int limit;
+	const char *after, *last = NULL;
+	json_t *items = NULL;
+	enum status st = http_page(rq, &limit, &after);
+	if (st != ST_OK)
+		return st;
+	st = agents_versions_list(mod(rq), req_actor(rq), "tool", req_param(rq, "id"), limit, after, rq->arena, &items,
+	                          &last, &rq->problem);
+	return api_list_reply(rq, rs, st, items, limit, last);
+}
+
+static enum status h_version(struct req *rq, struct res *rs)
+{
+	json_t *out = NULL;
+	int64_t n;
+	enum status st = version_param(rq, "version", &n);
+	if (st != ST_OK)
+		return st;
+	st = agents_version_get(mod(rq), req_actor(rq), "tool", req_param(rq, "id"), n, rq->arena, &out, &rq->problem);
+	return api_reply(rs, st, out);
+}
+
+static enum status h_diff(struct req *rq, struct res *rs)
+{
+	json_t *out = NULL;
+	int64_t from, to;
+	enum status st = version_param(rq, "version", &from);
+	if (st == ST_OK)
+		st = version_param(rq, "to", &to);
+	if (st != ST_OK)
+		return st;
+	st = agents_version_diff(mod(rq), req_actor(rq), "tool", req_param(rq, "id"), from, to, rq->arena, &out,
+	                         &rq->problem);
+	return api_reply(rs, st, out);
+}
+
+static enum status h_restore(struct req *rq, struct res *rs)
+{
+	json_t *out = NULL;
+	int64_t n;
+	enum status st = version_param(rq, "version", &n);
+	if (st != ST_OK)
+		return st;
+	st = agents_version_restore(mod(rq), req_actor(rq), "tool", req_param(rq, "id"), n, rq->body, rq->arena, &out,
+	                            &rq->problem);
+	return api_reply(rs, st, out);
+}
+
 static enum status h_test(struct req *rq, struct res *rs)
 {
 	json_t *out = NULL;
@@ -152,6 +248,14 @@ const struct route api_tools_routes[] = {
      .summary = "Change a custom tool: a new version (built-ins: 403)"},
     {"DELETE", "/api/v1/tools/{id}", h_delete, ROLE_EDITOR,
      .summary = "Archive a custom tool (built-ins: 403; 409 when an agent uses it)"},
+    {"GET", "/api/v1/tools/{id}/versions", h_versions, ROLE_VIEWER, .response = &version_schema, .flags = ROUTE_LIST,
+     .summary = "A tool's versions, oldest first (built-ins: version 1)"},
+    {"GET", "/api/v1/tools/{id}/versions/{version}", h_version, ROLE_VIEWER, .response = &version_full_schema,
+     .summary = "One version of a tool, with its definition"},
+    {"GET", "/api/v1/tools/{id}/versions/{version}/diff/{to}", h_diff, ROLE_VIEWER, .response = &diff_schema,
+     .summary = "What changed from one version of a tool to another"},
+    {"POST", "/api/v1/tools/{id}/versions/{version}/restore", h_restore, ROLE_EDITOR, .body = &restore_schema,
+     .response = &tool_schema, .summary = "Write a new version of a custom tool equal to this one (built-ins: 403)"},
     {"POST", "/api/v1/tools/{id}/test", h_test, ROLE_EDITOR, .body = &test_schema, .response = &test_out_schema,
      .summary = "Run a tool once: {status, headers, body, truncated, duration_ms}; a refused URL is 422 naming url"},
     {0},

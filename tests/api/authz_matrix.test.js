@@ -60,6 +60,10 @@ const ROUTES = {
   'PATCH /api/v1/tools/{id}': { role: 'editor', ok: 400 },
   'DELETE /api/v1/tools/{id}': { role: 'editor', ok: 404 },
   'POST /api/v1/tools/{id}/test': { role: 'editor', ok: 400 },
+  'GET /api/v1/tools/{id}/versions': { role: 'viewer', ok: 404 },
+  'GET /api/v1/tools/{id}/versions/{version}': { role: 'viewer', ok: 400 },
+  'GET /api/v1/tools/{id}/versions/{version}/diff/{to}': { role: 'viewer', ok: 400 },
+  'POST /api/v1/tools/{id}/versions/{version}/restore': { role: 'editor', ok: 400 },
   // State-changing, last: the owner deletes the shared workspace, then
   // everyone logs out.
   'DELETE /api/v1/workspaces/{id}': { role: 'owner', ok: 204, last: 1 },

@@ -59,7 +59,9 @@ const OBJECTS = {
     },
     list: '/api/v1/tools',
     byId: [['GET', '/api/v1/tools/{id}'], ['PATCH', '/api/v1/tools/{id}', { description: 'stolen' }],
-      ['POST', '/api/v1/tools/{id}/test', { arguments: {} }], ['DELETE', '/api/v1/tools/{id}']],
+      ['POST', '/api/v1/tools/{id}/test', { arguments: {} }], ['GET', '/api/v1/tools/{id}/versions'],
+      ['GET', '/api/v1/tools/{id}/versions/1'], ['GET', '/api/v1/tools/{id}/versions/1/diff/1'],
+      ['POST', '/api/v1/tools/{id}/versions/1/restore', {}], ['DELETE', '/api/v1/tools/{id}']],
   },
 };
 

@@ -103,6 +103,23 @@ test('tools', async (t) => {
     assertProblem(await call('PATCH', `/api/v1/tools/${id}`, { description: 'late', base_version: 2 }), 409, 'base_version');
     const same = await call('PATCH', `/api/v1/tools/${id}`, { description: 'v2' });
     assert.equal(same.json.version, 3, 'nothing changed, no version');
+    const vs = await call('GET', `/api/v1/tools/${id}/versions`);
+    assert.deepEqual(vs.json.items.map((v) => v.version), [1, 2, 3]);
+    const d = await call('GET', `/api/v1/tools/${id}/versions/1/diff/3`);
+    assert.equal(d.status, 200, d.text);
+    assert.deepEqual(d.json.changed.map((c) => c.path).sort(), ['description', 'headers']);
+    assert.doesNotMatch(d.text, /Canary|another-secret/, 'a diff shows last 4 only');
+    const v1 = await call('GET', `/api/v1/tools/${id}/versions/1`);
+    assert.equal(v1.json.definition.headers[0].value_last4, 'S3CR');
+    const back = await call('POST', `/api/v1/tools/${id}/versions/1/restore`, {});
+    assert.equal(back.status, 200, back.text);
+    assert.equal(back.json.version, 4);
+    assert.equal(back.json.headers[0].value_last4, 'S3CR', 'the secret of version 1 comes back with it');
+    assert.deepEqual(back.json.headers, v1.json.definition.headers);
+    const bv = await call('GET', `/api/v1/tools/${BUILTINS.calculator}/versions`);
+    assert.deepEqual(bv.json.items.map((v) => v.version), [1]);
+    assert.equal((await call('GET', `/api/v1/tools/${BUILTINS.calculator}/versions/1`)).json.definition.name, 'calculator');
+    assertProblem(await call('POST', `/api/v1/tools/${BUILTINS.calculator}/versions/1/restore`, {}), 403);
   });
 
   await t.test('deleting a tool an agent lists is 409 naming the agent; then archived', async () => {
