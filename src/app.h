@@ -16,6 +16,7 @@ struct models;
 struct agents;
 struct llm_limiter;
 struct net_policy;
+struct jobs;
 
 struct app {
 	const struct config *cfg;        /* owned by main */
@@ -26,6 +27,7 @@ struct app {
 	struct agents *agents;           /* owned by main */
 	struct llm_limiter *llm_limiter; /* owned by main; shared by every thread's client */
 	struct net_policy *net_policy;   /* owned by main; immutable, shared by every thread's net_multi */
+	struct jobs *jobs;               /* owned by main; the worker pool (serve, worker); NULL in api */
 	int64_t started_ms;
 	int64_t started_mono_us;
 };

@@ -6,6 +6,7 @@
 #include "http/http.h"
 #include "models/models.h"
 #include "agents/agents.h"
+#include "jobs/jobs.h"
 #include "llm/llm.h"
 #include "net/net.h"
 
@@ -246,6 +247,35 @@ static int wait_for_signal(void)
 	return sig;
 }
 
+/* The job workers of serve and worker. Kinds are registered here, before
+ * the start, by the modules that own them (the engine, the knowledge
+ * bases) as they arrive. */
+static int start_jobs(struct app *app, const struct config *cfg)
+{
+	struct arena *a = arena_new();
+	struct problem p;
+	struct jobs_options o = {.lease_ms = cfg->job_lease_s * 1000};
+	int rc = -1;
+
+	problem_init(&p, a);
+	if (jobs_new(app->db, &o, &app->jobs, &p) != ST_OK ||
+	    jobs_workers_start(app->jobs, (int) cfg->workers, &p) != ST_OK) {
+		fprintf(stderr, "troupe: cannot start the job workers: %s\n", p.detail ? p.detail : "error");
+		goto out;
+	}
+	rc = 0;
+out:
+	arena_free(&a);
+	return rc;
+}
+
+/* SIGTERM: stop claiming at once; handlers finish or hand back within the
+ * shutdown timeout (jobs_stop hands back what is still held then). */
+static void stop_jobs(struct app *app, const struct config *cfg)
+{
+	jobs_stop(app->jobs, cfg->shutdown_timeout_s * 1000);
+}
+
 static int run_server(struct app *app, const struct config *cfg)
 {
 	struct arena *a = arena_new();
@@ -275,7 +305,9 @@ static int run_server(struct app *app, const struct config *cfg)
 	       "version", TROUPE_VERSION, NULL);
 	int sig = wait_for_signal();
 	log_kv(LOG_INFO, "shutting down", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT", NULL);
+	jobs_quiesce(app->jobs);
 	http_stop(&app->http);
+	stop_jobs(app, cfg);
 	rc = 0;
 out:
 	arena_free(&a);
@@ -393,6 +425,8 @@ int main(int argc, char **argv)
 	}
 	if ((run == RUN_SERVE || run == RUN_API) && start_auth(&app, &cfg, run == RUN_SERVE) < 0)
 		goto out;
+	if ((run == RUN_SERVE || run == RUN_WORKER) && start_jobs(&app, &cfg) < 0)
+		goto out;
 	switch (run) {
 	case RUN_MIGRATE:
 		printf("troupe: database at schema version %d\n", db_schema_latest());
@@ -402,16 +436,22 @@ int main(int argc, char **argv)
 	case RUN_API:
 		rc = run_server(&app, &cfg);
 		break;
-	case RUN_WORKER:
-		log_kv(LOG_INFO, "worker started", NULL);
+	case RUN_WORKER: {
+		char n[24];
+		snprintf(n, sizeof(n), "%lld", (long long) cfg.workers);
+		log_kv(LOG_INFO, "worker started", "database", db_kind_name(app.db), "workers", n, NULL);
 		wait_for_signal();
+		log_kv(LOG_INFO, "worker shutting down", NULL);
+		stop_jobs(&app, &cfg);
 		rc = 0;
 		break;
+	}
 	case RUN_ADMIN:
 		rc = rotate_secrets(&app, &cfg);
 		break;
 	}
 out:
+	jobs_free(&app.jobs);
 	auth_free(&app.auth);
 	agents_free(&app.agents);
 	models_free(&app.models);

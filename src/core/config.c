@@ -63,6 +63,8 @@ static const struct setting settings[] = {
     {"http_threads", "TROUPE_HTTP_THREADS", SET_INT, OFF(http_threads), "0", 0, 256, SRV,
      "HTTP threads (at least 2); 0: twice the CPU count"},
     {"workers", "TROUPE_WORKERS", SET_INT, OFF(workers), "2", 0, 256, SRV, "job worker threads"},
+    {"job_lease", "TROUPE_JOB_LEASE", SET_INT, OFF(job_lease_s), "30", 1, 3600, SRV,
+     "seconds a worker holds a job without a heartbeat before another may reclaim it"},
     {"db_pool", "TROUPE_DB_POOL", SET_INT, OFF(db_pool), "8", 1, 512, 0, "database connections per process"},
     {"shutdown_timeout", "TROUPE_SHUTDOWN_TIMEOUT", SET_INT, OFF(shutdown_timeout_s), "30", 0, 3600, SRV,
      "seconds to let in-flight requests finish on SIGTERM"},

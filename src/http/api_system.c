@@ -2,6 +2,7 @@
 #include "http_int.h"
 #include "api.h"
 #include "../app.h"
+#include "../jobs/jobs.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -68,6 +69,7 @@ static enum status api_metrics(struct req *rq, struct res *rs)
 	           "# HELP troupe_db_errors_total Database errors.\n"
 	           "# TYPE troupe_db_errors_total counter\ntroupe_db_errors_total %llu\n",
 	           ds.size, ds.open, ds.in_use, (unsigned long long) ds.waits, (unsigned long long) ds.errors);
+	jobs_metrics_render(app->db, app->jobs, &b);
 	buf_printf(&b,
 	           "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
 	           "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes %ld\n"
