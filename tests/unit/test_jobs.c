@@ -231,7 +231,7 @@ static void test_invariants(void)
 /* ---- claimers never share a job ---- */
 
 #define CLAIMERS   4
-#define CLAIM_JOBS 60
+#define CLAIM_JOBS 120
 struct claimer {
 	struct db *db;
 	int idx;
