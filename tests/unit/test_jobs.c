@@ -230,7 +230,7 @@ static void test_invariants(void)
 
 /* ---- claimers never share a job ---- */
 
-#define CLAIMERS   4
+#define CLAIMERS   6
 #define CLAIM_JOBS 120
 struct claimer {
 	struct db *db;
