@@ -33,6 +33,8 @@ test('tools run through the guarded client', async (t) => {
         res.setHeader('content-type', 'text/html');
         res.end('<html><head><title>Report</title><style>p{color:red}</style><script>var x = "hidden";</script></head>' +
           '<body><h1>Findings</h1><p>First   paragraph with <a href="/x">a link</a>.</p><ul><li>one</li><li>two</li></ul></body></html>');
+      } else if (req.url === '/slow') {
+        setTimeout(() => { if (!res.writableEnded) res.end('late'); }, 5000);
       } else if (req.url === '/binary') {
         res.setHeader('content-type', 'application/octet-stream');
         res.end(Buffer.concat([Buffer.from('PNG'), Buffer.from([0xff, 0x00, 0xc3]), Buffer.alloc(900000, 0x89)]));
@@ -141,6 +143,19 @@ test('tools run through the guarded client', async (t) => {
     const bin = await run(HTTP_REQUEST, { url: `${base}/binary` });
     assert.equal(bin.status, 200, bin.text);
     assert.equal(bin.json.body, 'PNG');
+  });
+
+  await t.test('a custom tool\'s caps: max_response_bytes truncates, timeout_s ends the call', async () => {
+    const small = await api(srv, 'POST', '/api/v1/tools', { token: u.token, body: { name: 'small', url_template: `${base}/page`, max_response_bytes: 10 } });
+    const r = await run(small.json.id, {});
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.truncated, true);
+    assert.equal(r.json.body.length, 10);
+    const slow = await api(srv, 'POST', '/api/v1/tools', { token: u.token, body: { name: 'slow', url_template: `${base}/slow`, timeout_s: 1 } });
+    const t0 = Date.now();
+    const s2 = await run(slow.json.id, {});
+    assertProblem(s2, 504);
+    assert.ok(Date.now() - t0 < 4500, 'the call ended at its time cap');
   });
 
   await t.test('a custom tool fills its slots (URL percent-encoded, body JSON) and masks its secret', async () => {

@@ -190,6 +190,7 @@ static void test_html_text(void)
 	    {"", ""},
 	    {"plain text only", "plain text only"},
 	    {"<svg><text>drawn</text></svg><p>kept</p>", "kept"},
+	    {"<html><head><meta charset=\"iso-8859-1\"></head><body><p>caf\xe9</p></body></html>", "caf\xc3\xa9"},
 	};
 	struct arena *a = arena_new();
 	for (size_t i = 0; i < ARRAY_LEN(cases); i++)
