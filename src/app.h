@@ -14,6 +14,7 @@ struct http_server;
 struct auth;
 struct models;
 struct agents;
+struct workflows;
 struct llm_limiter;
 struct net_policy;
 struct jobs;
@@ -25,6 +26,7 @@ struct app {
 	struct auth *auth;               /* owned by main; may be NULL in roles without HTTP */
 	struct models *models;           /* owned by main */
 	struct agents *agents;           /* owned by main */
+	struct workflows *workflows;     /* owned by main */
 	struct llm_limiter *llm_limiter; /* owned by main; shared by every thread's client */
 	struct net_policy *net_policy;   /* owned by main; immutable, shared by every thread's net_multi */
 	struct jobs *jobs;               /* owned by main; the worker pool (serve, worker); NULL in api */

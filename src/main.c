@@ -7,6 +7,7 @@
 #include "models/models.h"
 #include "agents/agents.h"
 #include "jobs/jobs.h"
+#include "workflows/workflows.h"
 #include "llm/llm.h"
 #include "net/net.h"
 
@@ -417,6 +418,10 @@ int main(int argc, char **argv)
 		enum status st = models_new(app.db, cfg.secret_key, &app.models, &p);
 		if (st == ST_OK)
 			st = agents_new(app.db, app.models, app.net_policy, &app.agents, &p);
+		if (st == ST_OK)
+			st = workflows_new(app.db, app.agents, &app.workflows, &p);
+		if (st == ST_OK)
+			agents_set_usage_hook(app.agents, workflows_agent_usage);
 		if (st != ST_OK)
 			fprintf(stderr, "troupe: %s\n", p.detail);
 		arena_free(&a);
@@ -453,6 +458,7 @@ int main(int argc, char **argv)
 out:
 	jobs_free(&app.jobs);
 	auth_free(&app.auth);
+	workflows_free(&app.workflows);
 	agents_free(&app.agents);
 	models_free(&app.models);
 	llm_limiter_free(&app.llm_limiter);

@@ -244,6 +244,27 @@ enum status agents_create(struct agents *m, const struct actor *who, json_t *in,
 	return st == ST_OK ? ST_CREATED : st;
 }
 
+enum status agents_create_tx(struct agents *m, struct db_conn *c, const struct actor *who, json_t *in, struct arena *a,
+                             json_t **out, struct problem *p)
+{
+	char id[37];
+	id_new(id);
+	struct write w = {.m = m,
+	                  .who = who,
+	                  .id = arena_strdup(a, id),
+	                  .a = a,
+	                  .action = "agent.create",
+	                  .body = in,
+	                  .note = agents_jstr(in, "change_note"),
+	                  .creating = true};
+	enum status st = write_tx(c, &w, p);
+	if (st != ST_OK)
+		return st;
+	int64_t now = time_now_ms();
+	*out = agent_json(w.id, w.version, w.def, now, now, a);
+	return ST_CREATED;
+}
+
 enum status agents_update(struct agents *m, const struct actor *who, const char *id, json_t *patch, struct arena *a,
                           json_t **out, struct problem *p)
 {

@@ -62,6 +62,10 @@ enum status agents_list(struct agents *m, const struct actor *who, const char *q
                         struct arena *a, json_t **items, const char **last, struct problem *p);
 enum status agents_create(struct agents *m, const struct actor *who, json_t *in, struct arena *a, json_t **out,
                           struct problem *p);
+/* agents_create inside the caller's transaction on c (the workflows
+ * importer creates agents and a workflow in one): *out as agents_get's. */
+enum status agents_create_tx(struct agents *m, struct db_conn *c, const struct actor *who, json_t *in, struct arena *a,
+                             json_t **out, struct problem *p);
 enum status agents_get(struct agents *m, const struct actor *who, const char *id, struct arena *a, json_t **out,
                        struct problem *p);
 enum status agents_update(struct agents *m, const struct actor *who, const char *id, json_t *patch, struct arena *a,

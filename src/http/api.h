@@ -17,6 +17,7 @@ extern const struct route api_audit_routes[];      /* the audit log */
 extern const struct route api_models_routes[];     /* model configurations */
 extern const struct route api_agents_routes[];     /* agents and their versions */
 extern const struct route api_tools_routes[];      /* built-in and custom tools */
+extern const struct route api_workflows_routes[];  /* workflows, versions, crewAI import and export */
 
 /* ---- shared helpers ---- */
 

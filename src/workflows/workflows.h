@@ -58,4 +58,120 @@ enum status workflows_crewai_import(const json_t *in, json_t **out, struct probl
  * is not of the shape above. */
 enum status workflows_crewai_export(const json_t *def, json_t **out, struct problem *p);
 
+/* ---- the module: workflows with immutable versions (workflows.c,
+ * validate.c, import.c; docs/workflows.md) ----
+ *
+ * Every change writes a new version (number, author, time, change_note) in
+ * the transaction that changes the row, after the whole definition passed
+ * validation: an error writes nothing. Deleting archives: the workflow
+ * leaves lists and lookups (404) but its versions still resolve. Every
+ * function takes the actor it acts for, scopes every query to
+ * who->workspace_id (another workspace's id is ST_NOT_FOUND), and writes
+ * its own audit entry for changes; roles are the gateway's business.
+ *
+ * The definition (what a version holds), every field present:
+ *   {name, description, process: sequential|hierarchical|graph,
+ *    manager_model_id|null, manager_agent_id|null,
+ *    inputs: [{name, description|null, type: string|number|boolean|json,
+ *              default?, required}],
+ *    tasks: [{key, name|null, description, expected_output, agent_id|null,
+ *             context|null (null: every earlier task, as crewAI's absent
+ *             context), async_execution, depends_on[], condition|null,
+ *             tool_ids|null (null: the agent's), output {format, schema|null},
+ *             guardrail|null, max_retries, human_review, output_file|null}],
+ *    max_rpm|null, max_concurrency|null, timeout_s|null, tags[]}
+ * Answers (*out, *items) belong to the arena a: callers that keep one incref
+ * it. An answer is {id, version, published_version|null, ...definition,
+ * created_at, updated_at}; writes add "warnings": [{field, message}].
+ */
+
+struct workflows;
+struct agents;
+struct actor;
+struct db;
+struct db_conn;
+struct schema;
+
+/* The request body of a create (WorkflowCreate) and of a patch: shared by
+ * the gateway and the importer, so both name fields alike. */
+extern const struct schema workflows_create_schema, workflows_update_schema;
+
+/* agents: borrowed, owned by main (resolving agents and tools). */
+enum status workflows_new(struct db *db, struct agents *agents, struct workflows **out, struct problem *p);
+void workflows_free(struct workflows **m);
+
+/* q: part of the name (case-insensitive); tag: workflows with this tag. */
+enum status workflows_list(struct workflows *m, const struct actor *who, const char *q, const char *tag, int limit,
+                           const char *after, struct arena *a, json_t **items, const char **last, struct problem *p);
+/* Validation errors: ST_UNPROCESSABLE with every error's path
+ * ("tasks[2].context[0]"). Body fields beyond a definition: change_note;
+ * base_version (update: stale is ST_CONFLICT naming the current version). */
+enum status workflows_create(struct workflows *m, const struct actor *who, json_t *in, struct arena *a, json_t **out,
+                             struct problem *p);
+enum status workflows_get(struct workflows *m, const struct actor *who, const char *id, struct arena *a, json_t **out,
+                          struct problem *p);
+enum status workflows_update(struct workflows *m, const struct actor *who, const char *id, json_t *patch,
+                             struct arena *a, json_t **out, struct problem *p);
+enum status workflows_delete(struct workflows *m, const struct actor *who, const char *id, struct arena *a,
+                             struct problem *p);
+/* The current definition checked again now (agents may have gone):
+ * {valid, errors: [{field, message}], warnings: [...]}. */
+enum status workflows_validate(struct workflows *m, const struct actor *who, const char *id, struct arena *a,
+                               json_t **out, struct problem *p);
+
+/* ---- versions ---- */
+/* Items {version, author_id, change_note, created_at}, oldest first. */
+enum status workflows_versions_list(struct workflows *m, const struct actor *who, const char *id, int limit,
+                                    const char *after, struct arena *a, json_t **items, const char **last,
+                                    struct problem *p);
+/* {id, version, author_id, change_note, created_at, definition}. */
+enum status workflows_version_get(struct workflows *m, const struct actor *who, const char *id, int64_t version,
+                                  struct arena *a, json_t **out, struct problem *p);
+/* {id, from, to, added, removed, changed}: json_diff of the definitions,
+ * tasks matched by key ("tasks.research.description"); a change of the
+ * tasks' order is one "tasks" entry listing the keys. */
+enum status workflows_version_diff(struct workflows *m, const struct actor *who, const char *id, int64_t from,
+                                   int64_t to, struct arena *a, json_t **out, struct problem *p);
+/* A new version equal to version n, validated again; body {change_note?}. */
+enum status workflows_version_restore(struct workflows *m, const struct actor *who, const char *id, int64_t n,
+                                      json_t *body, struct arena *a, json_t **out, struct problem *p);
+/* body {version}: the version that runs when none is asked for. */
+enum status workflows_publish(struct workflows *m, const struct actor *who, const char *id, json_t *body,
+                              struct arena *a, json_t **out, struct problem *p);
+
+/* ---- for the engine (no audit, no role) ----
+ * What an execution runs, resolved once: the workflow at version (0: the
+ * published one, else the latest) and every agent and tool it names, each
+ * at the version pins give ({"agents": {id: n}, "tools": {id: n}}; an id
+ * not pinned, or pins NULL: its current version). *out:
+ *   {"workflow": {id, version, definition},
+ *    "agents": {id: {id, version, ...definition}},
+ *    "tools": {id: {id, version, ...definition}}}
+ * For the same numbers the document is the same forever (versions are
+ * immutable and archived objects still resolve); the tools an agent lists
+ * are those of the agent's resolved version. A pinned version that does
+ * not exist is ST_NOT_FOUND naming it. */
+enum status workflows_snapshot(struct workflows *m, const char *ws, const char *id, int64_t version, const json_t *pins,
+                               struct arena *a, json_t **out, struct problem *p);
+
+/* The agents module's usage hook (agents_set_usage_hook): the live
+ * workflows whose current definition names agent_id (a task's agent or the
+ * manager), as [{id, name}], read on c inside the agent delete's
+ * transaction. */
+enum status workflows_agent_usage(struct db_conn *c, const char *ws, const char *agent_id, struct arena *a,
+                                  json_t **out, struct problem *p);
+
+/* ---- crewAI through the module (import.c) ---- */
+/* in: the body of POST /workflows/import (workflows_crewai_import's).
+ * Creates the agents and the workflow in one transaction; tools are mapped
+ * by name to built-ins or the workspace's custom tools (unknown: a
+ * warning), llm by model name to a chat model configuration (else the
+ * default, with a warning). *out {workflow, agents: [... with "key"],
+ * warnings}. Errors as workflows_crewai_import's, then the validation's. */
+enum status workflows_import(struct workflows *m, const struct actor *who, json_t *in, struct arena *a, json_t **out,
+                             struct problem *p);
+/* format: "crewai" (the only one). *out {agents_yaml, tasks_yaml, crew_yaml}. */
+enum status workflows_export(struct workflows *m, const struct actor *who, const char *id, const char *format,
+                             struct arena *a, json_t **out, struct problem *p);
+
 #endif

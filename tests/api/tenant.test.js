@@ -63,6 +63,23 @@ const OBJECTS = {
       ['GET', '/api/v1/tools/{id}/versions/1'], ['GET', '/api/v1/tools/{id}/versions/1/diff/1'],
       ['POST', '/api/v1/tools/{id}/versions/1/restore', {}], ['DELETE', '/api/v1/tools/{id}']],
   },
+  workflow: {
+    route: 'POST /api/v1/workflows',
+    create: async (srv, u) => {
+      const ag = await api(srv, 'POST', '/api/v1/agents', { token: u.token, body: { name: 'a', role: 'r', goal: 'g', backstory: 'b' } });
+      assert.equal(ag.status, 201, ag.text);
+      const r = await api(srv, 'POST', '/api/v1/workflows', { token: u.token, body: { name: 'w', tasks: [{ key: 't', description: 'd', expected_output: 'e', agent_id: ag.json.id }] } });
+      assert.equal(r.status, 201, r.text);
+      return r.json.id;
+    },
+    list: '/api/v1/workflows',
+    byId: [['GET', '/api/v1/workflows/{id}'], ['PATCH', '/api/v1/workflows/{id}', { name: 'stolen' }],
+      ['POST', '/api/v1/workflows/{id}/validate'], ['POST', '/api/v1/workflows/{id}/publish', { version: 1 }],
+      ['POST', '/api/v1/workflows/{id}/snapshot', {}], ['GET', '/api/v1/workflows/{id}/export'],
+      ['GET', '/api/v1/workflows/{id}/versions'], ['GET', '/api/v1/workflows/{id}/versions/1'],
+      ['GET', '/api/v1/workflows/{id}/versions/1/diff/1'], ['POST', '/api/v1/workflows/{id}/versions/1/restore', {}],
+      ['DELETE', '/api/v1/workflows/{id}']],
+  },
 };
 
 test('tenant isolation', async (t) => {
