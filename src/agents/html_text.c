@@ -17,6 +17,7 @@ struct out {
 	struct buf b;
 	bool space;   /* a space is pending before the next word */
 	int newlines; /* newlines at the end of b (0, 1 or 2) */
+	bool full;    /* the cap was reached: nothing more is written */
 };
 
 static bool is_named(const xmlNode *n, const char *const *names)
@@ -36,28 +37,68 @@ static const char *const BLOCK[] = {"p",   "div",   "section", "article",    "he
 
 static void newline(struct out *o, int want)
 {
-	if (o->b.len == 0)
+	if (o->b.len == 0 || o->full)
 		return;
 	while (o->newlines < want) {
-		buf_append(&o->b, "\n", 1);
+		if (buf_append(&o->b, "\n", 1) < 0) {
+			o->full = true;
+			return;
+		}
 		o->newlines++;
 	}
 	o->space = false;
 }
 
+/* The length of the valid UTF-8 character at s (RFC 3629 section 4), or 0:
+ * a page in a broken encoding loses its invalid bytes, not the rest. */
+static size_t utf8_char(const unsigned char *s)
+{
+	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
+	size_t len = c >= 0x01 && c <= 0x7f   ? 1
+	             : c >= 0xc2 && c <= 0xdf ? 2
+	             : c >= 0xe0 && c <= 0xef ? 3
+	             : c >= 0xf0 && c <= 0xf4 ? 4
+	                                      : 0;
+	if (c == 0xe0)
+		lo = 0xa0;
+	else if (c == 0xed)
+		hi = 0x9f;
+	else if (c == 0xf0)
+		lo = 0x90;
+	else if (c == 0xf4)
+		hi = 0x8f;
+	if (len > 1 && (s[1] < lo || s[1] > hi))
+		return 0;
+	for (size_t k = 2; k < len; k++)
+		if (s[k] < 0x80 || s[k] > 0xbf)
+			return 0;
+	return len;
+}
+
 static void text(struct out *o, const char *s)
 {
-	for (; *s; s++) {
-		unsigned char c = (unsigned char) *s;
-		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
-			o->space = true;
+	const unsigned char *u = (const unsigned char *) s;
+	while (*u && !o->full) {
+		size_t len = utf8_char(u);
+		if (!len) {
+			u++;
 			continue;
 		}
-		if (o->space && o->b.len && !o->newlines)
-			buf_append(&o->b, " ", 1);
+		if (*u == ' ' || *u == '\t' || *u == '\n' || *u == '\r' || *u == '\f' || *u == '\v') {
+			o->space = true;
+			u++;
+			continue;
+		}
+		/* a space and the character after it, whole or not at all: a cap
+		 * never cuts a character, and nothing follows the first refusal */
+		bool sp = o->space && o->b.len && !o->newlines;
+		if ((sp && buf_append(&o->b, " ", 1) < 0) || buf_append(&o->b, u, len) < 0) {
+			o->full = true;
+			return;
+		}
 		o->space = false;
 		o->newlines = 0;
-		buf_append(&o->b, s, 1);
+		u += len;
 	}
 }
 
@@ -109,7 +150,7 @@ char *agents_html_text(const char *html, size_t len, size_t max, struct arena *a
 		walk(&o, root, 0);
 		xmlFreeDoc(doc);
 	}
-	while (o.b.len && o.b.data[o.b.len - 1] == '\n')
+	while (o.b.len && (o.b.data[o.b.len - 1] == '\n' || o.b.data[o.b.len - 1] == ' '))
 		o.b.len--;
 	char *s = arena_strndup(a, o.b.data ? o.b.data : "", o.b.len);
 	buf_free(&o.b);
