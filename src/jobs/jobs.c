@@ -371,34 +371,41 @@ static enum status claim_bury(struct db_conn *c, struct arena *a, const char *id
 	                  DB_ARGS(db_int(now), db_int(now), db_text(id), db_int(epoch)), NULL, p);
 }
 
+/* The claim's SELECT over the kinds (their count checked by jobs_claim);
+ * returns the number of arguments written. */
+static size_t claim_select(const struct claim_ctx *cc, bool lock, int64_t now, char *sql, size_t sqlsz,
+                           struct db_arg *args)
+{
+	size_t n = 0, len;
+
+	len = (size_t) snprintf(sql, sqlsz,
+	                        "SELECT id, lease_epoch, state, attempts, max_attempts FROM jobs "
+	                        "WHERE kind IN (?");
+	for (size_t i = 1; i < cc->nkinds; i++)
+		len += (size_t) snprintf(sql + len, sqlsz - len, ", ?");
+	/* SKIP LOCKED: two workers must never wait on the same job row */
+	snprintf(sql + len, sqlsz - len,
+	         ") AND ((state = 'queued' AND run_after <= ?) OR (state = 'running' AND lease_expires_at <= ?)) "
+	         "ORDER BY run_after LIMIT 1%s",
+	         lock && cc->db == DB_POSTGRES ? " FOR UPDATE SKIP LOCKED" : "");
+	for (size_t i = 0; i < cc->nkinds; i++)
+		args[n++] = db_text(cc->kinds[i]);
+	args[n++] = db_int(now);
+	args[n++] = db_int(now);
+	return n;
+}
+
 static enum status tx_claim(struct db_conn *c, void *ctx, struct problem *p)
 {
 	struct claim_ctx *cc = ctx;
 	struct db_arg args[JOBS_KINDS_MAX + 2];
 	char sql[1024];
-	size_t n = 0, len;
 	int64_t now = time_now_ms();
+	size_t n = claim_select(cc, true, now, sql, sizeof(sql), args);
 	enum status st = ST_NOT_FOUND;
 
 	cc->found = false;
 	cc->info = (struct jobs_claim_info){0};
-	if (cc->nkinds == 0 || cc->nkinds > JOBS_KINDS_MAX)
-		return problem_set(p, ST_BAD_INPUT, "a claim names 1 to %d kinds", JOBS_KINDS_MAX);
-	len = (size_t) snprintf(sql, sizeof(sql),
-	                        "SELECT id, lease_epoch, state, attempts, max_attempts FROM jobs "
-	                        "WHERE kind IN (?");
-	for (size_t i = 1; i < cc->nkinds; i++)
-		len += (size_t) snprintf(sql + len, sizeof(sql) - len, ", ?");
-	/* SKIP LOCKED: two workers must never wait on the same job row */
-	snprintf(sql + len, sizeof(sql) - len,
-	         ") AND ((state = 'queued' AND run_after <= ?) OR (state = 'running' AND lease_expires_at <= ?)) "
-	         "ORDER BY run_after LIMIT 1%s",
-	         cc->db == DB_POSTGRES ? " FOR UPDATE SKIP LOCKED" : "");
-	for (size_t i = 0; i < cc->nkinds; i++)
-		args[n++] = db_text(cc->kinds[i]);
-	args[n++] = db_int(now);
-	args[n++] = db_int(now);
-
 	/* a few buried jobs may stand in front of a live one */
 	for (int tries = 0; tries < 8; tries++) {
 		struct db_res *r = NULL;
@@ -447,6 +454,23 @@ enum status jobs_claim(struct db *db, const char *const *kinds, size_t nkinds, c
 
 	if (!owner || !owner[0])
 		return problem_field(p, "owner", "a claim needs a lease owner");
+	if (nkinds == 0 || nkinds > JOBS_KINDS_MAX)
+		return problem_field(p, "kinds", "a claim names 1 to %d kinds", JOBS_KINDS_MAX);
+	/* A read first: an idle worker's poll never takes SQLite's one writer
+	 * nor opens a PostgreSQL transaction; the claim itself checks again. */
+	{
+		struct db_arg args[JOBS_KINDS_MAX + 2];
+		struct db_res *r = NULL;
+		char sql[1024];
+		size_t n = claim_select(&cc, false, time_now_ms(), sql, sizeof(sql), args);
+		if ((st = db_exec1(db, DB_READ, a, &r, sql, args, n, p)) != ST_OK)
+			return st;
+		if (db_res_rows(r) == 0) {
+			if (info)
+				*info = (struct jobs_claim_info){0};
+			return ST_NOT_FOUND;
+		}
+	}
 	st = db_tx(db, tx_claim, &cc, p);
 	if (info)
 		*info = st == ST_OK ? cc.info : (struct jobs_claim_info){0};

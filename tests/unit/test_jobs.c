@@ -498,6 +498,29 @@ static enum jobs_outcome h_flaky(const struct jobs_job *job, struct jobs_run *ru
 	return JOBS_RETRY;
 }
 
+/* Runs longer than its lease: the heartbeat must keep it. */
+static enum jobs_outcome h_long(const struct jobs_job *job, struct jobs_run *run, void *ctx, struct problem *p)
+{
+	struct effect_ctx *e = ctx;
+	struct effect_tx t = {job};
+	for (int i = 0; i < 100 && !jobs_run_lost(run); i++)
+		sleep_ms(10);
+	if (jobs_run_lost(run))
+		return JOBS_LOST;
+	return db_tx(e->db, tx_effect, &t, p) == ST_OK ? JOBS_HANDLED : JOBS_LOST;
+}
+
+static atomic_int lost_seen;
+/* Waits until a renewal finds its lease gone. */
+static enum jobs_outcome h_until_lost(const struct jobs_job *job, struct jobs_run *run, void *ctx, struct problem *p)
+{
+	(void) job, (void) ctx, (void) p;
+	for (int i = 0; i < 500 && !jobs_run_lost(run); i++)
+		sleep_ms(10);
+	atomic_store(&lost_seen, jobs_run_lost(run));
+	return jobs_run_lost(run) ? JOBS_LOST : JOBS_DONE;
+}
+
 static bool wait_for(struct db *db, const char *sql, int64_t want, int64_t timeout_ms)
 {
 	int64_t end = time_now_ms() + timeout_ms;
@@ -550,6 +573,47 @@ static void test_pool(struct db *db, const char *k)
 		printf("# %s\n", b.data ? b.data : "");
 	buf_free(&b);
 	jobs_free(&j);
+	exec(db, "DELETE FROM jobs");
+	exec(db, "DELETE FROM test_effects");
+
+	/* the heartbeat keeps a lease alive past its time; a lost lease is seen */
+	problem_init(&p, a);
+	struct jobs_options ho = {.lease_ms = 300, .poll_ms = 20};
+	jobs_new(db, &ho, &j, &p);
+	jobs_register(j, "test.long", h_long, &e, &p);
+	jobs_register(j, "test.lost", h_until_lost, &e, &p);
+	char long_id[37], lost_id[37];
+	enqueue(db, "test.long", 0, 0, long_id);
+	jobs_workers_start(j, 2, &p);
+	T_OK(wait_for(db, "SELECT COUNT(*) FROM jobs WHERE kind = 'test.long' AND state = 'running'", 1, 5000),
+	     "%s: the long job is running", k);
+	static const char *const long_kind[] = {"test.long"};
+	int stolen = 0;
+	for (int i = 0; i < 40 && count(db, "SELECT COUNT(*) FROM jobs WHERE state = 'running'") == 1; i++) {
+		struct jobs_job other;
+		if (jobs_claim(db, long_kind, 1, "thief", 60000, a, &other, NULL, &p) == ST_OK)
+			stolen++;
+		sleep_ms(25);
+	}
+	T_EQ_INT(stolen, 0, "%s: nobody reclaims a heartbeated lease (1 s of work on a 300 ms lease)", k);
+	T_OK(wait_for(db,
+	              "SELECT COUNT(*) FROM jobs WHERE kind = 'test.long' AND state = 'succeeded' AND attempts = 1 AND "
+	              "lease_epoch = 1",
+	              1, 5000),
+	     "%s: the long job succeeded on its first attempt and epoch", k);
+	enqueue(db, "test.lost", 0, 0, lost_id);
+	jobs_wake(j);
+	T_OK(wait_for(db, "SELECT COUNT(*) FROM jobs WHERE kind = 'test.lost' AND state = 'running'", 1, 5000),
+	     "%s: the lost job is running", k);
+	exec(db,
+	     "UPDATE jobs SET lease_epoch = lease_epoch + 1, lease_owner = 'someone-else' WHERE kind = 'test.lost'");
+	for (int i = 0; i < 300 && !atomic_load(&lost_seen); i++)
+		sleep_ms(10);
+	T_OK(atomic_load(&lost_seen), "%s: the handler saw its lease lost at the next heartbeat", k);
+	jobs_free(&j);
+	T_EQ_INT(count(db, "SELECT COUNT(*) FROM jobs WHERE kind = 'test.lost' AND state = 'running' AND lease_owner = "
+	                   "'someone-else' AND lease_epoch = 2"),
+	         1, "%s: the lost job's row is left to its new owner", k);
 	exec(db, "DELETE FROM jobs");
 	exec(db, "DELETE FROM test_effects");
 
