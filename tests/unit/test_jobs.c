@@ -605,8 +605,11 @@ static void test_pool(struct db *db, const char *k)
 	jobs_wake(j);
 	T_OK(wait_for(db, "SELECT COUNT(*) FROM jobs WHERE kind = 'test.lost' AND state = 'running'", 1, 5000),
 	     "%s: the lost job is running", k);
-	exec(db,
-	     "UPDATE jobs SET lease_epoch = lease_epoch + 1, lease_owner = 'someone-else' WHERE kind = 'test.lost'");
+	/* another worker's reclaim, with a fresh lease of its own */
+	exec(db, arena_printf(a,
+	                      "UPDATE jobs SET lease_epoch = lease_epoch + 1, lease_owner = 'someone-else', "
+	                      "lease_expires_at = %lld WHERE kind = 'test.lost'",
+	                      (long long) time_now_ms() + 600000));
 	for (int i = 0; i < 300 && !atomic_load(&lost_seen); i++)
 		sleep_ms(10);
 	T_OK(atomic_load(&lost_seen), "%s: the handler saw its lease lost at the next heartbeat", k);
