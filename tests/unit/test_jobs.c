@@ -541,6 +541,10 @@ static void test_pool(struct db *db, const char *k)
 	struct jobs_options o = {.lease_ms = 2000, .poll_ms = 50, .retry = {.base_ms = 10, .max_ms = 40}};
 	struct buf b;
 
+	/* the handlers' records, from the other database's run */
+	h_flaky_calls = 0;
+	atomic_store(&stubborn_late, -1);
+	atomic_store(&lost_seen, 0);
 	problem_init(&p, a);
 	T_EQ_INT(jobs_new(db, &o, &j, &p), ST_OK, "%s: pool created", k);
 	T_EQ_INT(jobs_register(j, "test.effect", h_effect, &e, &p), ST_OK, "%s: kind registered", k);
@@ -621,7 +625,6 @@ static void test_pool(struct db *db, const char *k)
 	exec(db, "DELETE FROM test_effects");
 
 	/* shutdown: a polite handler hands back; a stubborn one is handed back at the deadline */
-	h_flaky_calls = 0;
 	problem_init(&p, a);
 	jobs_new(db, &o, &j, &p);
 	jobs_register(j, "test.polite", h_polite, &e, &p);
