@@ -124,7 +124,9 @@ static enum status fetch(struct agents *m, struct call *c, struct arena *a, json
 	struct net_response r = {0};
 	enum status st = net_fetch(nm, &req, &r, p);
 	if (st == ST_OK) {
-		if (c->readable) {
+		const char *ctype = net_response_header(&r, "content-type");
+		/* readable text of HTML; other types (text, JSON) as they came */
+		if (c->readable && (!ctype || strcasestr(ctype, "html"))) {
 			char *t = agents_html_text(r.body ? r.body : "", r.body_len, c->max_bytes, a);
 			*out = answer(&r, t, strlen(t), c->secrets, a);
 		} else {

@@ -126,6 +126,9 @@ test('tools run through the guarded client', async (t) => {
     assert.equal(r.json.truncated, false);
     assert.ok(Number.isInteger(r.json.duration_ms));
     assert.equal(r.json.body, 'Report\n\n# Findings\n\nFirst paragraph with a link.\none\ntwo');
+    const json = await run(WEB_FETCH, { url: `${base}/data.json` });
+    assert.equal(json.status, 200, json.text);
+    assert.equal(JSON.parse(json.json.body).url, '/data.json', 'a JSON page comes as it is, not read as HTML');
   });
 
   await t.test('http_request sends method, headers and body', async () => {
