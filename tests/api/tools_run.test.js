@@ -181,6 +181,16 @@ test('tools run through the guarded client', async (t) => {
     assert.equal(Buffer.from(echo.headers['x-city'], 'latin1').toString('utf8'), 'city=São Paulo/"x"');
     assert.deepEqual(JSON.parse(echo.body), { city: 'São Paulo/"x"', days: 3 });
     assertProblem(await run(c.json.id, { city: 'a\r\nX-Injected: 1' }), 400, 'arguments.city');
+    // a new secret, then version 1 restored: the restored secret opens and is the one sent
+    const p2 = await api(srv, 'PATCH', `/api/v1/tools/${c.json.id}`, { token: u.token, body: { headers: [{ name: 'Authorization', value: 'Bearer second-secret-value-2222', secret: true }] } });
+    assert.equal(p2.status, 200, p2.text);
+    const r2 = await run(c.json.id, { city: 'x' });
+    assert.equal(JSON.parse(r2.json.body).headers.authorization, '****');
+    assert.equal((await api(srv, 'POST', `/api/v1/tools/${c.json.id}/versions/1/restore`, { token: u.token, body: {} })).status, 200);
+    const r3 = await run(c.json.id, { city: 'x' });
+    assert.equal(r3.status, 200, r3.text);
+    assert.equal(JSON.parse(r3.json.body).headers.authorization, '****', 'version 1\'s secret was sent (and masked)');
+    assert.equal(JSON.parse(r3.json.body).headers['x-city'], 'city=x', 'version 1\'s headers');
     assertProblem(await run(c.json.id, { days: 2 }), 422);
   });
 });
