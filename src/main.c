@@ -8,6 +8,7 @@
 #include "agents/agents.h"
 #include "jobs/jobs.h"
 #include "workflows/workflows.h"
+#include "cli/cli.h"
 #include "llm/llm.h"
 #include "net/net.h"
 
@@ -32,7 +33,10 @@ static void usage(FILE *f)
 	        "  api       the HTTP API only (scale out over PostgreSQL)\n"
 	        "  worker    job workers only (scale out over PostgreSQL)\n"
 	        "  migrate   apply pending database migrations and exit\n"
-	        "  version   print the version\n\n"
+	        "  version   print the version\n"
+	        "  import crew DIR      import a crewAI project's agents.yaml, tasks.yaml (and crew.yaml)\n"
+	        "  export crew ID DIR   write a workflow as crewAI files\n"
+	        "            (both talk to TROUPE_URL with TROUPE_API_KEY)\n\n"
 	        "Run 'troupe COMMAND --help' for a command's options.\n",
 	        TROUPE_VERSION);
 }
@@ -337,6 +341,8 @@ int main(int argc, char **argv)
 		run = RUN_WORKER;
 	} else if (str_eq(cmd, "migrate")) {
 		run = RUN_MIGRATE;
+	} else if (str_eq(cmd, "import") || str_eq(cmd, "export")) {
+		return cli_crew(argc - 1, argv + 1);
 	} else if (str_eq(cmd, "secrets")) {
 		if (argc < 3 || !str_eq(argv[2], "rotate")) {
 			fprintf(stderr, "troupe: usage: troupe secrets rotate [OPTIONS] < new-secret\n");

@@ -391,3 +391,53 @@ test('crewAI import and export', async (t) => {
     assertProblem(await call('GET', `/api/v1/workflows/${ok.json.workflow.id}/export?format=yaml`), 400, 'query.format');
   });
 });
+
+test('CLI: troupe import crew DIR and troupe export crew ID DIR', async (t) => {
+  const { spawnSync } = require('node:child_process');
+  const os = require('node:os');
+  const { BIN, newKey } = require('./authlib');
+  const srv = await startServer();
+  t.after(() => srv.stop());
+  const u = await newUser(srv, 'cli-crew');
+  const key = (await newKey(srv, u.token, { role: 'editor', name: 'cli' })).key;
+  const run = (args, env = {}) => {
+    const r = spawnSync(BIN, args, {
+      env: { PATH: process.env.PATH, ASAN_OPTIONS: process.env.ASAN_OPTIONS || '', TROUPE_URL: srv.url, TROUPE_API_KEY: key, ...env },
+      encoding: 'utf8', timeout: 30000,
+    });
+    return { code: r.status, out: r.stdout, err: r.stderr };
+  };
+  const tpl = path.join(FIXTURES, 'template');
+  const imp = run(['import', 'crew', tpl]);
+  assert.equal(imp.code, 0, imp.err);
+  const id = imp.out.trim();
+  const w = await api(srv, 'GET', `/api/v1/workflows/${id}`, { token: u.token });
+  assert.equal(w.status, 200, w.text);
+  assert.deepEqual(w.json.tasks.map((x) => x.key), ['research_task', 'reporting_task']);
+  assert.match(imp.err, /imported .*2 tasks, 2 agents/);
+  assert.ok(!imp.err.includes(key) && !imp.out.includes(key), 'the key is never printed');
+
+  const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'troupe-crew-')), 'out');
+  const exp = run(['export', 'crew', id, dir]);
+  assert.equal(exp.code, 0, exp.err);
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['agents.yaml', 'crew.yaml', 'tasks.yaml']);
+  const x = await api(srv, 'GET', `/api/v1/workflows/${id}/export?format=crewai`, { token: u.token });
+  assert.equal(fs.readFileSync(path.join(dir, 'tasks.yaml'), 'utf8'), x.json.tasks_yaml);
+  const again = run(['import', 'crew', dir]);
+  assert.equal(again.code, 0, again.err);
+
+  const bad = run(['import', 'crew', tpl], { TROUPE_API_KEY: 'trp_not_a_key' });
+  assert.equal(bad.code, 1);
+  assert.match(bad.err, /401/);
+  const broken = fs.mkdtempSync(path.join(os.tmpdir(), 'troupe-crew-'));
+  fs.writeFileSync(path.join(broken, 'agents.yaml'), 'a:\n  role: [x\n');
+  fs.writeFileSync(path.join(broken, 'tasks.yaml'), 't: {}\n');
+  const syntax = run(['import', 'crew', broken]);
+  assert.equal(syntax.code, 1);
+  assert.match(syntax.err, /agents_yaml: .*line \d+, column \d+/);
+  assert.equal(run(['import', 'crew', path.join(broken, 'nowhere')]).code, 1);
+  assert.equal(run(['export', 'crew', randomId(), dir]).code, 1);
+  assert.equal(run(['export', 'crew', '../x', dir]).code, 2);
+  assert.equal(run(['import', 'crew']).code, 2);
+  assert.equal(run(['import', 'crew', tpl], { TROUPE_API_KEY: '' }).code, 1);
+});
