@@ -268,6 +268,9 @@ static json_t *operation(const struct route *r, json_t *components)
 		json_object_set_new(op, "requestBody",
 		                    json_pack("{s:b, s:{s:{s:o}}}", "required", 1, "content", "application/json",
 		                              "schema", ref_to(r->body, components)));
+	if (r->body && (r->flags & ROUTE_FORM))
+		json_object_set_new(json_object_get(json_object_get(op, "requestBody"), "content"),
+		                    "multipart/form-data", json_pack("{s:o}", "schema", ref_to(r->body, components)));
 	else if (r->flags & ROUTE_RAW_BODY)
 		json_object_set_new(op, "requestBody",
 		                    json_pack("{s:b, s:{s:{s:{s:s, s:s}}}}", "required", 1, "content",

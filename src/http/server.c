@@ -10,6 +10,7 @@
  *   access log and metrics (on completion).
  */
 #include "http_int.h"
+#include "form.h"
 #include "../app.h"
 
 #include <microhttpd.h>
@@ -443,7 +444,8 @@ static enum status begin(struct conn_state *cs)
 		return ST_TOO_LARGE;
 	}
 	if (cs->has_body && !(r->flags & ROUTE_RAW_BODY)) {
-		if (!json_content_type(header_value(cs, "Content-Type"))) {
+		const char *ct = header_value(cs, "Content-Type");
+		if (!json_content_type(ct) && !((r->flags & ROUTE_FORM) && form_content_type(ct))) {
 			problem_set(&rq->problem, ST_UNSUPPORTED_MEDIA, "the request body must be application/json");
 			problem_hint(&rq->problem, "send the header Content-Type: application/json");
 			return ST_UNSUPPORTED_MEDIA;
@@ -488,7 +490,15 @@ static enum status parse_body(struct conn_state *cs)
 		return ST_BAD_INPUT;
 	}
 	json_error_t err;
-	json_t *j = json_loadb(cs->body.data, cs->body.len, JSON_REJECT_DUPLICATES, &err);
+	const char *ct = header_value(cs, "Content-Type");
+	json_t *j = NULL;
+	if ((r->flags & ROUTE_FORM) && form_content_type(ct)) {
+		enum status fst = form_to_json(ct, cs->body.data, cs->body.len, &j, &rq->problem);
+		if (fst != ST_OK)
+			return fst;
+	} else {
+		j = json_loadb(cs->body.data, cs->body.len, JSON_REJECT_DUPLICATES, &err);
+	}
 	if (!j) {
 		rq->problem.type = "/problems/malformed-json";
 		/* jansson says: duplicate object key near '"name"' */

@@ -371,6 +371,47 @@ test('crewAI import and export', async (t) => {
     });
   }
 
+  await t.test('multipart/form-data upload of the same files', async () => {
+    const { body } = readFixture(path.join(FIXTURES, 'stock_analysis'));
+    const post = async (form, headers = {}) => {
+      const res = await fetch(`${srv.url}/api/v1/workflows/import`, { method: 'POST', headers: { authorization: `Bearer ${u.token}`, ...headers }, body: form });
+      const text = await res.text();
+      return { status: res.status, headers: res.headers, text, json: text ? JSON.parse(text) : null };
+    };
+    const form = new FormData();
+    form.append('agents_yaml', new Blob([body.agents_yaml], { type: 'application/yaml' }), 'agents.yaml');
+    form.append('tasks_yaml', new Blob([body.tasks_yaml]), 'tasks.yaml');
+    form.append('crew_yaml', new Blob([body.crew_yaml]), 'crew.yaml');
+    form.append('name', 'Uploaded ✓');
+    const up = await post(form);
+    assert.equal(up.status, 201, up.text);
+    assert.equal(up.json.workflow.name, 'Uploaded ✓');
+    const js = await call('POST', '/api/v1/workflows/import', body);
+    assert.deepEqual(summary(up.json), summary(js.json));
+
+    const twice = new FormData();
+    twice.append('agents_yaml', body.agents_yaml);
+    twice.append('agents_yaml', body.agents_yaml);
+    twice.append('tasks_yaml', body.tasks_yaml);
+    assertProblem(await post(twice), 400, 'agents_yaml');
+    const extra = new FormData();
+    extra.append('agents_yaml', body.agents_yaml);
+    extra.append('tasks_yaml', body.tasks_yaml);
+    extra.append('owner', 'me');
+    assertProblem(await post(extra), 400, 'owner');
+    const missing = new FormData();
+    missing.append('agents_yaml', body.agents_yaml);
+    assertProblem(await post(missing), 400, 'tasks_yaml');
+    assertProblem(await post('--x\r\n\r\nabc', { 'content-type': 'multipart/form-data' }), 400, 'header.Content-Type');
+    assertProblem(await post('--x\r\nContent-Disposition: form-data; name="a"\r\n\r\nno end', { 'content-type': 'multipart/form-data; boundary=x' }), 400, 'body');
+    assertProblem(await post('--x\r\nContent-Type: text/plain\r\n\r\nv\r\n--x--', { 'content-type': 'multipart/form-data; boundary=x' }), 400, 'body');
+    const latin1 = Buffer.concat([Buffer.from('--"b"\r\nContent-Disposition: form-data; name="agents_yaml"\r\n\r\n'), Buffer.from([0xe9]), Buffer.from('\r\n--"b"--\r\n')]);
+    assertProblem(await post(latin1, { 'content-type': 'multipart/form-data; boundary="\\"b\\""' }), 400, 'agents_yaml');
+    // only the routes that say so take a form
+    const r = await api(srv, 'POST', '/api/v1/workflows', { token: u.token, body: {}, headers: { 'content-type': 'multipart/form-data; boundary=x' } });
+    assertProblem(r, 415);
+  });
+
   await t.test('errors: YAML syntax with line and column, unknown agent key naming both, one transaction', async () => {
     const agentsBefore = (await call('GET', '/api/v1/agents?limit=200')).json.items.length;
     const bad = await call('POST', '/api/v1/workflows/import', { agents_yaml: 'a:\n  role: [x\n', tasks_yaml: 't: {}' });
