@@ -428,6 +428,11 @@ test('crewAI import and export', async (t) => {
     assertProblem(hier, 422, 'manager_model_id');
     assert.equal((await call('GET', '/api/v1/agents?limit=200')).json.items.length, agentsBefore, 'no agent left behind');
     assertProblem(await call('POST', '/api/v1/workflows/import', { tasks_yaml: 'x: {}' }), 400, 'agents_yaml');
+    // an imported agent is held to AgentCreate's bounds
+    const long = await call('POST', '/api/v1/workflows/import', { ...tpl, agents_yaml: tpl.agents_yaml.replace('role: >', `role: ${'r'.repeat(1001)}\n  role_was: >`) });
+    assertProblem(long, 400);
+    assert.ok(long.json.errors.some((e) => e.field === 'agents_yaml: researcher.role'), long.text);
+    assert.equal((await call('GET', '/api/v1/agents?limit=200')).json.items.length, agentsBefore, 'no agent left behind');
     const ok = await call('POST', '/api/v1/workflows/import', tpl);
     assertProblem(await call('GET', `/api/v1/workflows/${ok.json.workflow.id}/export?format=yaml`), 400, 'query.format');
   });
