@@ -371,11 +371,22 @@ static enum status claim_bury(struct db_conn *c, struct arena *a, const char *id
 	                  DB_ARGS(db_int(now), db_int(now), db_text(id), db_int(epoch)), NULL, p);
 }
 
-/* The claim's SELECT over the kinds (their count checked by jobs_claim);
- * returns the number of arguments written. */
-static size_t claim_select(const struct claim_ctx *cc, bool lock, int64_t now, char *sql, size_t sqlsz,
+/* The claim's SELECTs over the kinds (their count checked by jobs_claim).
+ * Two, not one with OR: each walks its own index in order and stops at the
+ * first row, where "ORDER BY run_after" over an OR sorted the whole backlog
+ * on every claim. Expired leases first: they are the oldest promises. */
+enum claim_q {
+	Q_EXPIRED, /* running jobs whose lease expired */
+	Q_DUE,     /* queued jobs whose run_after has come */
+};
+
+static size_t claim_select(const struct claim_ctx *cc, enum claim_q q, bool lock, int64_t now, char *sql, size_t sqlsz,
                            struct db_arg *args)
 {
+	static const char *const where[] = {
+	    [Q_EXPIRED] = ") AND state = 'running' AND lease_expires_at <= ? ORDER BY lease_expires_at LIMIT 1",
+	    [Q_DUE] = ") AND state = 'queued' AND run_after <= ? ORDER BY run_after LIMIT 1",
+	};
 	size_t n = 0, len;
 
 	len = (size_t) snprintf(sql, sqlsz,
@@ -384,24 +395,33 @@ static size_t claim_select(const struct claim_ctx *cc, bool lock, int64_t now, c
 	for (size_t i = 1; i < cc->nkinds; i++)
 		len += (size_t) snprintf(sql + len, sqlsz - len, ", ?");
 	/* SKIP LOCKED: two workers must never wait on the same job row */
-	snprintf(sql + len, sqlsz - len,
-	         ") AND ((state = 'queued' AND run_after <= ?) OR (state = 'running' AND lease_expires_at <= ?)) "
-	         "ORDER BY run_after LIMIT 1%s",
+	snprintf(sql + len, sqlsz - len, "%s%s", where[q],
 	         lock && cc->db == DB_POSTGRES ? " FOR UPDATE SKIP LOCKED" : "");
 	for (size_t i = 0; i < cc->nkinds; i++)
 		args[n++] = db_text(cc->kinds[i]);
 	args[n++] = db_int(now);
-	args[n++] = db_int(now);
 	return n;
+}
+
+/* The first claimable row: an expired lease, else a due job (no rows: none). */
+static enum status claim_find(struct db_conn *c, struct claim_ctx *cc, bool lock, int64_t now, struct db_res **r,
+                              struct problem *p)
+{
+	struct db_arg args[JOBS_KINDS_MAX + 2];
+	char sql[1024];
+	size_t n = claim_select(cc, Q_EXPIRED, lock, now, sql, sizeof(sql), args);
+	enum status st = db_query(c, cc->a, r, sql, args, n, p);
+
+	if (st != ST_OK || db_res_rows(*r) > 0)
+		return st;
+	n = claim_select(cc, Q_DUE, lock, now, sql, sizeof(sql), args);
+	return db_query(c, cc->a, r, sql, args, n, p);
 }
 
 static enum status tx_claim(struct db_conn *c, void *ctx, struct problem *p)
 {
 	struct claim_ctx *cc = ctx;
-	struct db_arg args[JOBS_KINDS_MAX + 2];
-	char sql[1024];
 	int64_t now = time_now_ms();
-	size_t n = claim_select(cc, true, now, sql, sizeof(sql), args);
 	enum status st = ST_NOT_FOUND;
 
 	cc->found = false;
@@ -413,7 +433,7 @@ static enum status tx_claim(struct db_conn *c, void *ctx, struct problem *p)
 		int64_t epoch;
 		bool expired;
 
-		if ((st = db_query(c, cc->a, &r, sql, args, n, p)) != ST_OK)
+		if ((st = claim_find(c, cc, true, now, &r, p)) != ST_OK)
 			return st;
 		if (db_res_rows(r) == 0)
 			return ST_OK; /* nothing to claim; the buried stay buried */
@@ -459,11 +479,13 @@ enum status jobs_claim(struct db *db, const char *const *kinds, size_t nkinds, c
 	/* A read first: an idle worker's poll never takes SQLite's one writer
 	 * nor opens a PostgreSQL transaction; the claim itself checks again. */
 	{
-		struct db_arg args[JOBS_KINDS_MAX + 2];
+		struct db_conn *c = db_conn_get(db, DB_READ);
 		struct db_res *r = NULL;
-		char sql[1024];
-		size_t n = claim_select(&cc, false, time_now_ms(), sql, sizeof(sql), args);
-		if ((st = db_exec1(db, DB_READ, a, &r, sql, args, n, p)) != ST_OK)
+		if (!c)
+			return problem_set(p, ST_UNAVAILABLE, "the database is unavailable");
+		st = claim_find(c, &cc, false, time_now_ms(), &r, p);
+		db_conn_put(c);
+		if (st != ST_OK)
 			return st;
 		if (db_res_rows(r) == 0) {
 			if (info)
