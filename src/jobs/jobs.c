@@ -4,6 +4,7 @@
 #include "jobs.h"
 
 #include <assert.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -190,6 +191,20 @@ enum status jobs_complete_tx(struct db_conn *c, const char *id, int64_t epoch, s
 	return st;
 }
 
+/* Runs a one-statement transition in autocommit: one round trip where
+ * db_tx costs three, and a single statement is atomic on both databases. */
+static enum status run1(struct db *db, db_tx_fn fn, void *ctx, struct problem *p)
+{
+	struct db_conn *c = db_conn_get(db, DB_WRITE);
+	enum status st;
+
+	if (!c)
+		return problem_set(p, ST_UNAVAILABLE, "the database is unavailable");
+	st = fn(c, ctx, p);
+	db_conn_put(c);
+	return st;
+}
+
 struct fence_ctx {
 	const char *id;
 	int64_t epoch;
@@ -210,7 +225,7 @@ static enum status tx_complete(struct db_conn *c, void *ctx, struct problem *p)
 enum status jobs_complete(struct db *db, const char *id, int64_t epoch, struct problem *p)
 {
 	struct fence_ctx f = {.id = id, .epoch = epoch};
-	return db_tx(db, tx_complete, &f, p);
+	return run1(db, tx_complete, &f, p);
 }
 
 static enum status tx_renew(struct db_conn *c, void *ctx, struct problem *p)
@@ -230,7 +245,7 @@ static enum status tx_renew(struct db_conn *c, void *ctx, struct problem *p)
 enum status jobs_renew(struct db *db, const char *id, int64_t epoch, int64_t lease_ms, struct problem *p)
 {
 	struct fence_ctx f = {.id = id, .epoch = epoch, .lease_ms = lease_ms};
-	return db_tx(db, tx_renew, &f, p);
+	return run1(db, tx_renew, &f, p);
 }
 
 static enum status tx_release(struct db_conn *c, void *ctx, struct problem *p)
@@ -252,7 +267,7 @@ static enum status tx_release(struct db_conn *c, void *ctx, struct problem *p)
 enum status jobs_release(struct db *db, const char *id, int64_t epoch, struct problem *p)
 {
 	struct fence_ctx f = {.id = id, .epoch = epoch};
-	return db_tx(db, tx_release, &f, p);
+	return run1(db, tx_release, &f, p);
 }
 
 /* Exponential from base, capped, then a uniform draw in [d/2, d] so
@@ -371,17 +386,19 @@ static enum status claim_bury(struct db_conn *c, struct arena *a, const char *id
 	                  DB_ARGS(db_int(now), db_int(now), db_text(id), db_int(epoch)), NULL, p);
 }
 
-/* The claim's SELECTs over the kinds (their count checked by jobs_claim).
- * Two, not one with OR: each walks its own index in order and stops at the
- * first row, where "ORDER BY run_after" over an OR sorted the whole backlog
- * on every claim. Expired leases first: they are the oldest promises. */
+/* The claim's SELECT over the kinds (their count checked by jobs_claim):
+ * due queued jobs, or running jobs whose lease expired. Two queries, not
+ * one with OR: each walks its own partial index in order and stops at the
+ * first row, where "ORDER BY" over an OR sorted the whole backlog. */
 enum claim_q {
 	Q_EXPIRED, /* running jobs whose lease expired */
 	Q_DUE,     /* queued jobs whose run_after has come */
 };
 
-static size_t claim_select(const struct claim_ctx *cc, enum claim_q q, bool lock, int64_t now, char *sql, size_t sqlsz,
-                           struct db_arg *args)
+#define CLAIM_COLS "id, lease_epoch, state, attempts, max_attempts"
+
+static size_t claim_select(const struct claim_ctx *cc, enum claim_q q, const char *cols, bool lock, int64_t now,
+                           char *sql, size_t sqlsz, struct db_arg *args)
 {
 	static const char *const where[] = {
 	    [Q_EXPIRED] = ") AND state = 'running' AND lease_expires_at <= ? ORDER BY lease_expires_at LIMIT 1",
@@ -389,9 +406,7 @@ static size_t claim_select(const struct claim_ctx *cc, enum claim_q q, bool lock
 	};
 	size_t n = 0, len;
 
-	len = (size_t) snprintf(sql, sqlsz,
-	                        "SELECT id, lease_epoch, state, attempts, max_attempts FROM jobs "
-	                        "WHERE kind IN (?");
+	len = (size_t) snprintf(sql, sqlsz, "SELECT %s FROM jobs WHERE kind IN (?", cols);
 	for (size_t i = 1; i < cc->nkinds; i++)
 		len += (size_t) snprintf(sql + len, sqlsz - len, ", ?");
 	/* SKIP LOCKED: two workers must never wait on the same job row */
@@ -403,26 +418,38 @@ static size_t claim_select(const struct claim_ctx *cc, enum claim_q q, bool lock
 	return n;
 }
 
-/* The first claimable row: an expired lease, else a due job (no rows: none). */
-static enum status claim_find(struct db_conn *c, struct claim_ctx *cc, bool lock, int64_t now, struct db_res **r,
-                              struct problem *p)
+/* A due job in one statement: the row is picked (and locked, SKIP LOCKED
+ * on PostgreSQL) by the subquery and claimed by the UPDATE around it, in
+ * one round trip. ST_CONFLICT when there is none. */
+static enum status claim_due(struct db_conn *c, struct claim_ctx *cc, int64_t now, struct problem *p)
 {
-	struct db_arg args[JOBS_KINDS_MAX + 2];
-	char sql[1024];
-	size_t n = claim_select(cc, Q_EXPIRED, lock, now, sql, sizeof(sql), args);
-	enum status st = db_query(c, cc->a, r, sql, args, n, p);
+	struct db_arg args[JOBS_KINDS_MAX + 4];
+	char sel[1024], sql[2048];
+	size_t n = 0, ns;
 
-	if (st != ST_OK || db_res_rows(*r) > 0)
-		return st;
-	n = claim_select(cc, Q_DUE, lock, now, sql, sizeof(sql), args);
-	return db_query(c, cc->a, r, sql, args, n, p);
+	args[n++] = db_text(cc->owner);
+	args[n++] = db_int(now + cc->lease_ms);
+	args[n++] = db_int(now);
+	ns = claim_select(cc, Q_DUE, "id", true, now, sel, sizeof(sel), args + n);
+	n += ns;
+	snprintf(sql, sizeof(sql),
+	         "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?, lease_epoch = "
+	         "lease_epoch + 1, lease_expires_at = ?, updated_at = ? WHERE state = 'queued' AND id = (%s) "
+	         "RETURNING " JOB_COLS,
+	         sel);
+	return transition(c, cc->a, sql, args, n, cc->out, p);
 }
 
-static enum status tx_claim(struct db_conn *c, void *ctx, struct problem *p)
+/* A reclaim needs a decision (claim again, or bury a job on its last
+ * attempt), so it reads, then writes, in one transaction. */
+static enum status tx_claim_expired(struct db_conn *c, void *ctx, struct problem *p)
 {
 	struct claim_ctx *cc = ctx;
+	struct db_arg args[JOBS_KINDS_MAX + 2];
+	char sql[1024];
 	int64_t now = time_now_ms();
-	enum status st = ST_NOT_FOUND;
+	size_t n = claim_select(cc, Q_EXPIRED, CLAIM_COLS, true, now, sql, sizeof(sql), args);
+	enum status st;
 
 	cc->found = false;
 	cc->info = (struct jobs_claim_info){0};
@@ -431,16 +458,14 @@ static enum status tx_claim(struct db_conn *c, void *ctx, struct problem *p)
 		struct db_res *r = NULL;
 		const char *id;
 		int64_t epoch;
-		bool expired;
 
-		if ((st = claim_find(c, cc, true, now, &r, p)) != ST_OK)
+		if ((st = db_query(c, cc->a, &r, sql, args, n, p)) != ST_OK)
 			return st;
 		if (db_res_rows(r) == 0)
-			return ST_OK; /* nothing to claim; the buried stay buried */
+			return ST_OK; /* nothing to reclaim; the buried stay buried */
 		id = db_res_text(r, 0, 0);
 		epoch = db_res_int(r, 0, 1);
-		expired = str_eq(db_res_text(r, 0, 2), "running");
-		if (expired && db_res_int(r, 0, 3) >= db_res_int(r, 0, 4)) {
+		if (db_res_int(r, 0, 3) >= db_res_int(r, 0, 4)) {
 			if ((st = claim_bury(c, cc->a, id, epoch, p)) != ST_OK)
 				return st;
 			cc->info.buried++;
@@ -454,11 +479,37 @@ static enum status tx_claim(struct db_conn *c, void *ctx, struct problem *p)
 		    DB_ARGS(db_text(cc->owner), db_int(now + cc->lease_ms), db_int(now), db_text(id), db_int(epoch)),
 		    cc->out, p);
 		cc->found = st == ST_OK;
-		cc->info.reclaimed = expired;
+		cc->info.reclaimed = cc->found;
 		return st;
 	}
 	return ST_OK;
 }
+
+/* Reclaims an expired lease if there is one: a read first, so the common
+ * case (none) takes neither SQLite's writer nor a PostgreSQL transaction. */
+static enum status claim_expired(struct db *db, struct claim_ctx *cc, struct problem *p)
+{
+	struct db_arg args[JOBS_KINDS_MAX + 2];
+	struct db_res *r = NULL;
+	char sql[1024];
+	size_t n = claim_select(cc, Q_EXPIRED, CLAIM_COLS, false, time_now_ms(), sql, sizeof(sql), args);
+	enum status st = db_exec1(db, DB_READ, cc->a, &r, sql, args, n, p);
+
+	if (st != ST_OK)
+		return st;
+	if (db_res_rows(r) == 0)
+		return ST_NOT_FOUND;
+	st = db_tx(db, tx_claim_expired, cc, p);
+	if (st == ST_OK && !cc->found)
+		st = ST_NOT_FOUND;
+	return st;
+}
+
+/* When the next claim looks for expired leases before due jobs, so a busy
+ * queue still reclaims within this interval. Atomic: every worker thread
+ * of the process reads and moves it. */
+#define EXPIRED_EVERY_MS 100
+static _Atomic int64_t expired_check_at;
 
 enum status jobs_claim(struct db *db, const char *const *kinds, size_t nkinds, const char *owner, int64_t lease_ms,
                        struct arena *a, struct jobs_job *out, struct jobs_claim_info *info, struct problem *p)
@@ -470,34 +521,32 @@ enum status jobs_claim(struct db *db, const char *const *kinds, size_t nkinds, c
 	                       .a = a,
 	                       .db = db_kind(db),
 	                       .out = out};
-	enum status st;
+	int64_t now = time_now_ms(), at = atomic_load(&expired_check_at);
+	bool expired_first =
+	    now >= at && atomic_compare_exchange_strong(&expired_check_at, &at, now + EXPIRED_EVERY_MS);
+	enum status st = ST_NOT_FOUND;
+	struct db_conn *c;
 
+	if (info)
+		*info = (struct jobs_claim_info){0};
 	if (!owner || !owner[0])
 		return problem_field(p, "owner", "a claim needs a lease owner");
 	if (nkinds == 0 || nkinds > JOBS_KINDS_MAX)
 		return problem_field(p, "kinds", "a claim names 1 to %d kinds", JOBS_KINDS_MAX);
-	/* A read first: an idle worker's poll never takes SQLite's one writer
-	 * nor opens a PostgreSQL transaction; the claim itself checks again. */
-	{
-		struct db_conn *c = db_conn_get(db, DB_READ);
-		struct db_res *r = NULL;
-		if (!c)
+	if (expired_first)
+		st = claim_expired(db, &cc, p);
+	if (st == ST_NOT_FOUND) {
+		if (!(c = db_conn_get(db, DB_WRITE)))
 			return problem_set(p, ST_UNAVAILABLE, "the database is unavailable");
-		st = claim_find(c, &cc, false, time_now_ms(), &r, p);
+		st = claim_due(c, &cc, now, p);
 		db_conn_put(c);
-		if (st != ST_OK)
-			return st;
-		if (db_res_rows(r) == 0) {
-			if (info)
-				*info = (struct jobs_claim_info){0};
-			return ST_NOT_FOUND;
+		if (st == ST_CONFLICT) {
+			problem_clear(p);
+			st = expired_first ? ST_NOT_FOUND : claim_expired(db, &cc, p);
 		}
 	}
-	st = db_tx(db, tx_claim, &cc, p);
 	if (info)
-		*info = st == ST_OK ? cc.info : (struct jobs_claim_info){0};
-	if (st == ST_OK && !cc.found)
-		st = ST_NOT_FOUND;
+		*info = cc.info;
 	return st;
 }
 
