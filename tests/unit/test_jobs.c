@@ -310,7 +310,7 @@ static void test_lease_fencing(struct db *db, const char *k)
 	static const char *const kinds[] = {"test.lease"};
 	struct arena *a = arena_new();
 	struct problem p;
-	struct jobs_job old, now, after;
+	struct jobs_job old = {0}, now = {0}, after = {0};
 	struct jobs_claim_info info;
 	char id[37];
 
