@@ -125,7 +125,8 @@ struct res {
  * address, request id and arena. Valid for the request's life. */
 const struct actor *req_actor(struct req *rq);
 const char *req_param(const struct req *rq, const char *name);
-/* A request header's value (the first, if repeated; NULL if absent), without
+/* A request header's value (NULL if absent; a repeated singleton header never
+ * reaches a handler, see singleton_headers in server.c), without
  * the whitespace around it, which RFC 9110 5.5 says is not part of it. Lives
  * as long as the request. */
 const char *req_header(const struct req *rq, const char *name);

@@ -585,8 +585,21 @@ struct framing {
 	struct conn_state *cs;
 	const char *prev_end; /* end of the previous line in libmicrohttpd's read buffer */
 	int n_cl, n_te, n_host;
-	const char *field; /* the first fault: the field it names ... */
-	const char *why;   /* ... and what is wrong */
+	unsigned seen;        /* bit i: singleton_headers[i] was given */
+	const char *field;    /* the first fault: the field it names ... */
+	const char *why;      /* ... and what is wrong */
+	const char *repeated; /* the first singleton header given twice */
+};
+
+/* Headers troupe reads as one value. RFC 9110 5.3: a field that is not a
+ * list must not be repeated; reading the first of two would let a client
+ * (or a proxy that appends) mean one thing to troupe and another to the
+ * proxy in front of it. X-Forwarded-For is a list: its lines combine in
+ * order, and the first element of the first line is the first of the
+ * combined list, which is what set_client_ip reads. Host and
+ * Content-Length are framing, refused above with a close. */
+static const char *const singleton_headers[] = {
+    "Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID", "Origin", "X-Request-Id", "X-Workspace-Id",
 };
 
 /* RFC 9110 5.6.2: tchar. */
@@ -699,12 +712,21 @@ static enum MHD_Result framing_field(void *cls, enum MHD_ValueKind kind, const c
 		if (++f->n_host > 1)
 			return framing_fault(f, "header.Host", "Host is given more than once (RFC 9112 3.2)");
 	}
+	for (size_t i = 0; i < sizeof(singleton_headers) / sizeof(singleton_headers[0]); i++) {
+		const char *h = singleton_headers[i];
+		if (nlen != strlen(h) || strncasecmp(name, h, nlen) != 0)
+			continue;
+		if ((f->seen & (1u << i)) && !f->repeated)
+			f->repeated = h;
+		f->seen |= 1u << i;
+	}
 	return MHD_YES;
 }
 
 /* NULL when the request's framing is unambiguous; else the fault, with the
- * field it names in *field. version: libmicrohttpd's, in its read buffer. */
-static const char *framing_check(struct conn_state *cs, const char *version, const char **field)
+ * field it names in *field. version: libmicrohttpd's, in its read buffer.
+ * *repeated: a singleton header given more than once, or NULL. */
+static const char *framing_check(struct conn_state *cs, const char *version, const char **field, const char **repeated)
 {
 	struct framing f = {.cs = cs, .prev_end = version ? version + strlen(version) : NULL};
 	MHD_get_connection_values_n(cs->c, MHD_HEADER_KIND, framing_field, &f);
@@ -723,6 +745,7 @@ static const char *framing_check(struct conn_state *cs, const char *version, con
 	if (!f.why && !f.n_host && version && str_eq(version, "HTTP/1.1"))
 		framing_fault(&f, "header.Host", "an HTTP/1.1 request must carry Host (RFC 9112 3.2)");
 	*field = f.field;
+	*repeated = f.repeated;
 	return f.why;
 }
 
@@ -737,6 +760,19 @@ static enum MHD_Result refuse_framing(struct conn_state *cs, const char *field, 
 	problem_field(&rq->problem, field, "%s", why);
 	problem_set(&rq->problem, ST_BAD_INPUT, "the request's framing is ambiguous or malformed: %s", why);
 	rq->problem.type = "/problems/malformed-request";
+	return respond_problem(cs, ST_BAD_INPUT);
+}
+
+/* Answers a request that repeats a header troupe reads as one value. */
+static enum MHD_Result refuse_repeated(struct conn_state *cs, const char *name)
+{
+	struct req *rq = &cs->rq;
+	cs->started = true;
+	set_request_id(cs);
+	set_client_ip(cs);
+	problem_field(&rq->problem, arena_printf(rq->arena, "header.%s", name),
+	              "given more than once; send it once (RFC 9110 5.3: it is not a list)");
+	problem_set(&rq->problem, ST_BAD_INPUT, "the header %s is given more than once", name);
 	return respond_problem(cs, ST_BAD_INPUT);
 }
 
@@ -811,9 +847,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		cs = state_new(s, c, url, method);
 		*con_cls = cs;
 		atomic_fetch_add(&s->inflight, 1);
-		const char *field = NULL, *why = framing_check(cs, version, &field);
+		const char *field = NULL, *repeated = NULL, *why = framing_check(cs, version, &field, &repeated);
 		if (why)
 			return refuse_framing(cs, field, why);
+		if (repeated)
+			return refuse_repeated(cs, repeated);
 		/* libmicrohttpd closes the connection after an answer queued on
 		 * this first call: requests without a body are answered on the
 		 * next one, so keep-alive holds. Requests with one are judged

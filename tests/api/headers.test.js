@@ -150,3 +150,54 @@ test('header values are read without surrounding whitespace (RFC 9110 5.5)', asy
     }
   });
 });
+
+// RFC 9110 5.3: a field that is not a list must not be repeated. Reading the
+// first of two would let one request mean two things; each header troupe
+// reads as one value is refused when repeated, own value first and a
+// foreign or different one second, and the same pair sent once each is
+// served (so the refusal is for the repeat, not for a value).
+test('a header troupe reads as one value, repeated, is 400 naming it (RFC 9110 5.3)', async (t) => {
+  const srv = await startServer({ env: { TROUPE_CORS_ORIGINS: 'https://app.example.test', TROUPE_TRUST_PROXY: 'true' } });
+  t.after(() => srv.stop());
+  const u = await newUser(srv, 'rep');
+  const other = await newUser(srv, 'rep-other');
+  const auth = ['Authorization', `Bearer ${u.token}`];
+  const cases = [
+    ['X-Workspace-Id', 'GET', '/api/v1/api-keys', [auth, ['X-Workspace-Id', u.ws]], ['X-Workspace-Id', other.ws]],
+    ['Authorization', 'GET', '/api/v1/users/me', [auth], ['Authorization', `Bearer ${other.token}`]],
+    ['Idempotency-Key', 'POST', '/api/v1/workspaces', [auth, ['Content-Type', 'application/json'], ['Idempotency-Key', 'rep-k1']],
+      ['Idempotency-Key', 'rep-k2'], '{"name":"rep-ws"}'],
+    ['Content-Type', 'POST', '/api/v1/workspaces', [auth, ['Content-Type', 'application/json']],
+      ['Content-Type', 'text/plain'], '{"name":"rep-ws2"}'],
+    ['Origin', 'GET', '/api/v1/version', [['Origin', 'https://app.example.test']], ['Origin', 'https://evil.example.test']],
+    ['X-Request-Id', 'GET', '/api/v1/version', [['X-Request-Id', 'rep-a']], ['X-Request-Id', 'rep-b']],
+    ['Last-Event-ID', 'GET', '/api/v1/version', [['Last-Event-ID', '1']], ['Last-Event-ID', '2']],
+  ];
+  for (const [name, method, path, once, again, body] of cases) {
+    const ok = await raw(srv.port, method, path, once, body);
+    assert.ok(ok.status === 200 || ok.status === 201, `${name} once: ${ok.status} ${ok.text}`);
+    for (const spelled of [name, name.toLowerCase()]) {
+      const r = await raw(srv.port, method, path, [...once, [spelled, again[1]]], body);
+      assert.equal(r.status, 400, `${name} twice (${spelled}): ${r.text}`);
+      assert.match(r.headers['content-type'], /application\/problem\+json/);
+      assert.deepEqual(r.json.errors.map((e) => e.field), [`header.${name}`], r.text);
+    }
+  }
+  // The same value twice is still a repeat: a proxy cannot be trusted to agree.
+  const r = await raw(srv.port, 'GET', '/api/v1/users/me', [auth, auth]);
+  assert.equal(r.status, 400, r.text);
+
+  await t.test('X-Forwarded-For is a list: its lines combine, the first element is the client', async () => {
+    const rid = 'rep-xff-1';
+    const q = await raw(srv.port, 'GET', '/api/v1/version',
+      [['X-Forwarded-For', '203.0.113.9'], ['X-Forwarded-For', '198.51.100.1'], ['X-Request-Id', rid]]);
+    assert.equal(q.status, 200, q.text);
+    let line;
+    for (let n = 0; n < 50 && !line; n++) {
+      line = srv.stderr().split('\n').find((l) => l.includes(`"request_id":"${rid}"`));
+      if (!line) await new Promise((res) => setTimeout(res, 20));
+    }
+    assert.ok(line, 'no access log line');
+    assert.equal(JSON.parse(line).client, '203.0.113.9');
+  });
+});
