@@ -6,7 +6,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { spawnSync } = require('node:child_process');
+const { spawn, spawnSync } = require('node:child_process');
 const { BIN, startServer, api } = require('./lib');
 
 function run(args, env = {}, input) {
@@ -116,6 +116,27 @@ test('migrate applies the schema; api refuses an unmigrated database', () => {
   const m = run(['migrate', '--data', dir], env);
   assert.equal(m.code, 0, m.err);
   assert.match(m.out, /schema version \d+/);
+});
+
+test('worker starts its job pool with --workers and --job-lease, and exits 0 on SIGTERM', async () => {
+  const dir = tmp();
+  const env = { PATH: process.env.PATH, ASAN_OPTIONS: process.env.ASAN_OPTIONS || '',
+    TROUPE_SECRET_KEY: 'a-secret-that-is-at-least-32-bytes-long', TROUPE_LOG_FORMAT: 'json' };
+  const bad = run(['worker', '--data', dir, '--job-lease', '0'], env);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /job_lease/);
+  assert.equal(run(['migrate', '--data', dir], env).code, 0);
+  const child = spawn(BIN, ['worker', '--data', dir, '--workers', '3', '--job-lease', '5'], { env });
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  child.stderr.on('data', (d) => { out += d; });
+  const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+  for (let i = 0; i < 200 && !/worker started/.test(out); i++) await new Promise((r) => setTimeout(r, 25));
+  assert.match(out, /"msg":"worker started".*"workers":"3"/);
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0, out);
+  assert.match(out, /worker shutting down/);
+  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test('secrets rotate re-seals provider keys; API keys keep working; old tokens stop', async (t) => {
