@@ -124,7 +124,9 @@ struct jobs_claim_info {
 enum status jobs_claim(struct db *db, const char *const *kinds, size_t nkinds, const char *owner, int64_t lease_ms,
                        struct arena *a, struct jobs_job *out, struct jobs_claim_info *info, struct problem *p);
 
-/* Reads a job (tests, the engine's views). ST_NOT_FOUND when absent. */
+/* Reads a job by id, for workers and tests. Not workspace-scoped: a user
+ * sees a job only through the object that owns it (an execution), whose
+ * read is. ST_NOT_FOUND when absent. */
 enum status jobs_get(struct db *db, const char *id, struct arena *a, struct jobs_job *out, struct problem *p);
 
 /* ---- the worker pool ---- */
@@ -184,8 +186,8 @@ void jobs_stop(struct jobs *j, int64_t timeout_ms);
  * (their jobs already handed back), frees; NULLs *j. */
 void jobs_free(struct jobs **j);
 
-/* Prometheus text: queue depth by state (from the database) and this
- * process's claims, reclaims, retries, dead letters (j may be NULL). */
+/* Prometheus text: queue depth by state but succeeded (from the database)
+ * and this process's claims, reclaims, retries, dead letters (j may be NULL). */
 void jobs_metrics_render(struct db *db, struct jobs *j, struct buf *b);
 
 #endif

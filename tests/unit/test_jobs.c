@@ -568,7 +568,9 @@ static void test_pool(struct db *db, const char *k)
 	         k);
 	buf_init(&b, 0);
 	jobs_metrics_render(db, j, &b);
-	T_OK(b.data && strstr(b.data, "troupe_jobs{state=\"succeeded\"} 30\n") &&
+	T_OK(b.data && strstr(b.data, "troupe_jobs_succeeded_total 30\n") &&
+	         strstr(b.data, "troupe_jobs{state=\"queued\"} 0\n") &&
+	         strstr(b.data, "troupe_jobs{state=\"running\"} 0\n") && !strstr(b.data, "state=\"succeeded\"") &&
 	         strstr(b.data, "troupe_jobs{state=\"dead\"} 1\n") && strstr(b.data, "troupe_jobs_claims_total 33\n") &&
 	         strstr(b.data, "troupe_jobs_retries_total 2\n") &&
 	         strstr(b.data, "troupe_jobs_dead_letters_total 1\n"),

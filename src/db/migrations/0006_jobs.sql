@@ -27,4 +27,8 @@ CREATE TABLE jobs (
 -- index whatever the planner knows of the table.
 CREATE INDEX jobs_due ON jobs (run_after) WHERE state = 'queued';
 CREATE INDEX jobs_lease ON jobs (lease_expires_at) WHERE state = 'running';
+-- The dead letters and permanent failures, newest first, for their owners
+-- and for /metrics, without reading the jobs that succeeded.
+CREATE INDEX jobs_dead ON jobs (finished_at) WHERE state = 'dead';
+CREATE INDEX jobs_failed ON jobs (finished_at) WHERE state = 'failed';
 CREATE INDEX jobs_workspace ON jobs (workspace_id, created_at);
