@@ -61,6 +61,62 @@ static bool cut_suffix(struct buf *b, size_t path_at, const char *suffix)
 	return true;
 }
 
+/* Parses base with libcurl's URL parser: an absolute http or https URL
+ * with a host and without userinfo, whitespace or control characters. 0, or
+ * -1 with the fix in err (never echoing the URL: it may hold a password). */
+static int base_url_parse(const char *base, char *err, size_t errlen)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *user = NULL, *pass = NULL;
+	int rc = -1;
+
+	if (!u) {
+		log_error("llm: curl_url failed");
+		abort();
+	}
+	for (const unsigned char *c = (const unsigned char *) base; *c; c++)
+		if (*c <= 0x20 || *c == 0x7f) {
+			snprintf(err, errlen,
+			         "must be an absolute http or https URL without spaces or control characters");
+			goto out;
+		}
+	if (curl_url_set(u, CURLUPART_URL, base, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0) ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !*host) {
+		snprintf(err, errlen, "must be an absolute http or https URL (http://host:port/path)");
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PASSWORD, &pass, 0) == CURLUE_OK) {
+		snprintf(err, errlen,
+		         "must not carry a user or password (user:password@host): put the credential in api_key, or "
+		         "in params.extra_headers");
+		goto out;
+	}
+	rc = 0;
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(user);
+	curl_free(pass);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+/* "//" in the path (http://h:P//v1) becomes "/": a path written twice. */
+static void collapse_slashes(struct buf *b, size_t path_at)
+{
+	size_t end = path_at + strcspn(b->data + path_at, "?#"), w = path_at;
+	for (size_t r = path_at; r < b->len; r++) {
+		if (r < end && r > path_at && b->data[r] == '/' && b->data[r - 1] == '/')
+			continue;
+		b->data[w++] = b->data[r];
+	}
+	b->len = w;
+	b->data[w] = '\0';
+}
+
 static void trim_slashes(struct buf *b, size_t path_at)
 {
 	while (b->len > path_at && b->data[b->len - 1] == '/')
@@ -103,14 +159,18 @@ char *llm_base_url_normalise(enum llm_provider p, const char *base, const char *
 	struct buf b;
 	const char *scheme = base ? strstr(base, "://") : NULL;
 
-	if (!scheme || scheme == base) {
-		snprintf(err, errlen, "must be an absolute http or https URL");
+	/* libcurl takes http:///h as http://h/: a host must follow "://" */
+	if (!scheme || scheme == base || strchr("/?#@", scheme[3])) {
+		snprintf(err, errlen, "must be an absolute http or https URL (http://host:port/path)");
 		return NULL;
 	}
+	if (base_url_parse(base, err, errlen) < 0)
+		return NULL;
 	buf_init(&b, 0);
 	buf_puts(&b, base);
 	size_t host_at = (size_t) (scheme - base) + 3;
 	size_t path_at = host_at + strcspn(b.data + host_at, "/?#");
+	collapse_slashes(&b, path_at);
 	if (p != LLM_AZURE_OPENAI && strpbrk(b.data + host_at, "?#")) {
 		snprintf(err, errlen,
 		         "must not have a query or fragment (?…, #…): the client appends its paths to it; put a key "

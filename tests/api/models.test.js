@@ -224,6 +224,17 @@ test('POST /models/{id}/test passes for an Azure reasoning deployment and an Oll
   const paths = (await fake.requests()).map((r) => r.path);
   assert.ok(paths.includes('/v1/chat/completions'), paths.join(' '));
   assert.ok(!paths.some((p) => p.includes('/v1/v1')), paths.join(' '));
+
+  // A doubled slash (http://h:P//v1) is a path written twice: normalised on save ...
+  const dbl = await create({ name: 'ollama-dbl', provider: 'ollama', model: 'llama3.2', base_url: `${fake.url}//v1` });
+  assert.equal(dbl.base_url, fake.url);
+  assert.equal((await probe(dbl.id)).ok, true);
+  // ... and the fake records the path as sent and answers it 404, as a real server does.
+  const direct = await fetch(`${fake.url}//v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"llama3.2","messages":[]}' });
+  assert.equal(direct.status, 404);
+  const all = (await fake.requests()).map((r) => r.path);
+  assert.ok(all.includes('//v1/chat/completions'), all.join(' '));
+  assert.equal(all.filter((p) => p.includes('//')).length, 1, all.join(' '));
 });
 
 test('base URLs: normalised on save where unambiguous, refused with the fix where not', async (t) => {
@@ -248,9 +259,22 @@ test('base URLs: normalised on save where unambiguous, refused with the fix wher
   const q = await post({ name: 'b7', provider: 'openai_compatible', model: 'x', base_url: 'http://h:8000/v1?key=abc' });
   assertProblem(q, 400, 'base_url');
   assert.match(q.text, /query/);
+  // Userinfo is a credential in the one field every answer echoes: refused, never echoed back.
+  for (const base_url of ['http://user:pw-canary-77@h:8000/v1', 'http://user@h:8000/v1']) {
+    const u = await post({ name: 'b8', provider: 'openai_compatible', model: 'x', base_url });
+    assertProblem(u, 400, 'base_url');
+    assert.match(u.text, /api_key/);
+    assert.ok(!u.text.includes('pw-canary-77') && !u.text.includes('user@'), u.text);
+  }
+  // Not an absolute http(s) URL, as libcurl's parser reads it.
+  for (const base_url of ['http://h:8000/v 1', 'http://h:8000/v1 ', 'http:///v1', 'ftp://h/v1', 'http://h:99999/v1', '/v1']) {
+    assertProblem(await post({ name: 'b9', provider: 'openai_compatible', model: 'x', base_url }), 400, 'base_url');
+  }
+  await saved({ name: 'b10', provider: 'openai_compatible', model: 'x', base_url: 'http://h:8000//v1//' }, 'http://h:8000/v1');
   // A patch is checked the same way.
   const id = (await api(srv, 'GET', '/api/v1/models?limit=100', { token: admin })).json.items.find((m) => m.name === 'b1').id;
   const p = await api(srv, 'PATCH', `/api/v1/models/${id}`, { token: admin, body: { base_url: 'http://h:9000/v1/chat/completions' } });
   assert.equal(p.status, 200, p.text);
   assert.equal(p.json.base_url, 'http://h:9000/v1');
+  assertProblem(await api(srv, 'PATCH', `/api/v1/models/${id}`, { token: admin, body: { base_url: 'http://a:b@h:9000/v1' } }), 400, 'base_url');
 });

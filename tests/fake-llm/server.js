@@ -532,7 +532,12 @@ const server = http.createServer((req, res) => {
 	const chunks = [];
 	req.on('data', (c) => chunks.push(c));
 	req.on('end', async () => {
-		const url = new URL(req.url, 'http://fake');
+		// The path as sent: new URL() reads "//v1/x" as a host named v1, so
+		// the path is cut from the raw request target, and only the query
+		// goes through URL.
+		const at = req.url.search(/[?#]/);
+		const parsed = new URL(at < 0 ? '/' : `/${req.url.slice(at)}`, 'http://fake');
+		const url = { pathname: at < 0 ? req.url : req.url.slice(0, at), search: parsed.search, searchParams: parsed.searchParams };
 		const raw = chunks.length ? Buffer.concat(chunks).toString('utf8') : '';
 		let body = null;
 		if (raw.length) {
