@@ -190,6 +190,18 @@ static void check_condition(struct vc *v, size_t i, const json_t *t)
 	int k = ref(v, f, task);
 	if (k >= 0 && !lists(json_object_get(t, "depends_on"), task) && !lists(json_object_get(t, "context"), task))
 		problem_field(v->p, f, "task \"%s\" must be one this task depends on (in depends_on or context)", task);
+	const char *path = wf_str(c, "path");
+	if (path) {
+		/* parsed whole before it is run: a null document tells syntax apart */
+		json_t *none = json_null(), *res = NULL;
+		struct problem q;
+		problem_init(&q, v->a);
+		if (agents_jsonpath_query(path, none, &res, &q) != ST_OK)
+			problem_field(v->p, at(v, "tasks[%zu].condition.path", i),
+			              "is not an RFC 9535 JSONPath query: %s",
+			              q.nfields ? q.fields[0].message : (q.detail ? q.detail : "a syntax error"));
+		json_decref(res);
+	}
 	json_t *val = json_object_get(c, "value");
 	f = at(v, "tasks[%zu].condition.value", i);
 	if (!str_eq(op, "exists") && (!val || json_is_null(val)))

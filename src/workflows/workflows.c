@@ -660,12 +660,36 @@ static enum status snap_agent(struct workflows *m, const char *ws, const char *i
 	return ST_OK;
 }
 
+/* pins: {"agents"?: {id: n}, "tools"?: {id: n}}, n a version number. */
+static enum status check_pins(const json_t *pins, struct problem *p)
+{
+	const char *kinds[] = {"agents", "tools"};
+	for (size_t k = 0; k < 2; k++) {
+		json_t *o = json_object_get(pins, kinds[k]), *v;
+		const char *id;
+		if (o && !json_is_object(o))
+			problem_field(p, kinds[k], "must be an object {id: version}");
+		json_object_foreach(o, id, v)
+		{
+			if (!id_valid(id))
+				problem_field(p, kinds[k], "\"%.40s\" is not an id", id);
+			else if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > INT32_MAX)
+				problem_field(p, arena_printf(p->arena, "%s.%s", kinds[k], id),
+				              "must be a version number (1, 2, ...)");
+		}
+	}
+	return p->nfields ? problem_set(p, ST_BAD_INPUT, "the versions asked for are not version numbers") : ST_OK;
+}
+
 enum status workflows_snapshot(struct workflows *m, const char *ws, const char *id, int64_t version, const json_t *pins,
                                struct arena *a, json_t **out, struct problem *p)
 {
 	struct wrow row;
 	json_t *def;
-	enum status st = wf_load(m, NULL, ws, id, true, a, &row, p);
+	enum status st = check_pins(pins, p);
+	if (st != ST_OK)
+		return st;
+	st = wf_load(m, NULL, ws, id, true, a, &row, p);
 	if (st != ST_OK)
 		return st;
 	if (!version)

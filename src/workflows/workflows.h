@@ -150,7 +150,8 @@ enum status workflows_publish(struct workflows *m, const struct actor *who, cons
  * For the same numbers the document is the same forever (versions are
  * immutable and archived objects still resolve); the tools an agent lists
  * are those of the agent's resolved version. A pinned version that does
- * not exist is ST_NOT_FOUND naming it. */
+ * not exist is ST_NOT_FOUND; a pin that is not {id: a number >= 1} is
+ * ST_BAD_INPUT naming "agents.<id>" (or "tools.<id>"). */
 enum status workflows_snapshot(struct workflows *m, const char *ws, const char *id, int64_t version, const json_t *pins,
                                struct arena *a, json_t **out, struct problem *p);
 

@@ -100,7 +100,7 @@ test('workflows', async (t) => {
     const graph = {
       name: 'g', process: 'graph', inputs: [{ name: 'topic' }],
       tasks: [task('a', a1, { depends_on: ['c'] }), task('b', a1, { depends_on: ['a'] }), task('c', a1, { depends_on: ['b'] }),
-        task('d', a1, { depends_on: ['a'], condition: { task: 'b', op: 'equals' } })],
+        task('d', a1, { depends_on: ['a'], condition: { task: 'b', op: 'equals', path: '$.items[?' } })],
     };
     const r = await call('POST', '/api/v1/workflows', graph);
     assertProblem(r, 422);
@@ -109,8 +109,9 @@ test('workflows', async (t) => {
     assert.match(cyc.message, /cycle: a → c → b → a/);
     assertProblem(r, 422, 'tasks[3].condition.task');
     assertProblem(r, 422, 'tasks[3].condition.value');
+    assertProblem(r, 422, 'tasks[3].condition.path');
     graph.tasks[0].depends_on = [];
-    graph.tasks[3].condition = { task: 'a', op: 'exists' };
+    graph.tasks[3].condition = { task: 'a', op: 'exists', path: '$.items[?@.score > 3].name' };
     const ok = await call('POST', '/api/v1/workflows', graph);
     assert.equal(ok.status, 201, ok.text);
     assert.equal((await call('DELETE', `/api/v1/workflows/${ok.json.id}`)).status, 204);
@@ -217,6 +218,8 @@ test('workflows', async (t) => {
     assert.equal(now.json.agents[a1].version, 2);
     assert.ok(now.json.tools['00000000-0000-7000-8000-000000000001'], 'the tools of the agent\'s version');
     assertProblem(await call('POST', `/api/v1/workflows/${id}/snapshot`, { version: 5, agents: { [a1]: 9 } }), 404);
+    assertProblem(await call('POST', `/api/v1/workflows/${id}/snapshot`, { version: 5, agents: { [a1]: 'latest' } }), 400, `agents.${a1}`);
+    assertProblem(await call('POST', `/api/v1/workflows/${id}/snapshot`, { tools: { x: 1 } }), 400, 'tools');
   });
 
   await t.test('deleting an agent in use is 409 listing the workflows', async () => {
