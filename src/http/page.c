@@ -7,6 +7,16 @@
 #define PAGE_DEFAULT 50
 #define PAGE_MAX     200
 
+/* The keys a cursor carries are ids, names and numbers: UTF-8 text
+ * without control characters (a NUL would cut the key short). */
+static bool cursor_key_valid(const char *k, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char) k[i] < 0x20 || k[i] == 0x7f)
+			return false;
+	return str_utf8_valid(k, n);
+}
+
 enum status http_page(struct req *rq, int *limit, const char **after)
 {
 	const char *l = req_query(rq, "limit"), *c = req_query(rq, "cursor");
@@ -20,7 +30,7 @@ enum status http_page(struct req *rq, int *limit, const char **after)
 	if (c && *c) {
 		char raw[256];
 		long n = strlen(c) < 340 ? b64url_decode(c, strlen(c), raw, sizeof(raw) - 1) : -1;
-		if (n <= 2 || raw[0] != 'k' || raw[1] != ':' || !str_utf8_valid(raw, (size_t) n)) {
+		if (n <= 2 || raw[0] != 'k' || raw[1] != ':' || !cursor_key_valid(raw + 2, (size_t) n - 2)) {
 			problem_field(&rq->problem, "query.cursor", "is not a cursor this server issued");
 			return problem_set(&rq->problem, ST_BAD_INPUT, "invalid cursor");
 		}

@@ -406,6 +406,40 @@ static bool json_content_type(const char *ct)
 	return ct[n] == '\0' || ct[n] == ';' || is_ows(ct[n]);
 }
 
+/* A query value libmicrohttpd has percent-decoded: one holding a NUL byte
+ * (%00) would be read cut short by every C string accessor (?cursor=%00%ff
+ * would read as no cursor), and one that is not UTF-8 cannot be compared
+ * with what the database holds. Refused naming the parameter. */
+static bool is_token(const char *s, size_t n);
+
+struct query_walk {
+	struct req *rq;
+	const char *bad; /* the first parameter refused */
+};
+
+static enum MHD_Result query_value(void *cls, enum MHD_ValueKind kind, const char *name, size_t nlen, const char *value,
+                                   size_t vlen)
+{
+	struct query_walk *w = cls;
+	(void) kind;
+	if (!value || (!memchr(value, '\0', vlen) && str_utf8_valid(value, vlen)))
+		return MHD_YES;
+	w->bad = is_token(name, nlen) && nlen <= 64 ? arena_strndup(w->rq->arena, name, nlen) : "";
+	return MHD_NO;
+}
+
+static enum status check_query(struct req *rq)
+{
+	struct conn_state *cs = rq->impl;
+	struct query_walk w = {.rq = rq};
+	MHD_get_connection_values_n(cs->c, MHD_GET_ARGUMENT_KIND, query_value, &w);
+	if (!w.bad)
+		return ST_OK;
+	problem_field(&rq->problem, *w.bad ? arena_printf(rq->arena, "query.%s", w.bad) : "query",
+	              "holds a NUL byte (%%00) or is not UTF-8 once percent-decoded");
+	return problem_set(&rq->problem, ST_BAD_INPUT, "a query parameter is not valid text");
+}
+
 /* Path parameters that name ids must look like ids: a clear 400 naming the
  * parameter, before any query runs. */
 static enum status check_params(struct req *rq)
@@ -451,7 +485,9 @@ static enum status begin(struct conn_state *cs)
 			return ST_UNSUPPORTED_MEDIA;
 		}
 	}
-	enum status st = check_params(rq);
+	enum status st = check_query(rq);
+	if (st == ST_OK)
+		st = check_params(rq);
 	if (st != ST_OK)
 		return st;
 	if (s->hooks.authenticate) {
