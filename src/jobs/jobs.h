@@ -141,6 +141,7 @@ enum jobs_outcome {
 	JOBS_FAIL,      /* failed for good (bad payload...): state failed; error in the problem */
 	JOBS_HAND_BACK, /* give it back unfinished (shutting down): attempt not counted */
 	JOBS_LOST,      /* the handler found its lease lost: nothing more is written */
+	JOBS_DETACHED,  /* the handler called jobs_run_detach(): the job ends later, by jobs_run_end */
 };
 
 /* Runs in a worker thread. job and its strings live until it returns. p's
@@ -156,12 +157,27 @@ bool jobs_run_stopping(const struct jobs_run *r); /* the pool is shutting down: 
 /* Renews now (a handler about to do something long); ST_CONFLICT when lost. */
 enum status jobs_run_renew(struct jobs_run *r, struct problem *p);
 
+/* Many jobs in flight per thread (an event loop, as the engine runs
+ * executions): the handler detaches its run, keeps the copy, and returns
+ * JOBS_DETACHED at once; the worker claims the next job. The pool goes on
+ * heartbeating the detached lease; jobs_run_lost() and
+ * jobs_run_stopping() work on the copy; jobs_run_end() writes the outcome
+ * (JOBS_DONE, JOBS_HANDLED, JOBS_RETRY, JOBS_FAIL with its error,
+ * JOBS_HAND_BACK, JOBS_LOST), fenced on the epoch, and frees the run.
+ * Workers stop claiming while max_detached runs are held. At jobs_stop's
+ * deadline the runs not ended are handed back; ending one afterwards
+ * writes nothing, and every run must be ended before jobs_free (which
+ * frees those left). Thread-safe. */
+struct jobs_run *jobs_run_detach(struct jobs_run *r);
+void jobs_run_end(struct jobs_run **r, enum jobs_outcome oc, const char *error);
+
 struct jobs_options {
 	const char *owner;       /* lease owner prefix; NULL: "host:pid" */
 	int64_t lease_ms;        /* 0: 30000 */
 	int64_t heartbeat_ms;    /* 0: lease_ms / 3 */
 	int64_t poll_ms;         /* idle wait between claims, at most 250 (other processes' jobs); 0: 200 */
 	struct jobs_retry retry; /* backoff of JOBS_RETRY */
+	int max_detached;        /* detached runs held at once before workers stop claiming; 0: no limit */
 };
 
 enum status jobs_new(struct db *db, const struct jobs_options *o, struct jobs **out, struct problem *p);

@@ -23,6 +23,9 @@ struct jobs_run {
 	char id[37];
 	int64_t epoch;
 	atomic_bool lost;
+	/* detached runs only, under j->mu */
+	bool handed_back;
+	struct jobs_run *prev, *next;
 };
 
 struct worker {
@@ -56,6 +59,8 @@ struct jobs {
 	bool hb_started; /* set before threads start */
 	bool stopped;    /* under mu: jobs_stop ran */
 	pthread_t hb;
+	struct jobs_run *detached; /* under mu: runs handlers detached, heartbeated here */
+	int ndetached;             /* under mu */
 	struct worker *w;
 	int nw;
 	struct counters n;
@@ -82,6 +87,59 @@ enum status jobs_run_renew(struct jobs_run *r, struct problem *p)
 	if (st == ST_CONFLICT)
 		atomic_store(&r->lost, true);
 	return st;
+}
+
+static void outcome_write(struct jobs *j, const char *id, int64_t epoch, enum jobs_outcome oc, const char *error);
+
+struct jobs_run *jobs_run_detach(struct jobs_run *r)
+{
+	struct jobs *j = r->j;
+	struct jobs_run *d = xcalloc(1, sizeof(*d));
+
+	d->j = j;
+	memcpy(d->id, r->id, sizeof(d->id));
+	d->epoch = r->epoch;
+	atomic_store(&d->lost, atomic_load(&r->lost));
+	pthread_mutex_lock(&j->mu);
+	d->next = j->detached;
+	if (d->next)
+		d->next->prev = d;
+	j->detached = d;
+	j->ndetached++;
+	pthread_mutex_unlock(&j->mu);
+	return d;
+}
+
+void jobs_run_end(struct jobs_run **rp, enum jobs_outcome oc, const char *error)
+{
+	struct jobs_run *d = rp ? *rp : NULL;
+	struct jobs *j;
+	bool handed;
+
+	if (!d)
+		return;
+	*rp = NULL;
+	j = d->j;
+	pthread_mutex_lock(&j->mu);
+	handed = d->handed_back;
+	pthread_mutex_unlock(&j->mu);
+	/* handed back by jobs_stop meanwhile: the epoch moved on, nothing to write */
+	if (!handed && oc != JOBS_DETACHED)
+		outcome_write(j, d->id, d->epoch, oc, error);
+	pthread_mutex_lock(&j->mu);
+	if (d->prev)
+		d->prev->next = d->next;
+	else
+		j->detached = d->next;
+	if (d->next)
+		d->next->prev = d->prev;
+	j->ndetached--;
+	/* a slot is free: a worker at max_detached may claim again */
+	j->pending++;
+	pthread_cond_signal(&j->wake);
+	pthread_cond_broadcast(&j->exit);
+	pthread_mutex_unlock(&j->mu);
+	free(d);
 }
 
 enum status jobs_new(struct db *db, const struct jobs_options *o, struct jobs **out, struct problem *p)
@@ -186,9 +244,8 @@ static const struct kind *kind_find(const struct jobs *j, const char *name)
 
 /* Writes the handler's outcome, fenced on its epoch; a lost lease is
  * counted and dropped. */
-static void outcome_write(struct worker *w, const struct jobs_job *job, enum jobs_outcome oc, struct problem *hp)
+static void outcome_write(struct jobs *j, const char *id, int64_t epoch, enum jobs_outcome oc, const char *error)
 {
-	struct jobs *j = w->j;
 	struct arena *a = arena_new();
 	struct problem p;
 	enum jobs_state to = JOBS_QUEUED;
@@ -197,7 +254,7 @@ static void outcome_write(struct worker *w, const struct jobs_job *job, enum job
 	problem_init(&p, a);
 	switch (oc) {
 	case JOBS_DONE:
-		st = jobs_complete(j->db, job->id, job->lease_epoch, &p);
+		st = jobs_complete(j->db, id, epoch, &p);
 		if (st == ST_OK)
 			atomic_fetch_add(&j->n.succeeded, 1);
 		break;
@@ -206,7 +263,7 @@ static void outcome_write(struct worker *w, const struct jobs_job *job, enum job
 		break;
 	case JOBS_RETRY:
 	case JOBS_FAIL:
-		st = jobs_fail(j->db, job->id, job->lease_epoch, hp->detail, oc == JOBS_RETRY, &j->o.retry, &to, &p);
+		st = jobs_fail(j->db, id, epoch, error, oc == JOBS_RETRY, &j->o.retry, &to, &p);
 		if (st == ST_OK)
 			atomic_fetch_add(to == JOBS_QUEUED ? &j->n.retries
 			                 : to == JOBS_DEAD ? &j->n.dead
@@ -214,20 +271,22 @@ static void outcome_write(struct worker *w, const struct jobs_job *job, enum job
 			                 1);
 		break;
 	case JOBS_HAND_BACK:
-		st = jobs_release(j->db, job->id, job->lease_epoch, &p);
+		st = jobs_release(j->db, id, epoch, &p);
 		if (st == ST_OK)
 			atomic_fetch_add(&j->n.handed_back, 1);
 		break;
+	case JOBS_DETACHED:
+		break; /* jobs_run_end writes it */
 	case JOBS_LOST:
 		st = ST_CONFLICT;
 		break;
 	}
 	if (st == ST_CONFLICT) {
 		atomic_fetch_add(&j->n.lost, 1);
-		log_kv(LOG_INFO, "job lease lost; dropped", "job", job->id, "kind", job->kind, NULL);
+		log_kv(LOG_INFO, "job lease lost; dropped", "job", id, NULL);
 	} else if (st != ST_OK) {
 		/* the lease expires and the job is reclaimed: at least once */
-		log_kv(LOG_WARN, "job outcome not written", "job", job->id, "error", p.detail ? p.detail : "?", NULL);
+		log_kv(LOG_WARN, "job outcome not written", "job", id, "error", p.detail ? p.detail : "?", NULL);
 	}
 	arena_free(&a);
 }
@@ -259,7 +318,7 @@ static void run_one(struct worker *w, const struct jobs_job *job)
 	pthread_mutex_unlock(&j->mu);
 	/* handed back by jobs_stop meanwhile: the epoch moved on, nothing to write */
 	if (!handed)
-		outcome_write(w, job, oc, &hp);
+		outcome_write(j, job->id, job->lease_epoch, oc, hp.detail);
 	arena_free(&a);
 }
 
@@ -269,7 +328,17 @@ static void *worker_main(void *arg)
 	struct jobs *j = w->j;
 
 	while (!atomic_load(&j->stopping)) {
-		struct arena *a = arena_new();
+		struct arena *a;
+		bool full;
+
+		pthread_mutex_lock(&j->mu);
+		full = j->o.max_detached > 0 && j->ndetached >= j->o.max_detached;
+		pthread_mutex_unlock(&j->mu);
+		if (full) {
+			idle_wait(j, j->o.poll_ms);
+			continue;
+		}
+		a = arena_new();
 		struct problem p;
 		struct jobs_job job;
 		struct jobs_claim_info info;
@@ -295,6 +364,47 @@ static void *worker_main(void *arg)
 	pthread_cond_broadcast(&j->exit);
 	pthread_mutex_unlock(&j->mu);
 	return NULL;
+}
+
+/* Renews the detached runs' leases; called and returning under j->mu.
+ * Renewals run unlocked, from a copy; a run ended meanwhile is not found
+ * again by pointer, id and epoch. */
+static void heartbeat_detached(struct jobs *j)
+{
+	int n = j->ndetached, k = 0;
+	struct held {
+		struct jobs_run *r;
+		char id[37];
+		int64_t epoch;
+		enum status st;
+	} * h;
+
+	if (n == 0)
+		return;
+	h = xcalloc((size_t) n, sizeof(*h));
+	for (struct jobs_run *r = j->detached; r && k < n; r = r->next)
+		if (!r->handed_back) {
+			h[k].r = r;
+			memcpy(h[k].id, r->id, sizeof(h[k].id));
+			h[k++].epoch = r->epoch;
+		}
+	pthread_mutex_unlock(&j->mu);
+	for (int i = 0; i < k; i++) {
+		struct arena *a = arena_new();
+		struct problem p;
+		problem_init(&p, a);
+		h[i].st = jobs_renew(j->db, h[i].id, h[i].epoch, j->o.lease_ms, &p);
+		arena_free(&a);
+	}
+	pthread_mutex_lock(&j->mu);
+	for (int i = 0; i < k; i++) {
+		if (h[i].st != ST_CONFLICT)
+			continue;
+		for (struct jobs_run *r = j->detached; r; r = r->next)
+			if (r == h[i].r && r->epoch == h[i].epoch && str_eq(r->id, h[i].id))
+				atomic_store(&r->lost, true);
+	}
+	free(h);
 }
 
 /* Renews every lease a worker holds, every heartbeat_ms, until jobs_stop
@@ -329,6 +439,7 @@ static void *heartbeat_main(void *arg)
 			if (st == ST_CONFLICT && w->busy && w->run.epoch == epoch && str_eq(w->run.id, id))
 				atomic_store(&w->run.lost, true);
 		}
+		heartbeat_detached(j);
 	}
 	pthread_mutex_unlock(&j->mu);
 	return NULL;
@@ -401,6 +512,36 @@ static void hand_back_stuck(struct jobs *j)
 	}
 }
 
+/* Hands back the detached runs still held at the deadline; under j->mu.
+ * Their owner's jobs_run_end then writes nothing. Rescans from the head
+ * after each release: the list may change while the lock is dropped. */
+static void hand_back_detached(struct jobs *j)
+{
+	for (;;) {
+		struct jobs_run *r = j->detached;
+		struct arena *a;
+		struct problem p;
+		char id[37];
+		int64_t epoch;
+
+		while (r && r->handed_back)
+			r = r->next;
+		if (!r)
+			return;
+		r->handed_back = true;
+		memcpy(id, r->id, sizeof(id));
+		epoch = r->epoch;
+		pthread_mutex_unlock(&j->mu);
+		a = arena_new();
+		problem_init(&p, a);
+		if (jobs_release(j->db, id, epoch, &p) == ST_OK)
+			atomic_fetch_add(&j->n.handed_back, 1);
+		log_kv(LOG_WARN, "detached job handed back at shutdown", "job", id, NULL);
+		arena_free(&a);
+		pthread_mutex_lock(&j->mu);
+	}
+}
+
 void jobs_quiesce(struct jobs *j)
 {
 	if (!j)
@@ -425,10 +566,11 @@ void jobs_stop(struct jobs *j, int64_t timeout_ms)
 	j->stopped = true;
 	atomic_store(&j->stopping, true);
 	pthread_cond_broadcast(&j->wake);
-	while (!all_exited(j))
+	while (!all_exited(j) || j->ndetached > 0)
 		if (pthread_cond_timedwait(&j->exit, &j->mu, &ts) != 0)
 			break;
 	hand_back_stuck(j);
+	hand_back_detached(j);
 	j->hb_stop = true;
 	pthread_cond_broadcast(&j->exit);
 	pthread_mutex_unlock(&j->mu);
@@ -460,6 +602,17 @@ void jobs_free(struct jobs **jp)
 	for (int i = 0; i < j->nw; i++)
 		if (j->w[i].started)
 			pthread_join(j->w[i].thread, NULL);
+	/* detached runs never ended: handed back (a worker may have detached
+	 * one after jobs_stop's deadline), then freed; their owner must not
+	 * touch them after this */
+	pthread_mutex_lock(&j->mu);
+	hand_back_detached(j);
+	pthread_mutex_unlock(&j->mu);
+	while (j->detached) {
+		struct jobs_run *r = j->detached;
+		j->detached = r->next;
+		free(r);
+	}
 	pthread_cond_destroy(&j->wake);
 	pthread_cond_destroy(&j->exit);
 	pthread_mutex_destroy(&j->mu);

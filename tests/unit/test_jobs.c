@@ -521,6 +521,54 @@ static enum jobs_outcome h_until_lost(const struct jobs_job *job, struct jobs_ru
 	return jobs_run_lost(run) ? JOBS_LOST : JOBS_DONE;
 }
 
+/* Detaches every run into a box a "loop" (the test) ends later. */
+static struct {
+	pthread_mutex_t mu;
+	struct jobs_run *runs[64];
+	int n;
+} box = {PTHREAD_MUTEX_INITIALIZER};
+
+static enum jobs_outcome h_detach(const struct jobs_job *job, struct jobs_run *run, void *ctx, struct problem *p)
+{
+	(void) job, (void) ctx, (void) p;
+	struct jobs_run *d = jobs_run_detach(run);
+	pthread_mutex_lock(&box.mu);
+	box.runs[box.n++] = d;
+	pthread_mutex_unlock(&box.mu);
+	return JOBS_DETACHED;
+}
+
+static int box_count(void)
+{
+	pthread_mutex_lock(&box.mu);
+	int n = box.n;
+	pthread_mutex_unlock(&box.mu);
+	return n;
+}
+
+/* Ends the oldest detached run in the box, if any. */
+static bool box_end(enum jobs_outcome oc, const char *error)
+{
+	struct jobs_run *r = NULL;
+	pthread_mutex_lock(&box.mu);
+	if (box.n > 0) {
+		r = box.runs[0];
+		memmove(box.runs, box.runs + 1, (size_t) --box.n * sizeof(box.runs[0]));
+	}
+	pthread_mutex_unlock(&box.mu);
+	if (r)
+		jobs_run_end(&r, oc, error);
+	return r != NULL;
+}
+
+static bool wait_box(int want, int64_t timeout_ms)
+{
+	int64_t end = time_now_ms() + timeout_ms;
+	while (box_count() < want && time_now_ms() < end)
+		sleep_ms(10);
+	return box_count() >= want;
+}
+
 static bool wait_for(struct db *db, const char *sql, int64_t want, int64_t timeout_ms)
 {
 	int64_t end = time_now_ms() + timeout_ms;
@@ -625,6 +673,55 @@ static void test_pool(struct db *db, const char *k)
 	         1, "%s: the lost job's row is left to its new owner", k);
 	exec(db, "DELETE FROM jobs");
 	exec(db, "DELETE FROM test_effects");
+
+	/* detached runs: many jobs in flight on one worker thread */
+	problem_init(&p, a);
+	struct jobs_options dop = {.lease_ms = 600,
+	                           .heartbeat_ms = 150,
+	                           .poll_ms = 20,
+	                           .max_detached = 4,
+	                           .retry = {.base_ms = 10, .max_ms = 20}};
+	jobs_new(db, &dop, &j, &p);
+	jobs_register(j, "test.detach", h_detach, &e, &p);
+	box.n = 0;
+	for (int i = 0; i < 10; i++)
+		enqueue(db, "test.detach", i, 0, NULL);
+	jobs_workers_start(j, 1, &p);
+	T_OK(wait_box(4, 5000), "%s: one worker thread holds 4 detached runs", k);
+	sleep_ms(900);
+	T_EQ_INT(box_count(), 4, "%s: no more than max_detached are claimed", k);
+	T_EQ_INT(
+	    count(db, arena_printf(a, "SELECT COUNT(*) FROM jobs WHERE state = 'running' AND lease_expires_at > %lld",
+	                           (long long) time_now_ms())),
+	    4, "%s: the detached leases are heartbeated past their 600 ms", k);
+	box_end(JOBS_RETRY, "provider busy");
+	box_end(JOBS_FAIL, "a payload that can never work");
+	int64_t end = time_now_ms() + 10000;
+	while (count(db, "SELECT COUNT(*) FROM jobs WHERE state IN ('succeeded', 'failed')") < 10 &&
+	       time_now_ms() < end)
+		if (!box_end(JOBS_DONE, NULL))
+			sleep_ms(10);
+	T_EQ_INT(count(db, "SELECT COUNT(*) FROM jobs WHERE state = 'succeeded'"), 9,
+	         "%s: detached runs ended by the loop: 9 succeeded (the retried one too)", k);
+	T_EQ_INT(count(db,
+	               "SELECT COUNT(*) FROM jobs WHERE state = 'failed' AND last_error = 'a payload that can never "
+	               "work'"),
+	         1, "%s: and one failed with its error", k);
+	T_EQ_INT(count(db, "SELECT COUNT(*) FROM jobs WHERE attempts = 2"), 1, "%s: the retry ran as attempt 2", k);
+	enqueue(db, "test.detach", 10, 0, NULL);
+	enqueue(db, "test.detach", 11, 0, NULL);
+	jobs_wake(j);
+	T_OK(wait_box(2, 5000), "%s: two more detached", k);
+	jobs_stop(j, 100);
+	T_EQ_INT(count(db, "SELECT COUNT(*) FROM jobs WHERE state = 'queued' AND attempts = 0 AND lease_owner IS NULL"),
+	         2, "%s: stop hands back the detached runs not ended", k);
+	while (box_end(JOBS_DONE, NULL))
+		;
+	T_EQ_INT(count(db, "SELECT COUNT(*) FROM jobs WHERE state = 'queued'"), 2,
+	         "%s: ending a handed-back run writes nothing", k);
+	jobs_free(&j);
+	box.n = 0; /* a run detached after the drain was freed by jobs_free */
+	exec(db, "DELETE FROM jobs");
 
 	/* shutdown: a polite handler hands back; a stubborn one is handed back at the deadline */
 	problem_init(&p, a);
