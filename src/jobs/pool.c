@@ -51,8 +51,8 @@ struct jobs {
 	size_t nkinds;
 
 	pthread_mutex_t mu;  /* guards what is marked "under mu" */
-	pthread_cond_t wake; /* workers wait here; also the heartbeat's sleep */
-	pthread_cond_t exit; /* a worker exited */
+	pthread_cond_t wake; /* idle workers wait here: a wake, a free detached slot, the stop */
+	pthread_cond_t exit; /* a worker exited or a detached run ended; the heartbeat sleeps here */
 	unsigned pending;    /* under mu: wakes not yet taken */
 	atomic_bool stopping;
 	bool hb_stop;    /* under mu */
