@@ -140,7 +140,12 @@ void rand_bytes(void *buf, size_t n);
 uint32_t rand_uniform(uint32_t upper);
 /* UUIDv7 text (time-ordered, 36 chars + NUL) into out[37]. */
 void id_new(char out[37]);
+/* An id as stored: a UUID in its 8-4-4-4-12 text form, lowercase hex. */
 bool id_valid(const char *s);
+/* A UUID given in any case (RFC 9562 section 4: case-insensitive on input)
+ * as stored: s itself when already lowercase, else a lowercase copy in a;
+ * NULL when s is not a UUID. */
+const char *id_lower(struct arena *a, const char *s);
 /* Lowercase hex of n bytes into out (2n+1 bytes). */
 void hex_encode(const void *p, size_t n, char *out);
 /* base64url without padding; out needs ((n+2)/3)*4+1 bytes. */

@@ -44,6 +44,20 @@ static bool email_ok(const char *s)
 	return strlen(s) <= 254;
 }
 
+/* A UUID in capitals made lowercase in place, as ids are stored (RFC 9562
+ * section 4: case-insensitive on input). False when v is not a UUID. */
+static bool uuid_lower(json_t *v)
+{
+	const char *s = json_string_value(v);
+	char low[37];
+	if (!s || strlen(s) != 36)
+		return false;
+	for (int i = 0; i < 36; i++)
+		low[i] = (s[i] >= 'A' && s[i] <= 'F') ? (char) (s[i] - 'A' + 'a') : s[i];
+	low[36] = '\0';
+	return id_valid(low) && json_string_set(v, low) == 0;
+}
+
 static bool format_ok(const char *fmt, const char *s)
 {
 	if (!fmt)
@@ -171,6 +185,8 @@ static void check_value(const struct field *f, json_t *v, const char *path, stru
 				buf_free(&b);
 			}
 		}
+		if (str_eq(f->format, "uuid") && !id_valid(s) && uuid_lower(v))
+			s = json_string_value(v);
 		if (!format_ok(f->format, s))
 			problem_field(p, path, "must be %s", format_text(f->format));
 	} else if (json_is_object(v) && f->object) {

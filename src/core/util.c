@@ -144,6 +144,19 @@ bool id_valid(const char *s)
 	return true;
 }
 
+const char *id_lower(struct arena *a, const char *s)
+{
+	if (id_valid(s))
+		return s;
+	if (!s || strlen(s) != 36)
+		return NULL;
+	char low[37];
+	for (int i = 0; i < 36; i++)
+		low[i] = (s[i] >= 'A' && s[i] <= 'F') ? (char) (s[i] - 'A' + 'a') : s[i];
+	low[36] = '\0';
+	return id_valid(low) ? arena_strdup(a, low) : NULL;
+}
+
 void hex_encode(const void *p, size_t n, char *out)
 {
 	static const char hx[] = "0123456789abcdef";

@@ -29,11 +29,13 @@ static enum status not_found_ws(struct req *rq)
  * route needs a workspace. A client's mistake is never silently served. */
 static enum status check_ws_header(struct auth *a, struct req *rq, const char **out)
 {
-	const char *ws = req_header(rq, "X-Workspace-Id");
+	const char *given = req_header(rq, "X-Workspace-Id");
+	/* Any case in (RFC 9562 section 4), lowercase as stored from here on. */
+	const char *ws = given ? id_lower(rq->arena, given) : NULL;
 	*out = ws;
-	if (!ws)
+	if (!given)
 		return ST_OK;
-	if (!id_valid(ws)) {
+	if (!ws) {
 		problem_field(&rq->problem, "header.X-Workspace-Id", "must be a workspace id (UUID)");
 		return problem_set(&rq->problem, ST_BAD_INPUT, "invalid X-Workspace-Id");
 	}

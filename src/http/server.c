@@ -441,16 +441,21 @@ static enum status check_query(struct req *rq)
 }
 
 /* Path parameters that name ids must look like ids: a clear 400 naming the
- * parameter, before any query runs. */
+ * parameter, before any query runs. A UUID is case-insensitive on input
+ * (RFC 9562 section 4): one in capitals is taken and made lowercase. */
 static enum status check_params(struct req *rq)
 {
 	for (int i = 0; i < rq->match.nparams; i++) {
 		const char *n = rq->match.names[i];
-		if ((str_eq(n, "id") || (strlen(n) > 3 && str_eq(n + strlen(n) - 3, "_id"))) &&
-		    !id_valid(rq->match.values[i])) {
+		if (!str_eq(n, "id") && !(strlen(n) > 3 && str_eq(n + strlen(n) - 3, "_id")))
+			continue;
+		/* Any case in, lowercase (as stored) to every query after. */
+		const char *low = id_lower(rq->arena, rq->match.values[i]);
+		if (!low) {
 			problem_field(&rq->problem, arena_printf(rq->arena, "path.%s", n), "must be an id (UUID)");
 			return problem_set(&rq->problem, ST_BAD_INPUT, "the path parameter %s is not a valid id", n);
 		}
+		rq->match.values[i] = low;
 	}
 	return ST_OK;
 }

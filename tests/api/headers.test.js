@@ -9,7 +9,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const net = require('node:net');
-const { startServer, api, newUser, newWorkspace, newKey, randomId } = require('./authlib');
+const { startServer, api, newUser, newWorkspace, newKey, randomId, assertProblem } = require('./authlib');
 
 // One request on its own connection; headers is a list of [name, value],
 // sent byte for byte.
@@ -200,4 +200,36 @@ test('a header troupe reads as one value, repeated, is 400 naming it (RFC 9110 5
     assert.ok(line, 'no access log line');
     assert.equal(JSON.parse(line).client, '203.0.113.9');
   });
+});
+
+// RFC 9562 section 4: UUIDs are case-insensitive on input. Ids are stored
+// lowercase, so one given in capitals (path or X-Workspace-Id) names the
+// same object, and another workspace's in capitals is still 404.
+test('UUIDs in capitals in X-Workspace-Id and path ids name the same objects', async (t) => {
+  const srv = await startServer();
+  t.after(() => srv.stop());
+  const u = await newUser(srv, 'uuid');
+  const other = await newUser(srv, 'uuid-other');
+  const ws2 = await newWorkspace(srv, u.token, 'uuid-second');
+  const key = await newKey(srv, u.token, { role: 'viewer', name: 'uuid-key', workspace: ws2 });
+  const UP = (s) => s.toUpperCase();
+
+  const keys = await api(srv, 'GET', '/api/v1/api-keys', { token: u.token, workspace: UP(ws2) });
+  assert.equal(keys.status, 200, keys.text);
+  assert.deepEqual(keys.json.items.map((k) => k.id), [key.id]);
+  const mixed = ws2.replace(/[a-f]/, (c) => c.toUpperCase());
+  assert.equal((await api(srv, 'GET', '/api/v1/api-keys', { token: u.token, workspace: mixed })).status, 200);
+  assertProblem(await api(srv, 'GET', '/api/v1/api-keys', { token: u.token, workspace: UP(other.ws) }), 404);
+  assertProblem(await api(srv, 'GET', '/api/v1/api-keys', { token: u.token, workspace: `${UP(ws2)}G`.slice(1) }), 400,
+    'header.X-Workspace-Id');
+
+  const got = await api(srv, 'GET', `/api/v1/workspaces/${UP(ws2)}`, { token: u.token, workspace: UP(ws2) });
+  assert.equal(got.status, 200, got.text);
+  assert.equal(got.json.id, ws2);
+  const members = await api(srv, 'GET', `/api/v1/workspaces/${UP(ws2)}/members`, { token: u.token, workspace: ws2 });
+  assert.equal(members.status, 200, members.text);
+  assertProblem(await api(srv, 'GET', `/api/v1/workspaces/${UP(other.ws)}`, { token: u.token }), 404);
+  const del = await api(srv, 'DELETE', `/api/v1/api-keys/${UP(key.id)}`, { token: u.token, workspace: ws2 });
+  assert.equal(del.status, 204, del.text);
+  assert.equal((await api(srv, 'GET', '/api/v1/users/me', { token: key.key })).status, 401);
 });

@@ -110,6 +110,26 @@ static void test_ids(void)
 	T_OK(!id_valid("0190c5a0-0000-7000-8000-00000000000G"), "id_valid rejects non-hex");
 	T_OK(!id_valid("0190C5A0-0000-7000-8000-000000000000"), "id_valid rejects upper case");
 	T_OK(!id_valid(NULL), "id_valid(NULL)");
+	/* RFC 9562 section 4: any case in, lowercase (as stored) out */
+	static const struct {
+		const char *in, *want;
+	} low[] = {
+	    {"0190C5A0-ABCD-7EF0-8000-00000000000A", "0190c5a0-abcd-7ef0-8000-00000000000a"},
+	    {"0190c5A0-aBcD-7000-8000-000000000000", "0190c5a0-abcd-7000-8000-000000000000"},
+	    {"0190c5a0-0000-7000-8000-000000000000", "0190c5a0-0000-7000-8000-000000000000"},
+	    {"0190C5A0-0000-7000-8000-00000000000G", NULL},
+	    {"0190C5A0-0000-7000-8000-0000000000001", NULL},
+	    {"0190C5A0_0000-7000-8000-000000000000", NULL},
+	    {"", NULL},
+	    {NULL, NULL},
+	};
+	struct arena *ar = arena_new();
+	for (size_t i = 0; i < ARRAY_LEN(low); i++) {
+		const char *got = id_lower(ar, low[i].in);
+		T_OK(low[i].want ? str_eq(got, low[i].want) : got == NULL, "id_lower(%s) = %s",
+		     low[i].in ? low[i].in : "NULL", got ? got : "NULL");
+	}
+	arena_free(&ar);
 	char hx[9];
 	hex_encode("\x01\xab\xff\x00", 4, hx);
 	T_EQ_STR(hx, "01abff00", "hex_encode");

@@ -18,6 +18,7 @@ static const struct field test_fields[] = {
     {"colour", JT_STRING, .enums = colours},
     {"email", JT_STRING, .format = "email"},
     {"when", JT_STRING, .format = "date-time", .nullable = true},
+    {"ref", JT_STRING, .format = "uuid"},
     {"items", JT_ARRAY, .items = JT_OBJECT, .object = &item_schema, .max = 2},
     {"params", JT_OBJECT, .object = &(const struct schema){"Params", NULL, true}},
     {0},
@@ -56,6 +57,10 @@ static void test_schema_validate(void)
 	    {"{\"name\":\"x\",\"items\":[{\"key\":\"a\"},{\"key\":\"b\"},{\"key\":\"c\"}]}", ST_BAD_INPUT, "items"},
 	    {"{\"name\":\"x\",\"params\":{\"anything\":[1,2]}}", ST_OK, NULL},
 	    {"[]", ST_BAD_INPUT, NULL},
+	    {"{\"name\":\"x\",\"ref\":\"0190c5a0-0000-7000-8000-00000000000a\"}", ST_OK, NULL},
+	    {"{\"name\":\"x\",\"ref\":\"0190C5A0-0000-7000-8000-00000000000A\"}", ST_OK, NULL},
+	    {"{\"name\":\"x\",\"ref\":\"0190C5A0-0000-7000-8000-00000000000G\"}", ST_BAD_INPUT, "ref"},
+	    {"{\"name\":\"x\",\"ref\":\"0190c5a0\"}", ST_BAD_INPUT, "ref"},
 	};
 	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
 		struct arena *a = arena_new();
@@ -66,6 +71,11 @@ static void test_schema_validate(void)
 		T_OK(j != NULL, "case %zu parses: %s", i, cases[i].json);
 		enum status st = schema_validate(&test_schema, j, &p);
 		T_EQ_INT(st, cases[i].st, "schema_validate(%s)", cases[i].json);
+		/* a UUID in capitals is taken and stored lowercase (RFC 9562 section 4) */
+		json_t *ref = json_object_get(j, "ref");
+		if (st == ST_OK && ref)
+			T_EQ_STR(json_string_value(ref), "0190c5a0-0000-7000-8000-00000000000a", "ref lowercased: %s",
+			         cases[i].json);
 		if (cases[i].field) {
 			bool named = false;
 			for (int k = 0; k < p.nfields; k++)
