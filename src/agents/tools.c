@@ -4,6 +4,7 @@
 #include "../core/jsonschema.h"
 #include "../core/template.h"
 #include "../models/models.h"
+#include "../net/net.h"
 
 #include <ctype.h>
 #include <sodium.h>
@@ -86,20 +87,10 @@ static bool name_ok(const char *n)
 	return true;
 }
 
-/* RFC 9110 section 5.6.2: a header name is a token. */
+/* A header a tool may set: net's rule (net_header_allowed), at most 100 bytes. */
 bool tools_header_name_ok(const char *n)
 {
-	static const char *const framing[] = {
-	    "host", "content-length", "transfer-encoding", "connection", "te", "upgrade", NULL};
-	if (!*n || strlen(n) > 100)
-		return false;
-	for (const char *c = n; *c; c++)
-		if (!isalnum((unsigned char) *c) && !strchr("!#$%&'*+-.^_`|~", *c))
-			return false;
-	for (int i = 0; framing[i]; i++)
-		if (str_eq_nocase(n, framing[i]))
-			return false;
-	return true;
+	return n && strlen(n) <= 100 && net_header_allowed(n);
 }
 
 static bool has_crlf(const char *s)
@@ -148,7 +139,9 @@ static enum status check_tool(json_t *def, struct problem *p)
 		const char *hn = agents_jstr(h, "name");
 		char *f = arena_printf(p->arena, "headers[%zu].name", i);
 		if (!hn || !tools_header_name_ok(hn))
-			problem_field(p, f, "must be a header token (RFC 9110) and not a framing header");
+			problem_field(
+			    p, f,
+			    "must be a header token (RFC 9110) that the client does not write itself (docs/net.md)");
 		for (size_t j = 0; hn && j < i; j++)
 			if (str_eq_nocase(hn, agents_jstr(json_array_get(hdrs, j), "name")))
 				problem_field(p, f, "repeats headers[%zu]", j);

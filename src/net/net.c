@@ -407,6 +407,11 @@ static bool header_reserved(const char *name)
 	return strncasecmp(name, "proxy-", 6) == 0;
 }
 
+bool net_header_allowed(const char *name)
+{
+	return is_token(name) && !header_reserved(name);
+}
+
 static bool header_is_credential(const struct hdr *h)
 {
 	return h->secret || strcasecmp(h->name, "authorization") == 0 || strcasecmp(h->name, "cookie") == 0;
@@ -451,7 +456,7 @@ static bool call_copy(struct net_call *c, const struct net_request *req)
 	for (int i = 0; i < req->nheaders; i++) {
 		const struct net_header *h = &req->headers[i];
 		const char *val = h->value ? h->value : "";
-		if (!is_token(h->name) || header_reserved(h->name)) {
+		if (!net_header_allowed(h->name)) {
 			call_end(c, NET_ERR_REFUSED, "header",
 			         "refused: header \"%.64s\" is not a name a request may set", h->name ? h->name : "");
 			return false;

@@ -100,6 +100,14 @@ struct net_header {
 	bool secret; /* Authorization, API keys: wiped after use, never logged, not sent across origins */
 };
 
+/* True when a caller may set a request header of this name: an RFC 9110
+ * token (5.6.2) that is not one of the framing and routing headers libcurl
+ * writes itself (Host, Content-Length, Transfer-Encoding, Connection,
+ * Upgrade, TE, Keep-Alive, Trailer, Proxy-*; RFC 9110 7.6.1, RFC 9112 6).
+ * net_start refuses the others; the agents module checks tool definitions
+ * and arguments with the same predicate, so nothing saved is refused later. */
+bool net_header_allowed(const char *name);
+
 #define NET_MAX_REDIRECTS       5
 #define NET_DEFAULT_MAX_BYTES   (1u << 20)
 #define NET_LIMIT_MAX_BYTES     (64u << 20)

@@ -88,6 +88,12 @@ test('tools', async (t) => {
     assert.ok(bad.json.errors.some((e) => e.field.startsWith('parameters.') && e.field.includes('days')), bad.text);
     assert.ok(bad.json.errors.some((e) => e.field.includes('unevaluatedProperties')), 'an unsupported keyword is named: ' + bad.text);
     assertProblem(await call('POST', '/api/v1/tools', { ...WEATHER, name: 'w5', headers: [{ name: 'A', secret: true }] }), 400, 'headers[0].value');
+    // Every header the outbound client refuses is refused on save (net_header_allowed, docs/net.md).
+    const refused = ['Host', 'Content-Length', 'Transfer-Encoding', 'Connection', 'Upgrade', 'TE', 'Keep-Alive', 'Trailer', 'Proxy-Authorization', 'proxy-connection'];
+    const rh = await call('POST', '/api/v1/tools', { ...WEATHER, name: 'w7', headers: refused.map((name) => ({ name, value: 'x' })) });
+    assertProblem(rh, 400);
+    const rf = rh.json.errors.map((e) => e.field);
+    refused.forEach((n, i) => assert.ok(rf.includes(`headers[${i}].name`), `${n}: ${rf}`));
     assertProblem(await call('POST', '/api/v1/tools', WEATHER), 409, 'name');
     assert.equal(await count(), before);
   });

@@ -798,9 +798,44 @@ static void test_nonblocking(struct net_multi *m, struct server *srv)
 	T_EQ_INT(cancelled, 100, "net_multi_free ends what is in flight, with its callback");
 }
 
+/* The one list of headers a caller may not set (docs/net.md, point 5). */
+static void test_header_allowed(void)
+{
+	static const struct {
+		const char *name;
+		bool ok;
+	} cases[] = {
+	    {"X-Api-Key", true},
+	    {"Authorization", true},
+	    {"Accept", true},
+	    {"Expect-CT", true},
+	    {"Proxyish", true},
+	    {"Host", false},
+	    {"host", false},
+	    {"Content-Length", false},
+	    {"Transfer-Encoding", false},
+	    {"Connection", false},
+	    {"Upgrade", false},
+	    {"TE", false},
+	    {"Keep-Alive", false},
+	    {"keep-alive", false},
+	    {"Trailer", false},
+	    {"Proxy-Authorization", false},
+	    {"proxy-connection", false},
+	    {"X A", false},
+	    {"X-A:", false},
+	    {"", false},
+	    {"X-\x01", false},
+	};
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++)
+		T_OK(net_header_allowed(cases[i].name) == cases[i].ok, "net_header_allowed(\"%s\") is %s",
+		     cases[i].name, cases[i].ok ? "true" : "false");
+}
+
 int main(void)
 {
 	core_init();
+	test_header_allowed();
 	net_init();
 	test_classify();
 	test_policy();
