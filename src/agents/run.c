@@ -140,6 +140,17 @@ static enum status fetch(struct agents *m, struct call *c, struct arena *a, json
 
 /* ---- the built-ins over HTTP ---- */
 
+/* http_request's and web_fetch's arguments carry net's names (url, method,
+ * headers): a refusal names the argument it came from. */
+static enum status builtin_fetch(struct agents *m, struct call *c, struct arena *a, json_t **out, struct problem *p)
+{
+	enum status st = fetch(m, c, a, out, p);
+	for (int i = 0; st == ST_UNPROCESSABLE && i < p->nfields; i++)
+		if (!str_startswith(p->fields[i].field, "arguments"))
+			p->fields[i].field = arena_printf(p->arena, "arguments.%s", p->fields[i].field);
+	return st;
+}
+
 static enum status run_http_request(struct agents *m, json_t *args, struct arena *a, json_t **out, struct problem *p)
 {
 	json_t *h = json_object_get(args, "headers");
@@ -160,7 +171,7 @@ static enum status run_http_request(struct agents *m, json_t *args, struct arena
 			                     "must not contain CR or LF");
 		c.headers[c.nheaders++] = (struct net_header){.name = k, .value = json_string_value(v)};
 	}
-	return fetch(m, &c, a, out, p);
+	return builtin_fetch(m, &c, a, out, p);
 }
 
 static enum status run_web_fetch(struct agents *m, json_t *args, struct arena *a, json_t **out, struct problem *p)
@@ -172,7 +183,7 @@ static enum status run_web_fetch(struct agents *m, json_t *args, struct arena *a
 	                 .nheaders = 1,
 	                 .readable = true,
 	                 .secrets = agents_own(a, json_object())};
-	return fetch(m, &c, a, out, p);
+	return builtin_fetch(m, &c, a, out, p);
 }
 
 /* ---- custom tools: templates filled, never evaluated ---- */
@@ -299,8 +310,24 @@ static enum status run_custom(struct agents *m, const char *id, json_t *def, con
 
 /* ---- one entry for every tool ---- */
 
-enum status tools_run(struct agents *m, const char *ws, const char *id, int64_t version, json_t *args, struct arena *a,
-                      json_t **out, struct problem *p)
+/* The request reached the tool well formed; what the tool refuses in its
+ * arguments is 422 (as the schema check answers), naming the argument, on
+ * every path: a bare 400 from a helper (problem_field's default) becomes 422
+ * and a problem without a field names "arguments". */
+static enum status arguments_problem(enum status st, struct problem *p)
+{
+	if (st != ST_BAD_INPUT || !p)
+		return st == ST_BAD_INPUT ? ST_UNPROCESSABLE : st;
+	if (!p->nfields)
+		problem_field(p, "arguments", "%s", p->detail ? p->detail : "were refused by the tool");
+	p->st = ST_UNPROCESSABLE;
+	if (!p->detail)
+		problem_set(p, ST_UNPROCESSABLE, "the arguments were refused by the tool");
+	return ST_UNPROCESSABLE;
+}
+
+static enum status tools_run_one(struct agents *m, const char *ws, const char *id, int64_t version, json_t *args,
+                                 struct arena *a, json_t **out, struct problem *p)
 {
 	json_t *def = NULL;
 	const char *sealed = NULL;
@@ -332,6 +359,12 @@ enum status tools_run(struct agents *m, const char *ws, const char *id, int64_t 
 	if (str_eq(name, "web_fetch"))
 		return run_web_fetch(m, args, a, out, p);
 	return tools_run_pure(name, args, a, out, p);
+}
+
+enum status tools_run(struct agents *m, const char *ws, const char *id, int64_t version, json_t *args, struct arena *a,
+                      json_t **out, struct problem *p)
+{
+	return arguments_problem(tools_run_one(m, ws, id, version, args, a, out, p), p);
 }
 
 enum status tools_test(struct agents *m, const struct actor *who, const char *id, json_t *body, struct arena *a,

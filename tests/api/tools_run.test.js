@@ -69,15 +69,15 @@ test('tools run through the guarded client', async (t) => {
     `${base}/redirect`,
   ];
 
-  await t.test('http_request and web_fetch refuse hostile URLs: 422 naming url', async () => {
+  await t.test('http_request and web_fetch refuse hostile URLs: 422 naming arguments.url', async () => {
     for (const id of [HTTP_REQUEST, WEB_FETCH]) {
       for (const url of hostile) {
         const r = await run(id, { url });
-        assertProblem(r, 422, 'url');
+        assertProblem(r, 422, 'arguments.url');
         assert.match(JSON.stringify(r.json.errors), /refused/, `${url}: ${r.text}`);
       }
     }
-    assertProblem(await run(HTTP_REQUEST, { url: 'file:///etc/passwd' }), 422, 'url');
+    assertProblem(await run(HTTP_REQUEST, { url: 'file:///etc/passwd' }), 422, 'arguments.url');
   });
 
   await t.test('a custom tool\'s test call refuses them too', async () => {
@@ -106,7 +106,7 @@ test('tools run through the guarded client', async (t) => {
     assert.equal(calc.json.status, 200);
     assert.equal(JSON.parse(calc.json.body).result, 20);
     const zero = await run('00000000-0000-7000-8000-000000000001', { expression: '1/0' });
-    assert.ok([400, 422].includes(zero.status), zero.text);
+    assert.equal(zero.status, 422, zero.text);
     assert.ok(zero.json.errors.some((e) => e.field === 'arguments.expression'), zero.text);
     assertProblem(await run('00000000-0000-7000-8000-000000000001', { expression: 'import os' }), zero.status);
     const dt = await run('00000000-0000-7000-8000-000000000002', { timezone: 'Europe/Paris' });
@@ -139,9 +139,13 @@ test('tools run through the guarded client', async (t) => {
     assert.equal(echo.url, '/echo?a=1');
     assert.equal(echo.headers['x-test'], 'yes');
     assert.equal(echo.body, 'hello');
-    assertProblem(await run(HTTP_REQUEST, { url: `${base}/echo`, headers: { 'X-Bad': 'a\r\nInjected: 1' } }), 400, 'arguments.headers.X-Bad');
-    assertProblem(await run(HTTP_REQUEST, { url: `${base}/echo`, headers: { 'X-A\r\nInjected': '1' } }), 400);
-    assertProblem(await run(HTTP_REQUEST, { url: `${base}/echo`, headers: { Host: 'evil.example' } }), 400, 'arguments.headers.Host');
+    // Every argument problem is 422 naming the argument, whichever check finds it.
+    assertProblem(await run(HTTP_REQUEST, { url: `${base}/echo`, headers: { 'X-Bad': 'a\r\nInjected: 1' } }), 422, 'arguments.headers.X-Bad');
+    assertProblem(await run(HTTP_REQUEST, { url: `${base}/echo`, headers: { 'X-A\r\nInjected': '1' } }), 422);
+    for (const name of ['Host', 'Keep-Alive', 'Trailer', 'Proxy-Authorization', 'Content-Length', 'Connection']) {
+      assertProblem(await run(HTTP_REQUEST, { url: `${base}/echo`, headers: { [name]: 'x' } }), 422, `arguments.headers.${name}`);
+    }
+    assertProblem(await run(HTTP_REQUEST, { url: `${base}/echo`, method: 'GET\r\nX: 1' }), 422);
     // a binary body answers its valid UTF-8 prefix, quickly
     const bin = await run(HTTP_REQUEST, { url: `${base}/binary` });
     assert.equal(bin.status, 200, bin.text);
@@ -180,7 +184,7 @@ test('tools run through the guarded client', async (t) => {
     // header bytes are UTF-8 as given; node reads them as latin1
     assert.equal(Buffer.from(echo.headers['x-city'], 'latin1').toString('utf8'), 'city=São Paulo/"x"');
     assert.deepEqual(JSON.parse(echo.body), { city: 'São Paulo/"x"', days: 3 });
-    assertProblem(await run(c.json.id, { city: 'a\r\nX-Injected: 1' }), 400, 'arguments.city');
+    assertProblem(await run(c.json.id, { city: 'a\r\nX-Injected: 1' }), 422, 'arguments.city');
     // a new secret, then version 1 restored: the restored secret opens and is the one sent
     const p2 = await api(srv, 'PATCH', `/api/v1/tools/${c.json.id}`, { token: u.token, body: { headers: [{ name: 'Authorization', value: 'Bearer second-secret-value-2222', secret: true }] } });
     assert.equal(p2.status, 200, p2.text);
