@@ -474,8 +474,8 @@ enum status auth_me_update(struct auth *a, const struct actor *c, json_t *body, 
 	const char *name = json_string_value(json_object_get(body, "name"));
 	const char *pw = json_string_value(json_object_get(body, "password"));
 	const char *cur = json_string_value(json_object_get(body, "current_password"));
-	if ((pw || cur) && w->api_key_id)
-		return problem_set(p, ST_FORBIDDEN, "an API key cannot change its user's password");
+	if (w->api_key_id)
+		return problem_set(p, ST_FORBIDDEN, "an API key cannot change its user's account: sign in as the user");
 	if (cur && !pw) {
 		problem_field(p, "password", "is required with current_password");
 		return problem_set(p, ST_BAD_INPUT, "the request body has 1 invalid field");

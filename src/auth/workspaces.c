@@ -221,6 +221,8 @@ enum status auth_member_add(struct auth *a, const struct actor *c, const char *w
 {
 	struct arena *ar = c->arena;
 	enum role r;
+	if (c->api_key_id)
+		return problem_set(p, ST_FORBIDDEN, "an API key cannot create API keys: sign in as the user");
 	if (check_grant(c, role, &r, p) != ST_OK)
 		return ST_BAD_INPUT;
 	char *em = arena_strdup(ar, email);

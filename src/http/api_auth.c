@@ -70,6 +70,13 @@ static enum status hook_authenticate(struct req *rq, void *ctx)
 	const char *hdr_ws;
 	if ((st = check_ws_header(a, rq, &hdr_ws)) != ST_OK)
 		return st;
+	/* OWASP (REST Security, Authentication cheat sheets): a key is a delegated
+	 * credential; it must not change its user's account or mint credentials
+	 * that outlive its own revocation (privilege persistence). */
+	if ((r->flags & ROUTE_NO_API_KEY) && rq->who.api_key_id)
+		return problem_set(&rq->problem, ST_FORBIDDEN,
+		                   "an API key cannot do this: sign in as the user (account changes, new API keys and "
+		                   "new workspaces need a user's session)");
 	if (r->role == ROLE_INSTANCE) {
 		if (!rq->who.instance_admin)
 			return problem_set(&rq->problem, ST_FORBIDDEN, "this needs an instance administrator");

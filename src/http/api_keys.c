@@ -62,7 +62,7 @@ const struct route api_keys_routes[] = {
     {"GET", "/api/v1/api-keys", api_keys_list, ROLE_ADMIN, .response = &key_schema, .flags = ROUTE_LIST,
      .summary = "List API keys (never the keys themselves)"},
     {"POST", "/api/v1/api-keys", api_keys_create, ROLE_ADMIN, .body = &api_key_create_schema,
-     .response = &key_created_schema, .flags = ROUTE_IDEMPOTENT | ROUTE_CREATES,
+     .response = &key_created_schema, .flags = ROUTE_IDEMPOTENT | ROUTE_CREATES | ROUTE_NO_API_KEY,
      .summary = "Create an API key; the answer shows it once"},
     {"DELETE", "/api/v1/api-keys/{id}", api_keys_revoke, ROLE_ADMIN, .summary = "Revoke an API key at once"},
     {0},

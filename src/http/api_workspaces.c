@@ -136,7 +136,7 @@ const struct route api_workspaces_routes[] = {
     {"GET", "/api/v1/workspaces", api_workspaces_list, ROLE_USER, .response = &ws_schema,
      .flags = ROUTE_NO_WORKSPACE | ROUTE_LIST, .summary = "The caller's workspaces with the caller's role"},
     {"POST", "/api/v1/workspaces", api_workspaces_create, ROLE_USER, .body = &api_workspace_create_schema,
-     .response = &ws_schema, .flags = ROUTE_NO_WORKSPACE | ROUTE_IDEMPOTENT | ROUTE_CREATES,
+     .response = &ws_schema, .flags = ROUTE_NO_WORKSPACE | ROUTE_IDEMPOTENT | ROUTE_CREATES | ROUTE_NO_API_KEY,
      .summary = "Create a workspace (the caller owns it)"},
     {"GET", "/api/v1/workspaces/{id}", api_workspaces_get, ROLE_VIEWER, .response = &ws_schema,
      .flags = ROUTE_WS_FROM_PATH, .summary = "Get a workspace"},

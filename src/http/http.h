@@ -33,6 +33,7 @@ enum route_flags {
 	ROUTE_WS_FROM_PATH = 1 << 5, /* the workspace is the path's {id}, not X-Workspace-Id */
 	ROUTE_CREATES = 1 << 6,      /* success is 201 Created (else 200, or 204 without a response) */
 	ROUTE_FORM = 1 << 7,         /* .body also as multipart/form-data (RFC 7578): a text part per field */
+	ROUTE_NO_API_KEY = 1 << 8,   /* a signed-in user only: 403 to an API key (account and key management) */
 };
 
 struct route {

@@ -235,6 +235,8 @@ static json_t *operation(const struct route *r, json_t *components)
 	if (r->tag)
 		json_object_set_new(op, "tags", json_pack("[s]", r->tag));
 	json_object_set_new(op, "x-troupe-role", json_string(role_name(r->role)));
+	if (r->flags & ROUTE_NO_API_KEY)
+		json_object_set_new(op, "x-troupe-api-key", json_false()); /* a user's session only: 403 to a key */
 
 	json_t *params = json_array();
 	for (const char *p = strchr(r->pattern, '{'); p; p = strchr(p + 1, '{')) {

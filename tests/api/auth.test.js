@@ -173,6 +173,38 @@ test('users and sessions', async (t) => {
     assertProblem(await me(srv, 'trp_' + 'A'.repeat(43)), 401);
   });
 
+  // OWASP: a key is a delegated credential. It reads and works in its
+  // workspace, but never changes its user's account nor mints credentials
+  // that would outlive its own revocation (privilege persistence).
+  await t.test('an API key cannot change its user\'s account nor create API keys or workspaces: 403', async () => {
+    const u = await newUser(srv, 'keyself');
+    const k = await newKey(srv, u.token, { role: 'admin', name: 'self' });
+    const keysBefore = (await api(srv, 'GET', '/api/v1/api-keys', { token: u.token })).json.items.length;
+    for (const body of [{ name: 'renamed-by-key' }, { password: strongPassword('nk'), current_password: u.password }]) {
+      const r = await api(srv, 'PATCH', '/api/v1/users/me', { token: k.key, body });
+      assertProblem(r, 403);
+      assert.match(r.json.detail, /API key/);
+    }
+    const mk = await api(srv, 'POST', '/api/v1/api-keys', { token: k.key, body: { name: 'minted', role: 'viewer' } });
+    assertProblem(mk, 403);
+    assert.match(mk.json.detail, /sign in as the user/);
+    assertProblem(await api(srv, 'POST', '/api/v1/workspaces', { token: k.key, body: { name: 'by-key' } }), 403);
+    // Nothing changed: the name, the password, the keys.
+    const m = await me(srv, u.token);
+    assert.equal(m.json.name, 'keyself');
+    await login(srv, u.email, u.password);
+    assert.equal((await api(srv, 'GET', '/api/v1/api-keys', { token: u.token })).json.items.length, keysBefore);
+    // What the key may do it still does, and the user's session does the rest.
+    assert.equal((await me(srv, k.key)).status, 200);
+    assert.equal((await api(srv, 'GET', '/api/v1/api-keys', { token: k.key })).status, 200);
+    assert.equal((await api(srv, 'PATCH', '/api/v1/users/me', { token: u.token, body: { name: 'renamed' } })).status, 200);
+    // The OpenAPI document says which operations a key cannot call.
+    const doc = (await api(srv, 'GET', '/api/v1/openapi.json')).json;
+    assert.equal(doc.paths['/api/v1/users/me'].patch['x-troupe-api-key'], false);
+    assert.equal(doc.paths['/api/v1/api-keys'].post['x-troupe-api-key'], false);
+    assert.equal(doc.paths['/api/v1/api-keys'].get['x-troupe-api-key'], undefined);
+  });
+
   await t.test('members: roles, owners, the last owner', async () => {
     const o = await newUser(srv, 'own');
     const a = await newUser(srv, 'adm');

@@ -22,12 +22,12 @@ const ROUTES = {
   'POST /api/v1/auth/login': { role: 'public', ok: 400 },
   'POST /api/v1/auth/refresh': { role: 'public', ok: 400 },
   'GET /api/v1/users/me': { role: 'user', ok: 200 },
-  'PATCH /api/v1/users/me': { role: 'user', ok: 400 },
+  'PATCH /api/v1/users/me': { role: 'user', ok: 400, noKey: true },
   'GET /api/v1/users': { role: 'instance_admin', ok: 200 },
   'GET /api/v1/users/{id}': { role: 'instance_admin', ok: 404 },
   'PATCH /api/v1/users/{id}': { role: 'instance_admin', ok: 400 },
   'GET /api/v1/workspaces': { role: 'user', ok: 200 },
-  'POST /api/v1/workspaces': { role: 'user', ok: 400 },
+  'POST /api/v1/workspaces': { role: 'user', ok: 400, noKey: true },
   'GET /api/v1/workspaces/{id}': { role: 'viewer', ok: 200 },
   'PATCH /api/v1/workspaces/{id}': { role: 'admin', ok: 400 },
   'GET /api/v1/workspaces/{id}/members': { role: 'viewer', ok: 200 },
@@ -35,7 +35,7 @@ const ROUTES = {
   'PATCH /api/v1/workspaces/{id}/members/{user_id}': { role: 'admin', ok: 400 },
   'DELETE /api/v1/workspaces/{id}/members/{user_id}': { role: 'admin', ok: 404 },
   'GET /api/v1/api-keys': { role: 'admin', ok: 200 },
-  'POST /api/v1/api-keys': { role: 'admin', ok: 400 },
+  'POST /api/v1/api-keys': { role: 'admin', ok: 400, noKey: true },
   'DELETE /api/v1/api-keys/{id}': { role: 'admin', ok: 404 },
   'GET /api/v1/audit-events': { role: 'admin', ok: 200 },
   'GET /api/v1/models': { role: 'editor', ok: 200 },
@@ -81,17 +81,27 @@ const ROUTES = {
   // State-changing, last: the owner deletes the shared workspace, then
   // everyone logs out.
   'DELETE /api/v1/workspaces/{id}': { role: 'owner', ok: 204, last: 1 },
-  'POST /api/v1/auth/logout': { role: 'user', ok: 204, last: 2 },
+  // key: the key's own answer when it differs (its workspace is gone by now, and the key with it).
+  'POST /api/v1/auth/logout': { role: 'user', ok: 204, last: 2, key: 401 },
 };
 
 const LEVEL = { viewer: 1, editor: 2, admin: 3, owner: 4 };
 const BAD = ['none', 'malformed', 'alg_none', 'expired', 'refresh_as_access', 'disabled_user', 'revoked_key'];
 const ROLES = ['viewer', 'editor', 'admin', 'owner'];
-const CALLERS = [...BAD, ...ROLES, 'instance_admin'];
+// key_admin: an API key with the admin role in the shared workspace. A key
+// never changes its user's account nor mints keys or workspaces (noKey:
+// 403, OWASP: no privilege persistence through a delegated credential).
+const CALLERS = [...BAD, ...ROLES, 'instance_admin', 'key_admin'];
 
 function expected(route, caller) {
   if (route.role === 'public') return route.ok;
   if (BAD.includes(caller)) return 401;
+  if (caller === 'key_admin') {
+    if (route.key) return route.key;
+    if (route.role === 'instance_admin' || route.noKey) return 403;
+    if (route.role === 'user') return route.ok;
+    return LEVEL.admin >= LEVEL[route.role] ? route.ok : 403;
+  }
   if (caller === 'instance_admin') {
     if (route.role === 'user' || route.role === 'instance_admin') return route.ok;
     return 404; // not a member of the shared workspace: it does not exist for them
@@ -129,6 +139,7 @@ test('auth matrix over every route', async (t) => {
   const disabled = await newUser(srv, 'mx-disabled');
   await addMember(srv, owner.token, ws, disabled.email, 'owner');
   assert.equal((await api(srv, 'PATCH', `/api/v1/users/${disabled.id}`, { token: admin.access_token, body: { disabled: true } })).status, 200);
+  const keyAdmin = await newKey(srv, owner.token, { role: 'admin', workspace: ws, name: 'mx-key-admin' });
   const revoked = await newKey(srv, owner.token, { role: 'admin', workspace: ws });
   assert.equal((await api(srv, 'DELETE', `/api/v1/api-keys/${revoked.id}`, { token: owner.token, workspace: ws })).status, 204);
   const [h, p] = owner.token.split('.');
@@ -149,6 +160,7 @@ test('auth matrix over every route', async (t) => {
     admin: users.admin.token,
     owner: owner.token,
     instance_admin: admin.access_token,
+    key_admin: keyAdmin.key,
   };
 
   const doc = (await api(srv, 'GET', '/api/v1/openapi.json')).json;
@@ -160,6 +172,7 @@ test('auth matrix over every route', async (t) => {
   assert.deepEqual(missing, [], 'routes without a row in the auth matrix');
   for (const o of ops) {
     assert.equal(o.op['x-troupe-role'], ROUTES[o.key].role, `declared role of ${o.key}`);
+    assert.equal(o.op['x-troupe-api-key'] === false, !!ROUTES[o.key].noKey, `x-troupe-api-key of ${o.key}`);
   }
   ops.sort((a, b) => (ROUTES[a.key].last || 0) - (ROUTES[b.key].last || 0));
 
