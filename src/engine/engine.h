@@ -1,0 +1,238 @@
+/*
+ * engine: runs task attempts (issue 10). One task attempt is the agent loop
+ * of crewAI's native-tool-calling executor as an event-driven state machine
+ * over the non-blocking LLM client: build the messages, call the model
+ * (streamed), run the tools it asks for through a tool runner, return their
+ * results, loop until a final answer. Many attempts share one engine_loop
+ * (one per worker thread, one llm_client inside): no thread per call.
+ *
+ * Prompts are crewAI's (lib/crewai/src/crewai/translations/en.json,
+ * utilities/prompts.py, task.py prompt(), agent/utils.py; crewAI 1.15.17),
+ * see engine_prompt_build and docs/engine.md.
+ *
+ * Threads: everything here runs on the loop's thread, callbacks included;
+ * an engine_loop and its attempts are never touched from another thread.
+ *
+ * Secrets: the agent's llm.api_key goes only into the LLM request; no event,
+ * error or result carries it. Tool secrets stay inside the tool runner.
+ */
+#ifndef TROUPE_ENGINE_H
+#define TROUPE_ENGINE_H
+
+#include "core/core.h"
+#include "llm/llm.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* crewAI's default max_iter (base_agent.py). */
+#define ENGINE_DEFAULT_MAX_ITER 25
+/* A tool result longer than this (bytes) is cut, with a note saying so. */
+#define ENGINE_TOOL_RESULT_MAX (16 * 1024)
+/* Messages sent and text received, as carried in llm.* events: each string cut at this many bytes. */
+#define ENGINE_EVENT_TEXT_MAX (8 * 1024)
+
+/* A tool the agent may call. */
+struct engine_tool {
+	const char *name;
+	const char *description;
+	json_t *parameters; /* JSON Schema that passed jsonschema_check; borrowed */
+};
+
+/*
+ * A sliding one-minute window of LLM requests (crewAI's max_rpm), shared by
+ * whoever must count together: one per agent, one per workflow. Owner: the
+ * caller (an execution); used on the loop thread only.
+ */
+struct engine_rpm {
+	int max;        /* requests per minute; 0: no limit */
+	int n, head;    /* ring of the last max request times */
+	int64_t *at_us; /* monotonic µs; allocated on first use, up to max entries */
+};
+void engine_rpm_free(struct engine_rpm *r);
+
+/* What an agent brings to an attempt. Strings are templates: {inputs} are interpolated. */
+struct engine_agent {
+	const char *role, *goal, *backstory;
+	/* provider, base_url, api_key, model, prices, timeouts, temperature ...;
+	 * messages, tools, format and stream are set by the engine. */
+	struct llm_request llm;
+	bool priced; /* false: the model has no price, events carry cost null (never 0) */
+	const char *currency;
+	const struct engine_tool *tools;
+	int ntools;
+	int max_iter;             /* 0: ENGINE_DEFAULT_MAX_ITER */
+	int max_execution_time_s; /* 0: none */
+	struct engine_rpm *rpm;   /* agent's max_rpm window, or NULL */
+	struct engine_rpm *workflow_rpm;
+};
+
+enum engine_output_format { ENGINE_OUTPUT_TEXT = 0, ENGINE_OUTPUT_JSON };
+
+struct engine_task {
+	const char *key;
+	const char *description, *expected_output; /* templates */
+	enum engine_output_format format;
+	json_t *schema; /* ENGINE_OUTPUT_JSON: JSON Schema (checked) or NULL for any JSON; borrowed */
+	/* crewAI's context: context_set false: every earlier task's output;
+	 * true: the outputs of the tasks named (none when ncontext is 0). */
+	bool context_set;
+	const char *const *context;
+	int ncontext;
+};
+
+/* ---- prompts ---- */
+
+/*
+ * crewAI's separator between the outputs given as context
+ * (utilities/formatter.py, DIVIDERS).
+ */
+#define ENGINE_CONTEXT_DIVIDER "\n\n----------\n\n"
+
+/*
+ * The system and user messages crewAI's executor sends for task run by
+ * agent (use_system_prompt, native tool calling when the agent has tools):
+ *   system = role_playing (+ no_tools, "" when the agent has no tools), rstripped;
+ *   user   = native_task (agent with tools) or task_no_tools (without), whose
+ *            {input} is task.prompt() (description + "\n" + expected_output
+ *            slice), + "\n" + formatted_task_instructions for a JSON output
+ *            with a schema, wrapped in task_with_context when context is not
+ *            empty; rstripped.
+ * Role, goal, backstory, description and expected output are interpolated
+ * with inputs first (core/template.h). context: the earlier outputs joined
+ * with ENGINE_CONTEXT_DIVIDER, or NULL/"" for none.
+ * Errors: template_interpolate's (ST_BAD_INPUT naming "inputs.<name>").
+ */
+enum status engine_prompt_build(const struct engine_agent *agent, const struct engine_task *task, const json_t *inputs,
+                                const char *context, struct arena *a, char **system, char **user, struct problem *p);
+
+/* ---- tools: the runner interface ---- */
+
+struct engine_tool_job;
+
+/*
+ * How the engine runs tools. start is called on the loop thread with
+ * arguments already validated against the tool's schema; the runner must call
+ * engine_tool_done(job, ...) exactly once, on the loop thread, from start
+ * itself or later. cancel (may be NULL) asks it to end soon: it must still
+ * call engine_tool_done. Several jobs of one attempt run at once when the
+ * model asks for several calls in one turn.
+ */
+struct engine_tool_runner {
+	void (*start)(void *ud, struct engine_tool_job *job, const char *name, const json_t *arguments);
+	void (*cancel)(void *ud, struct engine_tool_job *job);
+	void *ud;
+};
+/* ok false: result is the error the model sees as the tool's result. result is copied. */
+void engine_tool_done(struct engine_tool_job *job, bool ok, const char *result);
+
+/* ---- events ---- */
+
+/*
+ * One event: type (task.started|succeeded|failed|retrying,
+ * llm.started|completed|failed, tool.started|completed|failed, output.delta),
+ * the task's key, the attempt number and data (borrowed for the callback).
+ * seq and at are assigned by whoever stores them. Data per type: docs/engine.md.
+ */
+struct engine_event {
+	const char *type;
+	const char *task_key;
+	int attempt;
+	json_t *data;
+};
+typedef void (*engine_event_fn)(void *ud, const struct engine_event *ev);
+
+/* ---- one task attempt ---- */
+
+enum engine_outcome {
+	ENGINE_SUCCEEDED = 0,
+	ENGINE_FAILED,    /* error says why; not worth another attempt */
+	ENGINE_RETRY,     /* failed in a way a new attempt may fix (a stream cut after text went out) */
+	ENGINE_CANCELLED, /* engine_attempt_cancel */
+	ENGINE_TIMEOUT,   /* max_execution_time_s */
+};
+const char *engine_outcome_name(enum engine_outcome o);
+
+struct engine_usage {
+	int64_t prompt_tokens, completion_tokens, cached_tokens;
+	double cost;
+	bool cost_known; /* false when a call had no price: cost is then null, never 0 */
+	int llm_calls, tool_calls;
+};
+
+struct engine_result {
+	enum engine_outcome outcome;
+	const char *output;  /* the final answer's text (SUCCEEDED) */
+	json_t *output_json; /* ENGINE_OUTPUT_JSON: the parsed answer (borrowed) */
+	const char *error;   /* otherwise: one sentence, no secret */
+	struct engine_usage usage;
+	int iterations; /* LLM calls made */
+};
+
+struct engine_attempt;
+/* Called once per attempt when it has ended and nothing of it is in flight;
+ * the attempt is freed right after it returns (res and its strings with it). */
+typedef void (*engine_done_fn)(void *ud, struct engine_attempt *at, const struct engine_result *res);
+
+struct engine_attempt_spec {
+	const struct engine_agent *agent;
+	const struct engine_task *task;
+	const json_t *inputs;                   /* the execution's inputs (borrowed until the attempt starts) */
+	const char *context;                    /* joined earlier outputs, or NULL */
+	int attempt;                            /* 1, 2, ...: in every event */
+	const struct engine_tool_runner *tools; /* NULL: the agent's tools fail as "no tool runner" */
+	engine_event_fn on_event;
+	engine_done_fn on_done;
+	void *ud;
+};
+
+struct engine_loop;
+
+/*
+ * Starts an attempt on loop: task.started is emitted and the prompt built at
+ * once; a prompt that cannot be built ends the attempt (failed) on the next
+ * engine_loop_run. Returns the handle, valid until on_done returns.
+ */
+struct engine_attempt *engine_attempt_start(struct engine_loop *l, const struct engine_attempt_spec *spec);
+/* Stops every in-flight call of the attempt (LLM and tools) at once; it ends CANCELLED. */
+void engine_attempt_cancel(struct engine_attempt *at);
+
+/* ---- the loop: one per worker thread ---- */
+
+/* limiter may be NULL; it must outlive the loop. */
+struct engine_loop *engine_loop_new(struct llm_limiter *limiter);
+/* Cancels what is in flight, runs it to its end (callbacks run), frees. */
+void engine_loop_free(struct engine_loop **l);
+/* Drives LLM transfers, tool completions and timers for at most timeout_ms;
+ * returns the attempts still in flight. */
+int engine_loop_run(struct engine_loop *l, int timeout_ms);
+int engine_loop_pending(const struct engine_loop *l);
+
+/* ---- sequential process: a small driver over the loop ---- */
+
+/*
+ * Runs tasks in order, each with its agent (agents[i] runs tasks[i]), each
+ * task's context per crewAI (ENGINE_CONTEXT_DIVIDER between outputs), up to
+ * max_attempts attempts per task for ENGINE_RETRY outcomes. Emits every
+ * attempt's events through on_event; on_task_done sees each task's final
+ * result; on_done the crew's (the last task's output, or the failure).
+ */
+struct engine_crew_spec {
+	const struct engine_agent *const *agents;
+	const struct engine_task *tasks;
+	int ntasks;
+	const json_t *inputs;
+	int max_attempts; /* 0: 2 */
+	const struct engine_tool_runner *tools;
+	engine_event_fn on_event;
+	void (*on_task_done)(void *ud, int task_index, const struct engine_result *res);
+	void (*on_done)(void *ud, const struct engine_result *res);
+	void *ud;
+};
+struct engine_crew;
+/* The crew is freed after on_done returns. */
+struct engine_crew *engine_crew_start(struct engine_loop *l, const struct engine_crew_spec *spec);
+void engine_crew_cancel(struct engine_crew *c);
+
+#endif
