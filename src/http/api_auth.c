@@ -299,14 +299,15 @@ enum status api_auth_list(struct req *rq, struct res *rs, api_auth_list_fn fn)
 const struct route api_auth_routes[] = {
     {"POST", "/api/v1/auth/register", api_auth_register, ROLE_PUBLIC, .body = &api_register_schema,
      .response = &api_user_schema, .limit = LIMIT_AUTH, .flags = ROUTE_NO_WORKSPACE | ROUTE_CREATES,
-     .summary = "Create an account (when registration is on)"},
+     .summary = "Create an account (when registration is on)", .also = (const int[]){403, 409, 0}},
     {"POST", "/api/v1/auth/login", api_auth_login, ROLE_PUBLIC, .body = &api_login_schema, .response = &tokens_schema,
-     .limit = LIMIT_AUTH, .flags = ROUTE_NO_WORKSPACE, .summary = "Log in: access and refresh tokens"},
+     .limit = LIMIT_AUTH, .flags = ROUTE_NO_WORKSPACE, .summary = "Log in: access and refresh tokens",
+     .also = (const int[]){401, 0}},
     /* Not LIMIT_AUTH: refreshes never count against logins (a 256-bit
      * token is not guessed); the address's default limit holds them. */
     {"POST", "/api/v1/auth/refresh", api_auth_refresh, ROLE_PUBLIC, .body = &api_refresh_schema,
      .response = &tokens_schema, .limit = LIMIT_DEFAULT, .flags = ROUTE_NO_WORKSPACE,
-     .summary = "Rotate a refresh token; a reused one ends its session"},
+     .summary = "Rotate a refresh token; a reused one ends its session", .also = (const int[]){401, 0}},
     {"POST", "/api/v1/auth/logout", api_auth_logout, ROLE_USER, .flags = ROUTE_NO_WORKSPACE,
      .summary = "End this session"},
     {0},

@@ -52,6 +52,10 @@ struct route {
 	unsigned flags;
 	const char *summary;
 	const char *tag;
+	/* Statuses the handler answers beyond those the gateway's rules give
+	 * every route of its kind (see openapi.c), 0-terminated: the OpenAPI
+	 * document lists them. */
+	const int *also;
 };
 
 /* A route group: one service's routes, declared in src/http/api_<module>.c

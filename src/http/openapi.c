@@ -225,6 +225,36 @@ static json_t *success_response(const struct route *r, json_t *components)
 	                 schema);
 }
 
+/* What X-Workspace-Id means on a route: the gateway checks it on every
+ * authenticated route (api_auth.c, check_ws_header), needed or not. */
+static const char *ws_header_text(const struct route *r)
+{
+	if (r->flags & ROUTE_WS_FROM_PATH)
+		return "optional; when given it must be the path's workspace id (else 404)";
+	if (r->role <= ROLE_USER || r->role == ROLE_INSTANCE || (r->flags & ROUTE_NO_WORKSPACE))
+		return "optional; this route needs no workspace, but one given must be a workspace the caller is in "
+		       "(else 404; malformed: 400)";
+	return "the workspace to act in (default: the caller's personal workspace; an API key's own); one the "
+	       "caller is not in is 404, a malformed one 400";
+}
+
+/* The description of a status a route lists in .also. */
+static const char *also_text(int code)
+{
+	switch (code) {
+	case 401:
+		return "the credentials or the token are not valid";
+	case 403:
+		return "not allowed here";
+	case 409:
+		return "conflicts with an existing object";
+	case 422:
+		return "well formed but refused";
+	default:
+		return "error";
+	}
+}
+
 static json_t *operation(const struct route *r, json_t *components)
 {
 	json_t *op = json_object();
@@ -255,9 +285,10 @@ static json_t *operation(const struct route *r, json_t *components)
 		json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s}}", "name", "cursor", "in", "query",
 		                                        "schema", "type", "string"));
 	}
-	if (r->role > ROLE_USER && !(r->flags & (ROUTE_NO_WORKSPACE | ROUTE_WS_FROM_PATH)))
-		json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s, s:s}}", "name", "X-Workspace-Id", "in",
-		                                        "header", "schema", "type", "string", "format", "uuid"));
+	if (r->role != ROLE_PUBLIC)
+		json_array_append_new(params, json_pack("{s:s, s:s, s:s, s:{s:s, s:s}}", "name", "X-Workspace-Id", "in",
+		                                        "header", "description", ws_header_text(r), "schema", "type",
+		                                        "string", "format", "uuid"));
 	if (r->flags & ROUTE_IDEMPOTENT)
 		json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s, s:i}}", "name", "Idempotency-Key", "in",
 		                                        "header", "schema", "type", "string", "maxLength", 200));
@@ -283,20 +314,34 @@ static json_t *operation(const struct route *r, json_t *components)
 	char code[8];
 	snprintf(code, sizeof(code), "%d", route_success_code(r));
 	json_object_set_new(resp, code, success_response(r, components));
-	if (r->body || (r->flags & (ROUTE_LIST | ROUTE_RAW_BODY)) || strchr(r->pattern, '{'))
-		json_object_set_new(resp, "400", error_response("invalid request"));
+	/* The gateway checks X-Workspace-Id on every authenticated route (a
+	 * malformed one is 400, a workspace the caller is not in 404), so every
+	 * such route documents both, whatever its own body and path. */
+	if (r->body || (r->flags & (ROUTE_LIST | ROUTE_RAW_BODY)) || strchr(r->pattern, '{') || r->role != ROLE_PUBLIC)
+		json_object_set_new(resp, "400",
+		                    error_response("invalid request (a field, a path id, a query "
+		                                   "parameter or X-Workspace-Id)"));
 	if (r->role != ROLE_PUBLIC) {
 		json_object_set_new(resp, "401", error_response("not authenticated"));
 		json_object_set_new(resp, "403", error_response("role too low"));
+		json_object_set_new(resp, "404",
+		                    error_response(strchr(r->pattern, '{')
+		                                       ? "no such object in this workspace, or "
+		                                         "X-Workspace-Id names a workspace the caller is not in"
+		                                       : "X-Workspace-Id names a workspace the caller is not in"));
+	} else if (strchr(r->pattern, '{')) {
+		json_object_set_new(resp, "404", error_response("no such object"));
 	}
-	if (strchr(r->pattern, '{'))
-		json_object_set_new(resp, "404", error_response("no such object in this workspace"));
 	if (r->body || (r->flags & ROUTE_RAW_BODY)) {
 		json_object_set_new(resp, "413", error_response("body too large"));
 		json_object_set_new(resp, "415", error_response("not application/json"));
 	}
 	if (r->limit != LIMIT_NONE)
 		json_object_set_new(resp, "429", error_response("rate limited; see Retry-After"));
+	for (const int *c = r->also; c && *c; c++) {
+		snprintf(code, sizeof(code), "%d", *c);
+		json_object_set_new(resp, code, error_response(also_text(*c)));
+	}
 	json_object_set_new(resp, "default", error_response("error"));
 	json_object_set_new(op, "responses", resp);
 	if (r->role == ROLE_PUBLIC)

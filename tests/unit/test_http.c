@@ -247,6 +247,72 @@ static void test_openapi_responses(void)
 	json_decref(doc);
 }
 
+/* The operation of a route in the document. */
+static json_t *doc_op(json_t *doc, const struct route *r)
+{
+	char m[16];
+	size_t i;
+	for (i = 0; r->method[i] && i < sizeof(m) - 1; i++)
+		m[i] = (char) (r->method[i] | 0x20);
+	m[i] = '\0';
+	return json_object_get(json_object_get(json_object_get(doc, "paths"), r->pattern), m);
+}
+
+/* What the gateway does on every route, read from the route table, is in
+ * the document: X-Workspace-Id is checked on every authenticated route
+ * (ROUTE_NO_WORKSPACE ones too), so each documents the header, 400 (a
+ * malformed one) and 404 (a foreign one); 429 wherever a limit applies;
+ * the statuses a route lists in .also. */
+static void test_openapi_gateway_answers(void)
+{
+	json_t *doc = openapi_document();
+	int authed = 0, limited = 0;
+	for (const struct route *r = http_routes(); r->method; r++) {
+		json_t *op = doc_op(doc, r), *resp = json_object_get(op, "responses");
+		T_OK(op != NULL, "%s %s is in the document", r->method, r->pattern);
+		if (r->role != ROLE_PUBLIC) {
+			authed++;
+			bool ws = false;
+			json_t *prm;
+			size_t k;
+			json_array_foreach(json_object_get(op, "parameters"), k, prm) ws |=
+			    str_eq(json_string_value(json_object_get(prm, "name")), "X-Workspace-Id") &&
+			    str_eq(json_string_value(json_object_get(prm, "in")), "header");
+			T_OK(ws, "%s %s documents the X-Workspace-Id header", r->method, r->pattern);
+			for (const char *const *c = (const char *const[]){"400", "401", "403", "404", NULL}; *c; c++)
+				T_OK(json_object_get(resp, *c) != NULL, "%s %s documents %s", r->method, r->pattern,
+				     *c);
+		}
+		if (r->limit != LIMIT_NONE) {
+			limited++;
+			T_OK(json_object_get(resp, "429") != NULL, "%s %s documents 429", r->method, r->pattern);
+		}
+		for (const int *c = r->also; c && *c; c++) {
+			char code[8];
+			snprintf(code, sizeof(code), "%d", *c);
+			T_OK(json_object_get(resp, code) != NULL, "%s %s documents %s", r->method, r->pattern, code);
+		}
+	}
+	T_OK(authed > 30 && limited > 30, "authenticated routes (%d) and limited ones (%d) were checked", authed,
+	     limited);
+	static const struct {
+		const char *method, *path, *code;
+	} named[] = {
+	    {"post", "/api/v1/auth/login", "401"},    {"post", "/api/v1/auth/login", "429"},
+	    {"post", "/api/v1/auth/refresh", "401"},  {"post", "/api/v1/auth/register", "409"},
+	    {"post", "/api/v1/auth/register", "403"}, {"get", "/api/v1/users/me", "404"},
+	    {"get", "/api/v1/workspaces", "400"},
+	};
+	for (size_t i = 0; i < ARRAY_LEN(named); i++)
+		T_OK(json_object_get(
+		         json_object_get(json_object_get(json_object_get(json_object_get(doc, "paths"), named[i].path),
+		                                         named[i].method),
+		                         "responses"),
+		         named[i].code) != NULL,
+		     "%s %s documents %s", named[i].method, named[i].path, named[i].code);
+	json_decref(doc);
+}
+
 /* The answer check the API suites run on every answer. */
 static void test_answer_check(void)
 {
@@ -336,6 +402,7 @@ int main(void)
 	test_router();
 	test_literal_wins();
 	test_openapi_responses();
+	test_openapi_gateway_answers();
 	test_answer_check();
 	test_params();
 	test_problem_json();
