@@ -167,6 +167,10 @@ void llm_response_free(struct llm_response *r);
 void llm_response_move(struct llm_response *dst, struct llm_response *src);
 
 const char *llm_provider_name(enum llm_provider p);
+/* The base URL a provider gets when none is configured (docs/llm.md); NULL
+ * for Azure and OpenAI-compatible servers, which have none. The models
+ * module shows the same (models_default_base_url). */
+const char *llm_default_base_url(enum llm_provider p);
 const char *llm_error_name(enum llm_error e);
 /* The cost of a usage at the request's prices. */
 double llm_cost(const struct llm_request *req, int64_t prompt, int64_t completion, int64_t cached);

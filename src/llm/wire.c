@@ -34,7 +34,7 @@ static void url_path_escape(struct buf *b, const char *s)
 	}
 }
 
-static const char *default_base(enum llm_provider p)
+const char *llm_default_base_url(enum llm_provider p)
 {
 	switch (p) {
 	case LLM_OPENAI:
@@ -42,7 +42,7 @@ static const char *default_base(enum llm_provider p)
 	case LLM_ANTHROPIC:
 		return "https://api.anthropic.com";
 	case LLM_OLLAMA:
-		return "http://localhost:11434";
+		return "http://127.0.0.1:11434"; /* an address: no DNS, no IPv6 ::1 first */
 	default:
 		return NULL;
 	}
@@ -215,7 +215,7 @@ static char *make_url(enum llm_provider p, const char *base_url, const char *dep
                       const char *what, char *err, size_t errlen)
 {
 	struct buf b;
-	const char *given = base_url && *base_url ? base_url : default_base(p);
+	const char *given = base_url && *base_url ? base_url : llm_default_base_url(p);
 	char *base;
 
 	if (!given) {

@@ -57,12 +57,9 @@ const char *const *models_provider_names(void)
 
 const char *models_default_base_url(const char *provider)
 {
-	if (str_eq(provider, "openai"))
-		return "https://api.openai.com/v1";
-	if (str_eq(provider, "anthropic"))
-		return "https://api.anthropic.com";
-	if (str_eq(provider, "ollama"))
-		return "http://127.0.0.1:11434";
+	/* the client's own defaults, so the catalog and the calls cannot differ */
+	if (str_eq(provider, "openai") || str_eq(provider, "anthropic") || str_eq(provider, "ollama"))
+		return llm_default_base_url(models_llm_provider(provider));
 	return NULL;
 }
 

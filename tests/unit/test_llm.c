@@ -277,7 +277,7 @@ static void test_urls_headers(void)
 	     "https://api.groq.com/openai/v1/chat/completions"},
 	    {LLM_OPENAI_COMPATIBLE, NULL, NULL, NULL, NULL},
 	    {LLM_ANTHROPIC, NULL, NULL, NULL, "https://api.anthropic.com/v1/messages"},
-	    {LLM_OLLAMA, NULL, NULL, NULL, "http://localhost:11434/v1/chat/completions"},
+	    {LLM_OLLAMA, NULL, NULL, NULL, "http://127.0.0.1:11434/v1/chat/completions"},
 	    {LLM_AZURE_OPENAI, "https://x.openai.azure.com", "gpt 4o", NULL,
 	     "https://x.openai.azure.com/openai/deployments/gpt%204o/chat/completions?api-version=2024-10-21"},
 	    {LLM_AZURE_OPENAI, "https://x.openai.azure.com", "d", "2025-01-01-preview",
