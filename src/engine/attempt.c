@@ -595,6 +595,15 @@ static json_t *calls_json(const struct llm_response *r)
 	return a;
 }
 
+/* llm.failed: discard_partial tells clients to drop the output.delta text of this call. */
+static void llm_failed_event(struct engine_attempt *at, const struct llm_record *rec)
+{
+	emit(at, "llm.failed",
+	     json_pack("{s:s, s:s, s:s, s:I, s:i, s:b}", "model", at->model, "error", llm_error_name(rec->error),
+	               "message", rec->error_message ? rec->error_message : "", "latency_ms",
+	               (json_int_t) rec->latency_ms, "retries", rec->retries, "discard_partial", at->delta_text > 0));
+}
+
 /* LLM -> TOOLS | ENDING */
 static void llm_returned(struct engine_attempt *at)
 {
@@ -605,11 +614,7 @@ static void llm_returned(struct engine_attempt *at)
 	at->call_ended = false;
 	if (rec->error != LLM_ERR_NONE) {
 		bool partial = at->delta_any > 0;
-		emit(at, "llm.failed",
-		     json_pack("{s:s, s:s, s:s, s:I, s:i, s:b}", "model", at->model, "error",
-		               llm_error_name(rec->error), "message", rec->error_message ? rec->error_message : "",
-		               "latency_ms", (json_int_t) rec->latency_ms, "retries", rec->retries, "discard_partial",
-		               at->delta_text > 0));
+		llm_failed_event(at, rec);
 		add_usage(at, rec);
 		if (rec->error == LLM_ERR_CANCELLED)
 			end(at, ENGINE_CANCELLED, "cancelled");
@@ -690,6 +695,9 @@ static void attempt_step(struct engine_attempt *at, int64_t now)
 		break;
 	case AT_ENDING:
 		if (at->call_ended) {
+			if (at->resp.rec.error != LLM_ERR_NONE)
+				llm_failed_event(at, &at->resp.rec);
+			add_usage(at, &at->resp.rec);
 			llm_response_free(&at->resp);
 			memset(&at->resp, 0, sizeof(at->resp));
 			at->call_ended = false;

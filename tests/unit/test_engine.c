@@ -5,6 +5,7 @@
  * max_iter, structured output, cancel, and many attempts on one loop.
  */
 #include "engine/engine.h"
+#include "engine/engine_int.h"
 #include "core/core.h"
 #include "core/jsonschema.h"
 #include "workflows/workflows.h"
@@ -244,7 +245,7 @@ struct tool_rt {
 };
 static struct tool_rt rt;
 
-static const char *const tool_names_tbl[] = {"get_weather", "get_time", "fail_tool", "slow_tool"};
+static const char *const tool_names_tbl[] = {"get_weather", "get_time", "fail_tool", "slow_tool", "big_tool"};
 
 static void rt_start(void *ud, struct engine_tool_job *job, const char *name, const json_t *args)
 {
@@ -296,6 +297,12 @@ static void rt_complete(void)
 		char out[128];
 		if (str_eq(n, "fail_tool")) {
 			engine_tool_done(j, false, "the upstream service answered 503");
+		} else if (str_eq(n, "big_tool")) {
+			char *big = xmalloc(ENGINE_TOOL_RESULT_MAX * 3);
+			memset(big, 'z', ENGINE_TOOL_RESULT_MAX * 3 - 1);
+			big[ENGINE_TOOL_RESULT_MAX * 3 - 1] = 0;
+			engine_tool_done(j, true, big);
+			free(big);
 		} else {
 			snprintf(out, sizeof(out), "%s in %s: %s", n, city ? city : "?",
 			         str_eq(n, "get_weather") ? "sunny, 21 C" : "14:05");
@@ -318,7 +325,7 @@ static void run_with_tools(int *flag, int want, int max_ms)
 }
 
 static json_t *city_schema;
-static struct engine_tool tools[4];
+static struct engine_tool tools[5];
 
 static void tools_init(void)
 {
@@ -577,6 +584,10 @@ static void test_cancel(void)
 	T_OK(r[0].outcome == ENGINE_CANCELLED && r[1].outcome == ENGINE_CANCELLED && r[2].outcome == ENGINE_CANCELLED,
 	     "cancel: each ends cancelled");
 	T_EQ_INT(rt.cancels, 1, "cancel: the tool runner was asked to stop its job");
+	json_t *f0 = nth_of(&r[0], "llm.failed", 0);
+	T_OK(f0 && str_eq(json_string_value(json_object_get(f0, "error")), "cancelled") &&
+	         count_type(&r[1], "llm.failed") == 1,
+	     "cancel: each cancelled call ends with llm.failed (error cancelled)");
 	for (int i = 0; i < 3; i++)
 		rec_free(&r[i]);
 }
@@ -632,6 +643,66 @@ static const char *user_msg_of(json_t *req)
 {
 	return json_string_value(
 	    json_object_get(json_array_get(json_object_get(json_object_get(req, "body"), "messages"), 1), "content"));
+}
+
+static void test_limits(void)
+{
+	struct rec r;
+	struct engine_agent ag = agent_for("Limits");
+	struct engine_task t = {.key = "big", .description = "BIGTOOL go", .expected_output = "x"};
+	struct engine_rpm rpm = {.max = 2};
+	int64_t wake = 0;
+
+	ag.tools = tools;
+	ag.ntools = 5;
+	memset(&rt, 0, sizeof(rt));
+	fake_scriptq(
+	    "{'rules':[{'match':'BIGTOOL','replies':[{'tool_calls':[{'name':'big_tool','arguments':{'city':'Z'}}]},"
+	    "{'text':'fine'}]},{'match':'TIMEOUTX','replies':[{'delay_ms':5000,'text':'late'}]},"
+	    "{'match':'RPMX','replies':[{'text':'paced'}]}]}");
+	rec_init(&r);
+	start(&r, &ag, &t, NULL);
+	run_with_tools(&r.done, 1, 10000);
+	json_t *body = last_body_with("BIGTOOL");
+	T_OK(r.outcome == ENGINE_SUCCEEDED &&
+	         tool_messages(body, "[troupe: the tool's result was cut to 16384 of its 49151 "
+	                             "bytes]") == 1,
+	     "a tool result over the limit is cut with a note");
+	json_decref(body);
+	rec_free(&r);
+
+	/* max_execution_time_s */
+	ag.ntools = 0;
+	ag.max_execution_time_s = 1;
+	t.description = "TIMEOUTX wait";
+	rec_init(&r);
+	start(&r, &ag, &t, NULL);
+	run_until(&r.done, 1, 4000);
+	T_OK(r.outcome == ENGINE_TIMEOUT && r.error && strstr(r.error, "max_execution_time_s"),
+	     "max_execution_time_s 1 ends a 5 s call as timeout (%s)", r.error ? r.error : "-");
+	rec_free(&r);
+
+	/* max_rpm: the window's arithmetic, then an attempt that waits for it */
+	T_OK(engine_rpm_take(&rpm, 0, &wake) && engine_rpm_take(&rpm, 1000, &wake), "rpm 2: two requests pass");
+	T_OK(!engine_rpm_take(&rpm, 2000, &wake) && wake == 60000000,
+	     "rpm 2: the third waits until the first is 60 s old");
+	T_OK(engine_rpm_take(&rpm, 60000000, &wake) && !engine_rpm_take(&rpm, 60000500, &wake) && wake == 60001000,
+	     "rpm 2: a slot frees one minute after each request");
+	ag.max_execution_time_s = 0;
+	ag.rpm = &rpm;
+	engine_rpm_take(&rpm, time_mono_us(), &wake);
+	engine_rpm_take(&rpm, time_mono_us(), &wake);
+	t.description = "RPMX go";
+	rec_init(&r);
+	struct engine_attempt *at = start(&r, &ag, &t, NULL);
+	for (int i = 0; i < 20; i++)
+		engine_loop_run(loop, 5);
+	T_OK(r.done == 0 && count_type(&r, "llm.started") == 0, "max_rpm: with the window full no call starts");
+	engine_attempt_cancel(at);
+	run_until(&r.done, 1, 1000);
+	T_OK(r.outcome == ENGINE_CANCELLED, "max_rpm: a waiting attempt cancels at once");
+	rec_free(&r);
+	engine_rpm_free(&rpm);
 }
 
 static void test_sequential_context(void)
@@ -747,6 +818,7 @@ int main(void)
 	test_structured();
 	test_cancel();
 	test_stream_cut();
+	test_limits();
 	test_sequential_context();
 	test_many();
 	engine_loop_free(&loop);
