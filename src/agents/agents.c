@@ -4,6 +4,36 @@
 
 #include <string.h>
 
+#define AGENT_FIELDS(req)                                                                                              \
+	{"name", JT_STRING, .required = req, .min = 1, .max = 200, .description = "need not be unique"},               \
+	    {"role", JT_STRING, .required = req, .min = 1, .max = 1000},                                               \
+	    {"goal", JT_STRING, .required = req, .min = 1, .max = 8000},                                               \
+	    {"backstory", JT_STRING, .required = req, .min = 1, .max = 32000},                                         \
+	    {"model_id", JT_STRING, .format = "uuid", .nullable = true,                                                \
+	     .description = "a chat model configuration; null: the workspace's default chat model"},                   \
+	    {"tool_ids", JT_ARRAY, .items = JT_STRING, .max = 64, .description = "built-in or custom tool ids"},       \
+	    {"max_iter", JT_INT, .min = 1, .max = 200, .description = "default 25"},                                   \
+	    {"max_rpm", JT_INT, .min = 1, .max = 100000, .nullable = true},                                            \
+	    {"max_execution_time_s", JT_INT, .min = 1, .max = 86400, .nullable = true},                                \
+	    {"max_retry_limit", JT_INT, .min = 0, .max = 20, .description = "default 2"},                              \
+	    {"allow_delegation", JT_BOOL, .description = "default false"},                                             \
+	    {"respect_context_window", JT_BOOL, .description = "default true"},                                        \
+	    {"temperature", JT_NUMBER, .min = 0, .max = 2, .nullable = true},                                          \
+	    {"system_prompt_extra", JT_STRING, .max = 32000, .nullable = true},                                        \
+	    {"metadata", JT_OBJECT, .object = &(const struct schema){"AgentMetadata", NULL, true}},                    \
+	{                                                                                                              \
+		"change_note", JT_STRING, .max = 500, .description = "recorded with the version this change writes"    \
+	}
+
+static const struct field create_fields[] = {AGENT_FIELDS(true), {0}};
+const struct schema agents_create_schema = {"AgentCreate", create_fields, false};
+static const struct field update_fields[] = {
+    AGENT_FIELDS(false),
+    {"base_version", JT_INT, .min = 1, .max = INT32_MAX,
+     .description = "the version the change was made on; a stale one answers 409 naming the current"},
+    {0}};
+const struct schema agents_update_schema = {"AgentUpdate", update_fields, false};
+
 /* The definition's fields, in answer order, with crewAI's defaults. */
 static json_t *agent_defaults(void)
 {
@@ -230,6 +260,8 @@ static enum status run_write(struct agents *m, struct write *w, json_t **out, st
 enum status agents_create(struct agents *m, const struct actor *who, json_t *in, struct arena *a, json_t **out,
                           struct problem *p)
 {
+	if (schema_validate(&agents_create_schema, in, p) != ST_OK)
+		return p->st;
 	char id[37];
 	id_new(id);
 	struct write w = {.m = m,
@@ -247,6 +279,8 @@ enum status agents_create(struct agents *m, const struct actor *who, json_t *in,
 enum status agents_create_tx(struct agents *m, struct db_conn *c, const struct actor *who, json_t *in, struct arena *a,
                              json_t **out, struct problem *p)
 {
+	if (schema_validate(&agents_create_schema, in, p) != ST_OK)
+		return p->st;
 	char id[37];
 	id_new(id);
 	struct write w = {.m = m,
@@ -279,6 +313,8 @@ enum status agents_update(struct agents *m, const struct actor *who, const char 
 	                  .note = agents_jstr(patch, "change_note")};
 	if (!id_valid(id))
 		return problem_set(p, ST_NOT_FOUND, "no agent with this id in the workspace");
+	if (schema_validate(&agents_update_schema, patch, p) != ST_OK)
+		return p->st;
 	return run_write(m, &w, out, p);
 }
 

@@ -27,6 +27,7 @@
 #define TROUPE_AGENTS_H
 
 #include "../core/core.h"
+#include "../core/schema.h"
 #include "../db/db.h"
 
 #include <jansson.h>
@@ -58,6 +59,17 @@ void agents_set_usage_hook(struct agents *m, agents_usage_fn fn);
  * the field ("tool_ids[1]"). Body fields beyond a definition: change_note
  * (create, update), base_version (update: stale is ST_CONFLICT naming the
  * current version). */
+/* The bodies agents_create and agents_update take (crewAI's Agent fields,
+ * with troupe's bounds: name 1..200, role 1..1000, goal 1..8000 and
+ * backstory 1..32000 characters, tool_ids at most 64, max_iter 1..200,
+ * max_rpm 1..100000, max_execution_time_s 1..86400 s, max_retry_limit
+ * 0..20, temperature 0..2, system_prompt_extra at most 32000 characters,
+ * change_note at most 500). Both functions check their body against these
+ * themselves (ST_BAD_INPUT naming the field), so every caller (the gateway,
+ * the workflows importer, the CLI) gets the same bounds; the gateway
+ * documents them in OpenAPI as AgentCreate and AgentUpdate. */
+extern const struct schema agents_create_schema;
+extern const struct schema agents_update_schema;
 enum status agents_list(struct agents *m, const struct actor *who, const char *q, int limit, const char *after,
                         struct arena *a, json_t **items, const char **last, struct problem *p);
 enum status agents_create(struct agents *m, const struct actor *who, json_t *in, struct arena *a, json_t **out,

@@ -6,35 +6,6 @@
 
 #include <string.h>
 
-#define AGENT_FIELDS(req)                                                                                              \
-	{"name", JT_STRING, .required = req, .min = 1, .max = 200, .description = "need not be unique"},               \
-	    {"role", JT_STRING, .required = req, .min = 1, .max = 1000},                                               \
-	    {"goal", JT_STRING, .required = req, .min = 1, .max = 8000},                                               \
-	    {"backstory", JT_STRING, .required = req, .min = 1, .max = 32000},                                         \
-	    {"model_id", JT_STRING, .format = "uuid", .nullable = true,                                                \
-	     .description = "a chat model configuration; null: the workspace's default chat model"},                   \
-	    {"tool_ids", JT_ARRAY, .items = JT_STRING, .max = 64, .description = "built-in or custom tool ids"},       \
-	    {"max_iter", JT_INT, .min = 1, .max = 200, .description = "default 25"},                                   \
-	    {"max_rpm", JT_INT, .min = 1, .max = 100000, .nullable = true},                                            \
-	    {"max_execution_time_s", JT_INT, .min = 1, .max = 86400, .nullable = true},                                \
-	    {"max_retry_limit", JT_INT, .min = 0, .max = 20, .description = "default 2"},                              \
-	    {"allow_delegation", JT_BOOL, .description = "default false"},                                             \
-	    {"respect_context_window", JT_BOOL, .description = "default true"},                                        \
-	    {"temperature", JT_NUMBER, .min = 0, .max = 2, .nullable = true},                                          \
-	    {"system_prompt_extra", JT_STRING, .max = 32000, .nullable = true},                                        \
-	    {"metadata", JT_OBJECT, .object = &(const struct schema){"AgentMetadata", NULL, true}},                    \
-	{                                                                                                              \
-		"change_note", JT_STRING, .max = 500, .description = "recorded with the version this change writes"    \
-	}
-
-static const struct field create_fields[] = {AGENT_FIELDS(true), {0}};
-static const struct schema agent_create_schema = {"AgentCreate", create_fields, false};
-static const struct field update_fields[] = {
-    AGENT_FIELDS(false),
-    {"base_version", JT_INT, .min = 1, .max = INT32_MAX,
-     .description = "the version the change was made on; a stale one answers 409 naming the current"},
-    {0}};
-static const struct schema agent_update_schema = {"AgentUpdate", update_fields, false};
 static const struct field restore_fields[] = {{"change_note", JT_STRING, .max = 500}, {0}};
 static const struct schema restore_schema = {"VersionRestore", restore_fields, false};
 
@@ -211,11 +182,11 @@ static enum status h_restore(struct req *rq, struct res *rs)
 const struct route api_agents_routes[] = {
     {"GET", "/api/v1/agents", h_list, ROLE_VIEWER, .response = &agent_schema, .flags = ROUTE_LIST,
      .summary = "List agents (q: part of the name or role)"},
-    {"POST", "/api/v1/agents", h_create, ROLE_EDITOR, .body = &agent_create_schema, .response = &agent_schema,
+    {"POST", "/api/v1/agents", h_create, ROLE_EDITOR, .body = &agents_create_schema, .response = &agent_schema,
      .flags = ROUTE_IDEMPOTENT | ROUTE_CREATES, .summary = "Create an agent (version 1)"},
     {"GET", "/api/v1/agents/{id}", h_get, ROLE_VIEWER, .response = &agent_schema,
      .summary = "Get an agent at its current version"},
-    {"PATCH", "/api/v1/agents/{id}", h_update, ROLE_EDITOR, .body = &agent_update_schema, .response = &agent_schema,
+    {"PATCH", "/api/v1/agents/{id}", h_update, ROLE_EDITOR, .body = &agents_update_schema, .response = &agent_schema,
      .summary = "Change an agent: a new version (base_version: 409 when stale)"},
     {"DELETE", "/api/v1/agents/{id}", h_delete, ROLE_EDITOR,
      .summary = "Archive an agent (its versions still resolve; 409 when a workflow uses it)"},

@@ -95,30 +95,6 @@ static const char *const AGENT_KEYS[] = {"name",
                                          "system_prompt_extra",
                                          NULL};
 
-/* The bounds AgentCreate puts on a body (src/http/api_agents.c), checked
- * here because an import creates agents without passing the gateway's
- * body check: an imported agent is held to what a created one is. Keep the
- * two in step. */
-static const struct field agent_fields[] = {
-    {"name", JT_STRING, .required = true, .min = 1, .max = 200},
-    {"role", JT_STRING, .required = true, .min = 1, .max = 1000},
-    {"goal", JT_STRING, .required = true, .min = 1, .max = 8000},
-    {"backstory", JT_STRING, .required = true, .min = 1, .max = 32000},
-    {"model_id", JT_STRING, .nullable = true},
-    {"tool_ids", JT_ARRAY, .items = JT_STRING, .max = 64},
-    {"max_iter", JT_INT, .min = 1, .max = 200},
-    {"max_rpm", JT_INT, .min = 1, .max = 100000, .nullable = true},
-    {"max_execution_time_s", JT_INT, .min = 1, .max = 86400, .nullable = true},
-    {"max_retry_limit", JT_INT, .min = 0, .max = 20},
-    {"allow_delegation", JT_BOOL},
-    {"respect_context_window", JT_BOOL},
-    {"temperature", JT_NUMBER, .min = 0, .max = 2, .nullable = true},
-    {"system_prompt_extra", JT_STRING, .max = 32000, .nullable = true},
-    {"metadata", JT_OBJECT, .object = &(const struct schema){"ImportedAgentMetadata", NULL, true}},
-    {"change_note", JT_STRING, .max = 500},
-    {0}};
-static const struct schema agent_schema = {"ImportedAgent", agent_fields, false};
-
 struct imp {
 	struct workflows *m;
 	const struct actor *who;
@@ -212,8 +188,10 @@ static enum status import_tx(struct db_conn *c, void *vctx, struct problem *p)
 	json_array_foreach(json_object_get(im->doc, "agents"), i, ag)
 	{
 		json_t *body = wf_own(a, agent_body(im, ag, i)), *out = NULL;
+		/* agents_create_tx checks the bounds too; here first, to name the
+		 * fields by the agent's YAML key */
 		const char *at = arena_printf(a, "agents_yaml: %s", wf_str(ag, "key"));
-		if (schema_validate_at(&agent_schema, body, at, p) != ST_OK)
+		if (schema_validate_at(&agents_create_schema, body, at, p) != ST_OK)
 			return p->st;
 		enum status st = agents_create_tx(im->m->agents, c, im->who, body, a, &out, p);
 		if (st != ST_CREATED) {

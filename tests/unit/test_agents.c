@@ -100,6 +100,40 @@ static void test_agent_versions(struct db *db, struct agents *m)
 	arena_free(&a);
 }
 
+/* The bounds are the module's: a caller that skips the gateway (the
+ * workflows importer, the CLI) is held to them too. */
+static void test_agent_bounds(struct db *db, struct agents *m)
+{
+	struct arena *a = arena_new();
+	struct problem p;
+	problem_init(&p, a);
+	const struct actor wa = {.authenticated = true, .user_id = USER_A, .workspace_id = WS_A, .role = ROLE_EDITOR};
+	char name[202];
+	memset(name, 'n', sizeof(name) - 1);
+	name[sizeof(name) - 1] = 0;
+	int64_t before = count(db, a, "SELECT COUNT(*) FROM agents WHERE workspace_id = ?", WS_A);
+	json_t *in =
+	    json_pack("{s:s, s:s, s:s, s:s}", "name", name, "role", "Researcher", "goal", "g", "backstory", "b");
+	json_t *out = NULL;
+	T_EQ_INT(agents_create(m, &wa, in, a, &out, &p), ST_BAD_INPUT, "a 201-character name is refused");
+	T_OK(p.nfields == 1 && !strcmp(p.fields[0].field, "name"), "naming name");
+	json_decref(in);
+	json_decref(out);
+	T_EQ_INT(count(db, a, "SELECT COUNT(*) FROM agents WHERE workspace_id = ?", WS_A), before, "nothing written");
+
+	problem_init(&p, a);
+	in = json_pack("{s:s, s:s, s:s, s:s}", "name", "n", "role", "Researcher", "goal", "g", "backstory", "b");
+	out = NULL;
+	T_EQ_INT(agents_create(m, &wa, in, a, &out, &p), ST_CREATED, "200 characters or fewer is created");
+	json_decref(in);
+	const char *id = arena_strdup(a, json_string_value(json_object_get(out, "id")));
+	json_decref(out);
+	json_decref(edit(m, &wa, id, json_pack("{s:i}", "max_iter", 201), a, ST_BAD_INPUT,
+	                 "an update with max_iter 201 is refused"));
+	T_EQ_INT(count(db, a, "SELECT COUNT(*) FROM agent_versions WHERE agent_id = ?", id), 1, "no version written");
+	arena_free(&a);
+}
+
 static void test_tool_versions(struct db *db, struct agents *m)
 {
 	struct arena *a = arena_new();
@@ -163,6 +197,7 @@ static void test_module(void)
 	    agents_new(db, models, NULL, &m, &p) == ST_OK) {
 		test_agent_versions(db, m);
 		test_tool_versions(db, m);
+		test_agent_bounds(db, m);
 	}
 	agents_free(&m);
 	models_free(&models);
