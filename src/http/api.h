@@ -32,6 +32,11 @@ enum status api_reply(struct res *rs, enum status st, json_t *out);
 enum status api_list_reply(struct req *rq, struct res *rs, enum status st, json_t *items, int limit,
                            const char *last_key);
 
+/* The path parameter name as a version number of a versioned object
+ * (agents, tools, workflows: 1..INT32_MAX) in *out; anything else is
+ * ST_BAD_INPUT naming path.<name>. */
+enum status api_version_param(struct req *rq, const char *name, int64_t *out);
+
 /* The gateway's auth hooks: credentials and roles, rate limits, idempotency. */
 void api_auth_hooks(struct auth *a, struct http_hooks *h);
 /* A page of the auth module's lists that share one shape (users,

@@ -169,16 +169,6 @@ static const struct schema diff_schema = {"ToolVersionDiff", diff_fields, false}
 static const struct field restore_fields[] = {{"change_note", JT_STRING, .max = 500}, {0}};
 static const struct schema restore_schema = {"ToolVersionRestore", restore_fields, false};
 
-static enum status version_param(struct req *rq, const char *name, int64_t *out)
-{
-	if (str_to_i64(req_param(rq, name), 1, INT32_MAX, out) < 0) {
-		problem_field(&rq->problem, arena_printf(rq->arena, "path.%s", name),
-		              "must be a version number (1, 2, ...)");
-		return problem_set(&rq->problem, ST_BAD_INPUT, "the path parameter %s is not a version number", name);
-	}
-	return ST_OK;
-}
-
 static enum status h_versions(struct req *rq, struct res *rs)
 {
 	int limit;
@@ -196,7 +186,7 @@ static enum status h_version(struct req *rq, struct res *rs)
 {
 	json_t *out = NULL;
 	int64_t n;
-	enum status st = version_param(rq, "version", &n);
+	enum status st = api_version_param(rq, "version", &n);
 	if (st != ST_OK)
 		return st;
 	st = agents_version_get(mod(rq), req_actor(rq), "tool", req_param(rq, "id"), n, rq->arena, &out, &rq->problem);
@@ -207,9 +197,9 @@ static enum status h_diff(struct req *rq, struct res *rs)
 {
 	json_t *out = NULL;
 	int64_t from, to;
-	enum status st = version_param(rq, "version", &from);
+	enum status st = api_version_param(rq, "version", &from);
 	if (st == ST_OK)
-		st = version_param(rq, "to", &to);
+		st = api_version_param(rq, "to", &to);
 	if (st != ST_OK)
 		return st;
 	st = agents_version_diff(mod(rq), req_actor(rq), "tool", req_param(rq, "id"), from, to, rq->arena, &out,
@@ -221,7 +211,7 @@ static enum status h_restore(struct req *rq, struct res *rs)
 {
 	json_t *out = NULL;
 	int64_t n;
-	enum status st = version_param(rq, "version", &n);
+	enum status st = api_version_param(rq, "version", &n);
 	if (st != ST_OK)
 		return st;
 	st = agents_version_restore(mod(rq), req_actor(rq), "tool", req_param(rq, "id"), n, rq->body, rq->arena, &out,

@@ -72,3 +72,13 @@ enum status api_list_reply(struct req *rq, struct res *rs, enum status st, json_
 	res_json(rs, http_page_result(rq, items, limit, last_key));
 	return ST_OK;
 }
+
+enum status api_version_param(struct req *rq, const char *name, int64_t *out)
+{
+	if (str_to_i64(req_param(rq, name), 1, INT32_MAX, out) < 0) {
+		problem_field(&rq->problem, arena_printf(rq->arena, "path.%s", name),
+		              "must be a version number (1, 2, ...)");
+		return problem_set(&rq->problem, ST_BAD_INPUT, "the path parameter %s is not a version number", name);
+	}
+	return ST_OK;
+}
