@@ -14,6 +14,7 @@
 #include "core/template.h"
 #include "core/yaml.h"
 #include "workflows/workflows.h"
+#include "workflows/workflows_int.h"
 
 #define KEY_MAX 64 /* an agent or task key: an identifier, as a crew.py method name is */
 
@@ -70,51 +71,10 @@ static const char *type_name(const json_t *v)
 	}
 }
 
-/* Levenshtein distance, for "did you mean"; keys are short (KEY_MAX). */
-static size_t edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), row[KEY_MAX + 2];
-
-	if (la > KEY_MAX || lb > KEY_MAX)
-		return (size_t) -1;
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t diag = row[0];
-		row[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			diag = up;
-			row[j] = best;
-		}
-	}
-	return row[lb];
-}
-
-/* The key of doc closest to name, when it is close enough to be a typo. */
-static const char *closest_key(const json_t *doc, const char *name)
-{
-	const char *k, *best = NULL;
-	size_t best_d = (size_t) -1, limit = strlen(name) / 3 > 2 ? strlen(name) / 3 : 2;
-	json_t *v;
-
-	json_object_foreach((json_t *) doc, k, v)
-	{
-		size_t d = edit_distance(name, k);
-		if (d < best_d)
-			best_d = d, best = k;
-	}
-	return best_d <= limit ? best : NULL;
-}
-
 static void no_such_key(struct imp *m, const char *field, const char *what, const char *name, const json_t *doc,
                         const char *docname)
 {
-	const char *near = closest_key(doc, name);
+	const char *near = wf_closest_key(doc, name);
 
 	if (near)
 		problem_field(m->p, field, "no %s with key \"%.*s\" in %s; did you mean \"%s\"?", what, KEY_MAX, name,

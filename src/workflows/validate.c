@@ -71,9 +71,7 @@ static size_t edit_distance(const char *a, const char *b)
 	return row[lb];
 }
 
-/* The task key closest to name when it is close enough to be a typo: at
- * most a third of its length (and at least 2) edits away. */
-static const char *closest(const json_t *keys, const char *name)
+const char *wf_closest_key(const json_t *keys, const char *name)
 {
 	const char *k, *best = NULL;
 	size_t best_d = (size_t) -1, limit = strlen(name) / 3 > 2 ? strlen(name) / 3 : 2;
@@ -103,7 +101,7 @@ static int ref(struct vc *v, const char *field, const char *key)
 	json_t *i = json_object_get(v->keys, key ? key : "");
 	if (i)
 		return (int) json_integer_value(i);
-	const char *near = key ? closest(v->keys, key) : NULL;
+	const char *near = key ? wf_closest_key(v->keys, key) : NULL;
 	if (near)
 		problem_field(v->p, field, "no task with key \"%.*s\"; did you mean \"%s\"?", KEY_MAX, key, near);
 	else

@@ -28,6 +28,12 @@ enum status wf_load(struct workflows *m, struct db_conn *c, const char *ws, cons
 enum status wf_load_version(struct workflows *m, const char *ws, const char *id, int64_t n, struct arena *a,
                             json_t **def, struct problem *p);
 
+/* For "did you mean": the key of the object keys closest to name by
+ * Levenshtein distance when it is close enough to be a typo (at most a
+ * third of name's length, and at least 2, edits away), else NULL. Names
+ * longer than 64 bytes (a key's bound) match nothing. */
+const char *wf_closest_key(const json_t *keys, const char *name);
+
 /* base (a stored definition or NULL) with the body's definition fields
  * applied and every default filled in: a new reference. */
 json_t *wf_apply(const json_t *base, const json_t *body);
