@@ -257,41 +257,42 @@ static enum status run_write(struct agents *m, struct write *w, json_t **out, st
 	return agents_get(m, w->who, w->id, w->a, out, p);
 }
 
-enum status agents_create(struct agents *m, const struct actor *who, json_t *in, struct arena *a, json_t **out,
-                          struct problem *p)
+/* A create's write, the body checked against AgentCreate first. */
+static enum status create_write(struct agents *m, const struct actor *who, json_t *in, struct arena *a, struct write *w,
+                                struct problem *p)
 {
 	if (schema_validate(&agents_create_schema, in, p) != ST_OK)
 		return p->st;
 	char id[37];
 	id_new(id);
-	struct write w = {.m = m,
-	                  .who = who,
-	                  .id = arena_strdup(a, id),
-	                  .a = a,
-	                  .action = "agent.create",
-	                  .body = in,
-	                  .note = agents_jstr(in, "change_note"),
-	                  .creating = true};
-	enum status st = run_write(m, &w, out, p);
+	*w = (struct write){.m = m,
+	                    .who = who,
+	                    .id = arena_strdup(a, id),
+	                    .a = a,
+	                    .action = "agent.create",
+	                    .body = in,
+	                    .note = agents_jstr(in, "change_note"),
+	                    .creating = true};
+	return ST_OK;
+}
+
+enum status agents_create(struct agents *m, const struct actor *who, json_t *in, struct arena *a, json_t **out,
+                          struct problem *p)
+{
+	struct write w;
+	enum status st = create_write(m, who, in, a, &w, p);
+	if (st == ST_OK)
+		st = run_write(m, &w, out, p);
 	return st == ST_OK ? ST_CREATED : st;
 }
 
 enum status agents_create_tx(struct agents *m, struct db_conn *c, const struct actor *who, json_t *in, struct arena *a,
                              json_t **out, struct problem *p)
 {
-	if (schema_validate(&agents_create_schema, in, p) != ST_OK)
-		return p->st;
-	char id[37];
-	id_new(id);
-	struct write w = {.m = m,
-	                  .who = who,
-	                  .id = arena_strdup(a, id),
-	                  .a = a,
-	                  .action = "agent.create",
-	                  .body = in,
-	                  .note = agents_jstr(in, "change_note"),
-	                  .creating = true};
-	enum status st = write_tx(c, &w, p);
+	struct write w;
+	enum status st = create_write(m, who, in, a, &w, p);
+	if (st == ST_OK)
+		st = write_tx(c, &w, p);
 	if (st != ST_OK)
 		return st;
 	int64_t now = time_now_ms();
