@@ -201,29 +201,7 @@ enum status agents_versions_list(struct agents *m, const struct actor *who, cons
 	enum status st = find(m, who, kind, id, a, &k, &row, p);
 	if (st != ST_OK)
 		return st;
-	int64_t from = 0;
-	if (after && str_to_i64(after, 0, INT64_MAX, &from) < 0)
-		return problem_field(p, "cursor", "is not a cursor of this list");
-	struct db_res *r;
-	char *sql = arena_printf(a,
-	                         "SELECT version, author_id, change_note, created_at FROM %s WHERE workspace_id = ? "
-	                         "AND %s = ? AND version > ? ORDER BY version LIMIT ?",
-	                         k->vtable, k->fk);
-	st = db_exec1(m->db, DB_READ, a, &r, sql,
-	              DB_ARGS(db_text(who->workspace_id), db_text(id), db_int(from), db_int(limit)), p);
-	if (st != ST_OK)
-		return st;
-	*items = json_array();
-	for (int i = 0; i < db_res_rows(r); i++) {
-		const char *author = db_res_text(r, i, 1), *note = db_res_text(r, i, 2);
-		json_array_append_new(*items,
-		                      json_pack("{s:I, s:o, s:o, s:s}", "version", (json_int_t) db_res_int(r, i, 0),
-		                                "author_id", author ? json_string(author) : json_null(), "change_note",
-		                                note ? json_string(note) : json_null(), "created_at",
-		                                iso(db_res_int(r, i, 3), a)));
-		*last = db_res_text(r, i, 0);
-	}
-	return ST_OK;
+	return db_versions_page(m->db, k->vtable, k->fk, who->workspace_id, id, after, limit, a, items, last, p);
 }
 
 enum status agents_version_get(struct agents *m, const struct actor *who, const char *kind, const char *id,

@@ -632,3 +632,35 @@ const void *db_res_blob(const struct db_res *r, int row, int col, size_t *len)
 		*len = c->n;
 	return c->p;
 }
+
+enum status db_versions_page(struct db *db, const char *vtable, const char *fk, const char *ws, const char *id,
+                             const char *after, int limit, struct arena *a, json_t **items, const char **last,
+                             struct problem *p)
+{
+	int64_t from = 0;
+	struct db_res *r;
+	*items = NULL;
+	*last = NULL;
+	if (after && str_to_i64(after, 0, INT64_MAX, &from) < 0)
+		return problem_field(p, "cursor", "is not a cursor of this list");
+	char *sql = arena_printf(a,
+	                         "SELECT version, author_id, change_note, created_at FROM %s WHERE workspace_id = ? "
+	                         "AND %s = ? AND version > ? ORDER BY version LIMIT ?",
+	                         vtable, fk);
+	enum status st =
+	    db_exec1(db, DB_READ, a, &r, sql, DB_ARGS(db_text(ws), db_text(id), db_int(from), db_int(limit)), p);
+	if (st != ST_OK)
+		return st;
+	*items = json_array();
+	for (int i = 0; i < db_res_rows(r); i++) {
+		const char *author = db_res_text(r, i, 1), *note = db_res_text(r, i, 2);
+		char at[40];
+		time_iso8601(db_res_int(r, i, 3), at, sizeof(at));
+		json_array_append_new(*items,
+		                      json_pack("{s:I, s:o, s:o, s:s}", "version", (json_int_t) db_res_int(r, i, 0),
+		                                "author_id", author ? json_string(author) : json_null(), "change_note",
+		                                note ? json_string(note) : json_null(), "created_at", at));
+		*last = db_res_text(r, i, 0);
+	}
+	return ST_OK;
+}

@@ -19,6 +19,8 @@
 
 #include "../core/core.h"
 
+#include <jansson.h>
+
 struct db;
 struct db_conn;
 struct db_res;
@@ -150,5 +152,18 @@ enum status db_schema_version(struct db *db, int *version, struct problem *p);
 /* Applies every pending migration, each in its own transaction. Refuses
  * (ST_CONFLICT) a database newer than this binary. */
 enum status db_migrate(struct db *db, struct problem *p);
+
+/* A page of an object's immutable versions, oldest first (agents, tools,
+ * workflows): the rows of vtable (columns version, author_id, change_note,
+ * created_at ms) of workspace ws whose fk column is id and whose version is
+ * above after (the previous page's last version; NULL: the first page), at
+ * most limit. vtable and fk are the caller's constants, never input.
+ * *items: a new array of {version, author_id|null, change_note|null,
+ * created_at (RFC 3339)}; *last: the last item's version as text (the next
+ * cursor), NULL when the page is empty. A cursor that is not a version
+ * number is ST_BAD_INPUT naming cursor. */
+enum status db_versions_page(struct db *db, const char *vtable, const char *fk, const char *ws, const char *id,
+                             const char *after, int limit, struct arena *a, json_t **items, const char **last,
+                             struct problem *p);
 
 #endif

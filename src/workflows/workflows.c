@@ -427,27 +427,11 @@ enum status workflows_versions_list(struct workflows *m, const struct actor *who
 	enum status st = wf_load(m, NULL, who->workspace_id, id, false, a, &row, p);
 	if (st != ST_OK)
 		return st;
-	int64_t from = 0;
-	if (after && str_to_i64(after, 0, INT64_MAX, &from) < 0)
-		return problem_field(p, "cursor", "is not a cursor of this list");
-	struct db_res *r;
-	st = db_exec1(m->db, DB_READ, a, &r,
-	              "SELECT version, author_id, change_note, created_at FROM workflow_versions WHERE "
-	              "workspace_id = ? AND workflow_id = ? AND version > ? ORDER BY version LIMIT ?",
-	              DB_ARGS(db_text(who->workspace_id), db_text(id), db_int(from), db_int(limit)), p);
-	if (st != ST_OK)
-		return st;
-	*items = wf_own(a, json_array());
-	for (int i = 0; i < db_res_rows(r); i++) {
-		const char *author = db_res_text(r, i, 1), *note = db_res_text(r, i, 2);
-		json_array_append_new(*items,
-		                      json_pack("{s:I, s:o, s:o, s:s}", "version", (json_int_t) db_res_int(r, i, 0),
-		                                "author_id", author ? json_string(author) : json_null(), "change_note",
-		                                note ? json_string(note) : json_null(), "created_at",
-		                                iso(db_res_int(r, i, 3), a)));
-		*last = db_res_text(r, i, 0);
-	}
-	return ST_OK;
+	st = db_versions_page(m->db, "workflow_versions", "workflow_id", who->workspace_id, id, after, limit, a, items,
+	                      last, p);
+	if (st == ST_OK)
+		wf_own(a, *items);
+	return st;
 }
 
 enum status workflows_version_get(struct workflows *m, const struct actor *who, const char *id, int64_t version,
