@@ -18,6 +18,7 @@ extern const struct route api_models_routes[];     /* model configurations */
 extern const struct route api_agents_routes[];     /* agents and their versions */
 extern const struct route api_tools_routes[];      /* built-in and custom tools */
 extern const struct route api_workflows_routes[];  /* workflows, versions, crewAI import and export */
+extern const struct route api_executions_routes[]; /* starting executions and watching them */
 
 /* ---- shared helpers ---- */
 

@@ -34,6 +34,7 @@ enum route_flags {
 	ROUTE_CREATES = 1 << 6,      /* success is 201 Created (else 200, or 204 without a response) */
 	ROUTE_FORM = 1 << 7,         /* .body also as multipart/form-data (RFC 7578): a text part per field */
 	ROUTE_NO_API_KEY = 1 << 8,   /* a signed-in user only: 403 to an API key (account and key management) */
+	ROUTE_ACCEPTS = 1 << 9,      /* success is 202 Accepted: the work goes on after the answer (RFC 9110, 15.3.3) */
 };
 
 struct route {

@@ -152,6 +152,8 @@ int route_success_code(const struct route *r)
 {
 	if (r->flags & ROUTE_CREATES)
 		return 201;
+	if (r->flags & ROUTE_ACCEPTS)
+		return 202;
 	return r->response || r->produces ? 200 : 204;
 }
 

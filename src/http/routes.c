@@ -18,5 +18,6 @@ const struct route_group http_route_groups[] = {
     {"agents", api_agents_routes},
     {"tools", api_tools_routes},
     {"workflows", api_workflows_routes},
+    {"executions", api_executions_routes},
     {0},
 };

@@ -78,6 +78,10 @@ const ROUTES = {
   'GET /api/v1/workflows/{id}/versions/{version}': { role: 'viewer', ok: 400 },
   'GET /api/v1/workflows/{id}/versions/{version}/diff/{to}': { role: 'viewer', ok: 400 },
   'POST /api/v1/workflows/{id}/versions/{version}/restore': { role: 'editor', ok: 400 },
+  'POST /api/v1/workflows/{id}/execute': { role: 'editor', ok: 400 },
+  'GET /api/v1/executions': { role: 'viewer', ok: 200 },
+  'GET /api/v1/executions/{id}': { role: 'viewer', ok: 404 },
+  'GET /api/v1/executions/{id}/events': { role: 'viewer', ok: 404 },
   // State-changing, last: the owner deletes the shared workspace, then
   // everyone logs out.
   'DELETE /api/v1/workspaces/{id}': { role: 'owner', ok: 204, last: 1 },

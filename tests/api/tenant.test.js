@@ -78,7 +78,21 @@ const OBJECTS = {
       ['POST', '/api/v1/workflows/{id}/snapshot', {}], ['GET', '/api/v1/workflows/{id}/export'],
       ['GET', '/api/v1/workflows/{id}/versions'], ['GET', '/api/v1/workflows/{id}/versions/1'],
       ['GET', '/api/v1/workflows/{id}/versions/1/diff/1'], ['POST', '/api/v1/workflows/{id}/versions/1/restore', {}],
-      ['DELETE', '/api/v1/workflows/{id}']],
+      ['POST', '/api/v1/workflows/{id}/execute', { inputs: {} }], ['DELETE', '/api/v1/workflows/{id}']],
+  },
+  execution: {
+    route: 'POST /api/v1/workflows/{id}/execute',
+    create: async (srv, u) => {
+      const ag = await api(srv, 'POST', '/api/v1/agents', { token: u.token, body: { name: 'a', role: 'r', goal: 'g', backstory: 'b' } });
+      assert.equal(ag.status, 201, ag.text);
+      const w = await api(srv, 'POST', '/api/v1/workflows', { token: u.token, body: { name: 'w', tasks: [{ key: 't', description: 'd', expected_output: 'e', agent_id: ag.json.id }] } });
+      assert.equal(w.status, 201, w.text);
+      const r = await api(srv, 'POST', `/api/v1/workflows/${w.json.id}/execute`, { token: u.token, body: { inputs: {} } });
+      assert.equal(r.status, 202, r.text);
+      return r.json.id;
+    },
+    list: '/api/v1/executions',
+    byId: [['GET', '/api/v1/executions/{id}'], ['GET', '/api/v1/executions/{id}/events']],
   },
 };
 

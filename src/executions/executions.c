@@ -1,0 +1,410 @@
+/* executions: starting a run of a workflow, and reading runs and their
+ * events back (executions.h; docs/executions.md). */
+#include "executions.h"
+
+#include "../auth/auth.h"
+#include "../db/db.h"
+#include "../jobs/jobs.h"
+#include "../workflows/workflows.h"
+
+#include <string.h>
+
+static const char *const STATUS_NAMES[] = {"queued", "running", "succeeded", "failed", "cancelled"};
+
+const char *executions_status_name(enum executions_status s)
+{
+	return (unsigned) s < sizeof(STATUS_NAMES) / sizeof(*STATUS_NAMES) ? STATUS_NAMES[s] : "unknown";
+}
+
+int executions_status_parse(const char *name)
+{
+	for (size_t i = 0; name && i < sizeof(STATUS_NAMES) / sizeof(*STATUS_NAMES); i++)
+		if (strcmp(name, STATUS_NAMES[i]) == 0)
+			return (int) i;
+	return -1;
+}
+
+static json_t *own(struct arena *a, json_t *j)
+{
+	if (j)
+		arena_defer(a, (void (*)(void *)) json_decref, j);
+	return j;
+}
+
+static char *dump(const json_t *j, struct arena *a)
+{
+	char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
+	char *r = arena_strdup(a, s ? s : "{}");
+	free(s);
+	return r;
+}
+
+/* A stored JSON column, or null (a new reference). */
+static json_t *column_json(const struct db_res *r, int row, int col)
+{
+	if (db_res_null(r, row, col))
+		return json_null();
+	json_t *j = json_loads(db_res_text(r, row, col), JSON_DECODE_ANY, NULL);
+	return j ? j : json_null();
+}
+
+static json_t *column_time(const struct db_res *r, int row, int col)
+{
+	if (db_res_null(r, row, col))
+		return json_null();
+	char s[40];
+	time_iso8601(db_res_int(r, row, col), s, sizeof(s));
+	return json_string(s);
+}
+
+/* ---- starting ---- */
+
+static bool input_type_ok(const char *type, const json_t *v)
+{
+	if (strcmp(type, "string") == 0)
+		return json_is_string(v);
+	if (strcmp(type, "number") == 0)
+		return json_is_number(v);
+	if (strcmp(type, "boolean") == 0)
+		return json_is_boolean(v);
+	return true; /* json: any value */
+}
+
+/* The inputs with defaults applied (a new object) or NULL with a field
+ * error per bad name. */
+static json_t *check_inputs(const json_t *declared, const json_t *given, struct problem *p)
+{
+	json_t *out = json_object(), *d;
+	size_t i;
+	const char *k;
+	json_t *v;
+	json_array_foreach(declared, i, d)
+	{
+		const char *name = json_string_value(json_object_get(d, "name"));
+		const char *type = json_string_value(json_object_get(d, "type"));
+		if (!name)
+			continue;
+		json_t *val = json_object_get(given, name), *def = json_object_get(d, "default");
+		if (!val && def && !json_is_null(def))
+			val = def;
+		if (!val) {
+			if (json_is_true(json_object_get(d, "required")))
+				problem_field(p, arena_printf(p->arena, "inputs.%s", name), "is required");
+			continue;
+		}
+		if (!input_type_ok(type ? type : "json", val))
+			problem_field(p, arena_printf(p->arena, "inputs.%s", name), "must be of type %s",
+			              type ? type : "json");
+		else
+			json_object_set(out, name, val);
+	}
+	json_object_foreach((json_t *) given, k, v)
+	{
+		bool known = false;
+		json_array_foreach(declared, i, d)
+		{
+			const char *name = json_string_value(json_object_get(d, "name"));
+			if (name && strcmp(name, k) == 0)
+				known = true;
+		}
+		if (!known)
+			problem_field(p, arena_printf(p->arena, "inputs.%s", k), "is not an input of this workflow");
+	}
+	if (p->nfields) {
+		json_decref(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* What this engine does not run yet, each refused naming its field. */
+static void check_supported(const json_t *def, struct problem *p)
+{
+	const char *process = json_string_value(json_object_get(def, "process"));
+	if (process && strcmp(process, "sequential") != 0)
+		problem_field(p, "process", "the %s process is not run yet (sequential only)", process);
+	size_t i;
+	json_t *t;
+	json_array_foreach(json_object_get(def, "tasks"), i, t)
+	{
+		json_t *dep = json_object_get(t, "depends_on");
+		if (json_array_size(dep) > 0)
+			problem_field(p, arena_printf(p->arena, "tasks[%zu].depends_on", i),
+			              "depends_on (the graph process) is not run yet");
+		json_t *cond = json_object_get(t, "condition");
+		if (cond && !json_is_null(cond))
+			problem_field(p, arena_printf(p->arena, "tasks[%zu].condition", i),
+			              "conditions are not run yet");
+		json_t *g = json_object_get(t, "guardrail");
+		if (g && !json_is_null(g))
+			problem_field(p, arena_printf(p->arena, "tasks[%zu].guardrail", i),
+			              "guardrails are not run yet");
+		if (json_is_true(json_object_get(t, "human_review")))
+			problem_field(p, arena_printf(p->arena, "tasks[%zu].human_review", i),
+			              "human review is not run yet");
+	}
+}
+
+struct start {
+	const struct actor *who;
+	const char *workflow_id;
+	int64_t version;
+	const char *snapshot, *inputs;
+	char id[37];
+	struct arena *a;
+};
+
+static enum status start_tx(struct db_conn *c, void *vctx, struct problem *p)
+{
+	struct start *s = vctx;
+	const char *ws = s->who->workspace_id;
+	int64_t now = time_now_ms();
+	enum status st =
+	    db_query(c, s->a, NULL,
+	             "INSERT INTO executions (id, workspace_id, workflow_id, workflow_version, snapshot, "
+	             "status, inputs, created_by, created_at) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
+	             DB_ARGS(db_text(s->id), db_text(ws), db_text(s->workflow_id), db_int(s->version),
+	                     db_text(s->snapshot), db_text(s->inputs), db_text(s->who->user_id), db_int(now)),
+	             p);
+	if (st != ST_OK)
+		return st;
+	json_t *payload = json_pack("{s:s}", "execution_id", s->id);
+	struct jobs_enqueue e = {.kind = EXECUTIONS_JOB_KIND, .workspace_id = ws, .payload = payload};
+	char job[37];
+	st = jobs_enqueue_tx(c, &e, job, p);
+	json_decref(payload);
+	if (st != ST_OK)
+		return st;
+	st = db_query(c, s->a, NULL, "UPDATE executions SET job_id = ? WHERE workspace_id = ? AND id = ?",
+	              DB_ARGS(db_text(job), db_text(ws), db_text(s->id)), p);
+	if (st != ST_OK)
+		return st;
+	json_t *data =
+	    json_pack("{s:s, s:I}", "workflow_id", s->workflow_id, "workflow_version", (json_int_t) s->version);
+	st = executions_event_tx(c, ws, s->id, "execution.queued", NULL, 0, data, NULL, p);
+	json_decref(data);
+	return st;
+}
+
+enum status executions_start(struct db *db, struct workflows *wf, const struct actor *who, const char *workflow_id,
+                             const json_t *body, struct arena *a, json_t **out, struct problem *p)
+{
+	*out = NULL;
+	json_t *live = NULL, *snap = NULL, *v = json_object_get(body, "version");
+	int64_t version = json_is_integer(v) ? json_integer_value(v) : 0;
+	/* a live workflow only; the snapshot itself resolves archived ones */
+	enum status st = workflows_get(wf, who, workflow_id, a, &live, p);
+	if (st != ST_OK)
+		return st;
+	st = workflows_snapshot(wf, who->workspace_id, workflow_id, version, NULL, a, &snap, p);
+	if (st == ST_NOT_FOUND && version) {
+		problem_clear(p);
+		problem_set(p, ST_UNPROCESSABLE, "the workflow has no version %lld", (long long) version);
+		return problem_field(p, "version", "is not a version of this workflow");
+	}
+	if (st != ST_OK)
+		return st;
+	json_t *w = json_object_get(snap, "workflow"), *def = json_object_get(w, "definition");
+	check_supported(def, p);
+	if (p->nfields)
+		return problem_set(p, ST_UNPROCESSABLE, "the workflow uses what this engine does not run yet");
+	json_t *given = json_object_get(body, "inputs");
+	json_t *inputs = check_inputs(json_object_get(def, "inputs"), json_is_object(given) ? given : NULL, p);
+	if (!inputs)
+		return problem_set(p, ST_UNPROCESSABLE, "the inputs do not match the workflow's");
+	own(a, inputs);
+	struct start s = {.who = who,
+	                  .workflow_id = workflow_id,
+	                  .version = json_integer_value(json_object_get(w, "version")),
+	                  .snapshot = dump(snap, a),
+	                  .inputs = dump(inputs, a),
+	                  .a = a};
+	id_new(s.id);
+	if ((st = db_tx(db, start_tx, &s, p)) != ST_OK)
+		return st;
+	*out = own(a, json_pack("{s:s, s:s}", "id", s.id, "status", "queued"));
+	return ST_OK;
+}
+
+/* ---- events ---- */
+
+enum status executions_event_tx(struct db_conn *c, const char *ws, const char *id, const char *type,
+                                const char *task_key, int attempt, const json_t *data, int64_t *seq_out,
+                                struct problem *p)
+{
+	struct arena *a = arena_new();
+	struct db_res *r;
+	enum status st =
+	    db_query(c, a, NULL, "UPDATE executions SET last_seq = last_seq + 1 WHERE workspace_id = ? AND id = ?",
+	             DB_ARGS(db_text(ws), db_text(id)), p);
+	if (st != ST_OK)
+		goto out;
+	if (db_changes(c) != 1) {
+		st = problem_set(p, ST_NOT_FOUND, "no such execution");
+		goto out;
+	}
+	st = db_query(c, a, &r, "SELECT last_seq FROM executions WHERE workspace_id = ? AND id = ?",
+	              DB_ARGS(db_text(ws), db_text(id)), p);
+	if (st != ST_OK)
+		goto out;
+	int64_t seq = db_res_int(r, 0, 0);
+	st = db_query(
+	    c, a, NULL,
+	    "INSERT INTO execution_events (execution_id, seq, workspace_id, type, at, task_key, attempt, data) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	    DB_ARGS(db_text(id), db_int(seq), db_text(ws), db_text(type), db_int(time_now_ms()),
+	            task_key ? db_text(task_key) : db_null(), attempt > 0 ? db_int(attempt) : db_null(),
+	            db_text(dump(data, a))),
+	    p);
+	if (st == ST_OK && seq_out)
+		*seq_out = seq;
+out:
+	arena_free(&a);
+	return st;
+}
+
+enum status executions_events(struct db *db, const struct actor *who, const char *id, int64_t after_seq, int limit,
+                              struct arena *a, json_t **items, int64_t *last_seq, struct problem *p)
+{
+	*items = NULL;
+	*last_seq = 0;
+	struct db_res *r;
+	enum status st = db_exec1(db, DB_READ, a, &r, "SELECT 1 FROM executions WHERE workspace_id = ? AND id = ?",
+	                          DB_ARGS(db_text(who->workspace_id), db_text(id)), p);
+	if (st != ST_OK)
+		return st;
+	if (db_res_rows(r) == 0)
+		return problem_set(p, ST_NOT_FOUND, "no execution with this id in this workspace");
+	st = db_exec1(db, DB_READ, a, &r,
+	              "SELECT seq, type, at, task_key, attempt, data FROM execution_events WHERE workspace_id = ? AND "
+	              "execution_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+	              DB_ARGS(db_text(who->workspace_id), db_text(id), db_int(after_seq), db_int(limit)), p);
+	if (st != ST_OK)
+		return st;
+	json_t *list = own(a, json_array());
+	for (int i = 0; i < db_res_rows(r); i++) {
+		json_t *e = json_pack("{s:I, s:s, s:o, s:o}", "seq", (json_int_t) db_res_int(r, i, 0), "type",
+		                      db_res_text(r, i, 1), "at", column_time(r, i, 2), "data", column_json(r, i, 5));
+		if (!db_res_null(r, i, 3))
+			json_object_set_new(e, "task_key", json_string(db_res_text(r, i, 3)));
+		if (!db_res_null(r, i, 4))
+			json_object_set_new(e, "attempt", json_integer(db_res_int(r, i, 4)));
+		json_array_append_new(list, e);
+		*last_seq = db_res_int(r, i, 0);
+	}
+	*items = list;
+	return ST_OK;
+}
+
+/* ---- reading ---- */
+
+static json_t *summary(const struct db_res *r, int i)
+{
+	/* columns: id, workflow_id, workflow_version, status, error, created_at, started_at, ended_at */
+	return json_pack("{s:s, s:s, s:I, s:s, s:o, s:o, s:o, s:o}", "id", db_res_text(r, i, 0), "workflow_id",
+	                 db_res_text(r, i, 1), "workflow_version", (json_int_t) db_res_int(r, i, 2), "status",
+	                 db_res_text(r, i, 3), "error", column_json(r, i, 4), "created_at", column_time(r, i, 5),
+	                 "started_at", column_time(r, i, 6), "ended_at", column_time(r, i, 7));
+}
+
+#define SUMMARY_COLUMNS "id, workflow_id, workflow_version, status, error, created_at, started_at, ended_at"
+
+enum status executions_list(struct db *db, const struct actor *who, const struct executions_filter *f, int limit,
+                            const char *after, struct arena *a, json_t **items, const char **last, struct problem *p)
+{
+	*items = NULL;
+	*last = NULL;
+	struct db_res *r;
+	const char *status = f->status >= 0 ? executions_status_name((enum executions_status) f->status) : "";
+	enum status st = db_exec1(
+	    db, DB_READ, a, &r,
+	    "SELECT " SUMMARY_COLUMNS " FROM executions WHERE workspace_id = ? AND id > ? AND (? = '' OR workflow_id = "
+	    "?) AND (? = '' OR status = ?) AND created_at >= ? AND created_at < ? ORDER BY id LIMIT ?",
+	    DB_ARGS(db_text(who->workspace_id), db_text(after ? after : ""),
+	            db_text(f->workflow_id ? f->workflow_id : ""), db_text(f->workflow_id ? f->workflow_id : ""),
+	            db_text(status), db_text(status), db_int(f->since_ms),
+	            db_int(f->until_ms > 0 ? f->until_ms : INT64_MAX), db_int(limit)),
+	    p);
+	if (st != ST_OK)
+		return st;
+	json_t *list = own(a, json_array());
+	for (int i = 0; i < db_res_rows(r); i++) {
+		json_array_append_new(list, summary(r, i));
+		*last = db_res_text(r, i, 0);
+	}
+	*items = list;
+	return ST_OK;
+}
+
+static json_t *empty_usage(void)
+{
+	return json_pack("{s:i, s:i, s:i, s:n, s:n, s:{}, s:{}, s:{}}", "prompt_tokens", 0, "completion_tokens", 0,
+	                 "cached_tokens", 0, "cost", "currency", "by_agent", "by_model", "by_task");
+}
+
+/* The tasks of the snapshot, each with its latest attempt (r: the
+ * attempts, by task and attempt). */
+static json_t *tasks_view(const json_t *snap, const struct db_res *r)
+{
+	json_t *tasks = json_array(), *t;
+	json_t *agents = json_object_get(snap, "agents");
+	json_t *def = json_object_get(json_object_get(snap, "workflow"), "definition");
+	size_t i;
+	json_array_foreach(json_object_get(def, "tasks"), i, t)
+	{
+		const char *key = json_string_value(json_object_get(t, "key"));
+		const char *agent_id = json_string_value(json_object_get(t, "agent_id"));
+		json_t *ag = agent_id ? json_object_get(agents, agent_id) : NULL;
+		json_t *agent = ag ? json_pack("{s:s, s:O, s:O}", "id", agent_id, "name", json_object_get(ag, "name"),
+		                               "version", json_object_get(ag, "version"))
+		                   : json_null();
+		json_t *o = json_pack("{s:s, s:o, s:s, s:n, s:i, s:n, s:n, s:n}", "key", key ? key : "", "agent", agent,
+		                      "status", "pending", "output", "attempts", 0, "started_at", "ended_at", "usage");
+		for (int row = 0; key && row < db_res_rows(r); row++) {
+			if (strcmp(db_res_text(r, row, 0), key) != 0)
+				continue;
+			/* rows come by attempt: the last one wins */
+			json_object_set_new(o, "attempts", json_integer(db_res_int(r, row, 1)));
+			json_object_set_new(o, "status", json_string(db_res_text(r, row, 2)));
+			json_object_set_new(o, "output", column_json(r, row, 3));
+			json_object_set_new(o, "usage", column_json(r, row, 4));
+			json_object_set_new(o, "started_at", column_time(r, row, 5));
+			json_object_set_new(o, "ended_at", column_time(r, row, 6));
+		}
+		json_array_append_new(tasks, o);
+	}
+	return tasks;
+}
+
+enum status executions_get(struct db *db, const struct actor *who, const char *id, struct arena *a, json_t **out,
+                           struct problem *p)
+{
+	*out = NULL;
+	struct db_res *r, *tr;
+	enum status st = db_exec1(db, DB_READ, a, &r,
+	                          "SELECT " SUMMARY_COLUMNS ", inputs, output, usage, snapshot FROM executions WHERE "
+	                          "workspace_id = ? AND id = ?",
+	                          DB_ARGS(db_text(who->workspace_id), db_text(id)), p);
+	if (st != ST_OK)
+		return st;
+	if (db_res_rows(r) == 0)
+		return problem_set(p, ST_NOT_FOUND, "no execution with this id in this workspace");
+	st =
+	    db_exec1(db, DB_READ, a, &tr,
+	             "SELECT task_key, attempt, status, output, usage, started_at, ended_at FROM execution_tasks WHERE "
+	             "workspace_id = ? AND execution_id = ? ORDER BY task_key, attempt",
+	             DB_ARGS(db_text(who->workspace_id), db_text(id)), p);
+	if (st != ST_OK)
+		return st;
+	json_t *o = own(a, summary(r, 0));
+	json_t *snap = own(a, column_json(r, 0, 11)), *usage = column_json(r, 0, 10);
+	json_object_set_new(o, "inputs", column_json(r, 0, 8));
+	json_object_set_new(o, "output", column_json(r, 0, 9));
+	json_object_set_new(o, "usage", json_is_object(usage) ? usage : empty_usage());
+	if (!json_is_object(usage))
+		json_decref(usage);
+	json_object_set_new(o, "tasks", tasks_view(snap, tr));
+	json_object_set_new(o, "artifacts", json_array());
+	*out = o;
+	return ST_OK;
+}

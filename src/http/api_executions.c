@@ -1,0 +1,174 @@
+/* /api/v1/executions and POST /api/v1/workflows/{id}/execute: starting a
+ * run of a workflow and watching it (src/executions, docs/executions.md).
+ * Viewers read; editors start. */
+#include "api.h"
+#include "../app.h"
+#include "../executions/executions.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct schema free_schema = {"FreeObject", NULL, true};
+
+static const struct field execute_fields[] = {
+    {"inputs", JT_OBJECT, .object = &free_schema,
+     .description = "{name: value} for the workflow's declared inputs; defaults fill the missing optional ones"},
+    {"version", JT_INT, .min = 1, .max = INT32_MAX, .description = "default: the published version, else the latest"},
+    {0}};
+static const struct schema execute_schema = {"ExecutionStart", execute_fields, false};
+
+static const struct field started_fields[] = {
+    {"id", JT_STRING, .required = true, .format = "uuid"}, {"status", JT_STRING, .required = true}, {0}};
+static const struct schema started_schema = {"ExecutionStarted", started_fields, false};
+
+#define SUMMARY_FIELDS                                                                                                 \
+	{"id", JT_STRING, .required = true, .format = "uuid"},                                                         \
+	    {"workflow_id", JT_STRING, .required = true, .format = "uuid"},                                            \
+	    {"workflow_version", JT_INT, .required = true},                                                            \
+	    {"status", JT_STRING, .required = true, .description = "queued|running|succeeded|failed|cancelled"},       \
+	    {"error", JT_ANY, .required = true, .nullable = true},                                                     \
+	    {"created_at", JT_STRING, .required = true, .format = "date-time"},                                        \
+	    {"started_at", JT_STRING, .required = true, .nullable = true, .format = "date-time"},                      \
+	{                                                                                                              \
+		"ended_at", JT_STRING, .required = true, .nullable = true, .format = "date-time"                       \
+	}
+
+static const struct field summary_fields[] = {SUMMARY_FIELDS, {0}};
+static const struct schema summary_schema = {"ExecutionSummary", summary_fields, false};
+
+static const struct field agent_ref_fields[] = {{"id", JT_STRING, .required = true, .format = "uuid"},
+                                                {"name", JT_STRING, .required = true},
+                                                {"version", JT_INT, .required = true},
+                                                {0}};
+static const struct schema agent_ref_schema = {"ExecutionAgent", agent_ref_fields, false};
+static const struct field task_fields[] = {
+    {"key", JT_STRING, .required = true},
+    {"agent", JT_OBJECT, .required = true, .nullable = true, .object = &agent_ref_schema},
+    {"status", JT_STRING, .required = true, .description = "pending|running|succeeded|failed|cancelled"},
+    {"output", JT_ANY, .required = true, .nullable = true, .description = "text, or JSON for output.format json"},
+    {"attempts", JT_INT, .required = true},
+    {"started_at", JT_STRING, .required = true, .nullable = true, .format = "date-time"},
+    {"ended_at", JT_STRING, .required = true, .nullable = true, .format = "date-time"},
+    {"usage", JT_OBJECT, .required = true, .nullable = true, .object = &free_schema},
+    {0}};
+static const struct schema task_schema = {"ExecutionTask", task_fields, false};
+static const struct field usage_fields[] = {
+    {"prompt_tokens", JT_INT, .required = true},
+    {"completion_tokens", JT_INT, .required = true},
+    {"cached_tokens", JT_INT, .required = true},
+    {"cost", JT_NUMBER, .required = true, .nullable = true, .description = "null: a model without a price"},
+    {"currency", JT_STRING, .required = true, .nullable = true},
+    {"by_agent", JT_OBJECT, .required = true, .object = &free_schema},
+    {"by_model", JT_OBJECT, .required = true, .object = &free_schema},
+    {"by_task", JT_OBJECT, .required = true, .object = &free_schema},
+    {0}};
+static const struct schema usage_schema = {"ExecutionUsage", usage_fields, false};
+static const struct field artifact_fields[] = {{"name", JT_STRING, .required = true},
+                                               {"size", JT_INT, .required = true},
+                                               {"url", JT_STRING, .required = true},
+                                               {0}};
+static const struct schema artifact_schema = {"ExecutionArtifact", artifact_fields, false};
+static const struct field execution_fields[] = {
+    SUMMARY_FIELDS,
+    {"inputs", JT_OBJECT, .required = true, .object = &free_schema},
+    {"tasks", JT_ARRAY, .required = true, .items = JT_OBJECT, .object = &task_schema},
+    {"output", JT_ANY, .required = true, .nullable = true},
+    {"usage", JT_OBJECT, .required = true, .object = &usage_schema},
+    {"artifacts", JT_ARRAY, .required = true, .items = JT_OBJECT, .object = &artifact_schema},
+    {0}};
+static const struct schema execution_schema = {"Execution", execution_fields, false};
+
+static const struct field event_fields[] = {
+    {"seq", JT_INT, .required = true, .description = "increasing per execution, from 1, without gaps"},
+    {"type", JT_STRING, .required = true, .description = "execution.queued, task.started, llm.completed, ..."},
+    {"at", JT_STRING, .required = true, .format = "date-time"},
+    {"task_key", JT_STRING},
+    {"attempt", JT_INT},
+    {"data", JT_ANY, .required = true},
+    {0}};
+static const struct schema event_schema = {"ExecutionEvent", event_fields, false};
+
+static enum status reply(struct res *rs, enum status st, json_t *out)
+{
+	return api_reply(rs, st, status_ok(st) ? json_incref(out) : NULL);
+}
+
+static enum status h_execute(struct req *rq, struct res *rs)
+{
+	json_t *out = NULL;
+	enum status st = executions_start(rq->app->db, rq->app->workflows, req_actor(rq), req_param(rq, "id"), rq->body,
+	                                  rq->arena, &out, &rq->problem);
+	if (st == ST_OK)
+		st = ST_ACCEPTED;
+	return reply(rs, st, out);
+}
+
+static enum status time_param(struct req *rq, const char *name, int64_t *out)
+{
+	const char *v = req_query(rq, name);
+	*out = 0;
+	if (v && time_parse_iso8601(v, out) < 0) {
+		problem_field(&rq->problem, arena_printf(rq->arena, "query.%s", name), "must be an RFC 3339 date-time");
+		return problem_set(&rq->problem, ST_BAD_INPUT, "invalid %s", name);
+	}
+	return ST_OK;
+}
+
+static enum status h_list(struct req *rq, struct res *rs)
+{
+	int limit;
+	const char *after, *last = NULL, *status = req_query(rq, "status");
+	json_t *items = NULL;
+	struct executions_filter f = {.workflow_id = req_query(rq, "workflow_id"), .status = -1};
+	enum status st = http_page(rq, &limit, &after);
+	if (st != ST_OK)
+		return st;
+	if (f.workflow_id && !id_valid(f.workflow_id))
+		return problem_field(&rq->problem, "query.workflow_id", "must be an id (UUID)");
+	if (status && (f.status = executions_status_parse(status)) < 0)
+		return problem_field(&rq->problem, "query.status",
+		                     "must be queued, running, succeeded, failed or cancelled");
+	if (time_param(rq, "since", &f.since_ms) != ST_OK || time_param(rq, "until", &f.until_ms) != ST_OK)
+		return ST_BAD_INPUT;
+	st = executions_list(rq->app->db, req_actor(rq), &f, limit, after, rq->arena, &items, &last, &rq->problem);
+	return api_list_reply(rq, rs, st, st == ST_OK ? json_incref(items) : NULL, limit, last);
+}
+
+static enum status h_get(struct req *rq, struct res *rs)
+{
+	json_t *out = NULL;
+	enum status st = executions_get(rq->app->db, req_actor(rq), req_param(rq, "id"), rq->arena, &out, &rq->problem);
+	return reply(rs, st, out);
+}
+
+static enum status h_events(struct req *rq, struct res *rs)
+{
+	int limit;
+	const char *after;
+	int64_t from = 0, last = 0;
+	json_t *items = NULL;
+	char key[24];
+	enum status st = http_page(rq, &limit, &after);
+	if (st != ST_OK)
+		return st;
+	if (after && str_to_i64(after, 0, INT64_MAX, &from) < 0)
+		return problem_field(&rq->problem, "query.cursor", "is not a cursor of this list");
+	st = executions_events(rq->app->db, req_actor(rq), req_param(rq, "id"), from, limit, rq->arena, &items, &last,
+	                       &rq->problem);
+	snprintf(key, sizeof(key), "%lld", (long long) last);
+	return api_list_reply(rq, rs, st, st == ST_OK ? json_incref(items) : NULL, limit, last > 0 ? key : NULL);
+}
+
+const struct route api_executions_routes[] = {
+    {"POST", "/api/v1/workflows/{id}/execute", h_execute, ROLE_EDITOR, .body = &execute_schema,
+     .response = &started_schema, .flags = ROUTE_IDEMPOTENT | ROUTE_ACCEPTS, .tag = "executions",
+     .summary = "Start an execution of the workflow (202 {id, status: queued}); 422 names bad inputs and what this "
+                "engine does not run yet"},
+    {"GET", "/api/v1/executions", h_list, ROLE_VIEWER, .response = &summary_schema, .flags = ROUTE_LIST,
+     .summary = "List executions (filters: workflow_id, status, since, until on created_at)"},
+    {"GET", "/api/v1/executions/{id}", h_get, ROLE_VIEWER, .response = &execution_schema,
+     .summary = "An execution with its tasks, output, error and usage"},
+    {"GET", "/api/v1/executions/{id}/events", h_events, ROLE_VIEWER, .response = &event_schema, .flags = ROUTE_LIST,
+     .summary = "An execution's events, by seq"},
+    {0},
+};

@@ -1,0 +1,135 @@
+// /api/v1/workflows/{id}/execute and /api/v1/executions: starting a run
+// (inputs checked against the declared ones, unsupported features refused
+// naming the field, nothing written on a refusal), the stored snapshot, the
+// execution.queued event and the job in the same transaction, lists with
+// filters and cursor pages, events by seq, roles.
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { startServer, api, assertProblem, newUser, addMember, randomId } = require('./authlib');
+
+const AGENT = { name: 'Researcher', role: 'Senior {topic} researcher', goal: 'Find news', backstory: 'Seasoned.' };
+const task = (key, agentId, extra = {}) => ({ key, description: `Do ${key} about {topic}`, expected_output: 'A list', agent_id: agentId, ...extra });
+
+test('executions', async (t) => {
+  const srv = await startServer();
+  t.after(() => srv.stop());
+  const u = await newUser(srv, 'executions');
+  const call = (m, p, body, token = u.token) => api(srv, m, p, { token, body });
+  const ag = await call('POST', '/api/v1/agents', AGENT);
+  assert.equal(ag.status, 201, ag.text);
+  const a1 = ag.json.id;
+  const wr = await call('POST', '/api/v1/workflows', {
+    name: 'Research crew',
+    inputs: [{ name: 'topic' }, { name: 'year', type: 'number', default: 2026 }, { name: 'deep', type: 'boolean', required: false }],
+    tasks: [task('research', a1), task('report', a1, { context: ['research'] })],
+  });
+  assert.equal(wr.status, 201, wr.text);
+  const wf = wr.json.id;
+  const count = async () => (await call('GET', '/api/v1/executions?limit=200')).json.items.length;
+
+  let id;
+  await t.test('execute: 202 queued, the snapshot and inputs with defaults stored, execution.queued is seq 1', async () => {
+    const r = await call('POST', `/api/v1/workflows/${wf}/execute`, { inputs: { topic: 'AI agents' } });
+    assert.equal(r.status, 202, r.text);
+    assert.equal(r.json.status, 'queued');
+    id = r.json.id;
+    const g = await call('GET', `/api/v1/executions/${id}`);
+    assert.equal(g.status, 200, g.text);
+    assert.equal(g.json.workflow_id, wf);
+    assert.equal(g.json.workflow_version, 1);
+    assert.equal(g.json.status, 'queued');
+    assert.deepEqual(g.json.inputs, { topic: 'AI agents', year: 2026 });
+    assert.deepEqual(g.json.tasks.map((x) => [x.key, x.status, x.attempts, x.agent.id, x.agent.name, x.agent.version]),
+      [['research', 'pending', 0, a1, 'Researcher', 1], ['report', 'pending', 0, a1, 'Researcher', 1]]);
+    assert.equal(g.json.usage.cost, null, 'no price: cost is null, never 0');
+    assert.deepEqual(g.json.artifacts, []);
+    const e = await call('GET', `/api/v1/executions/${id}/events`);
+    assert.equal(e.status, 200, e.text);
+    assert.equal(e.json.items.length, 1);
+    assert.equal(e.json.items[0].seq, 1);
+    assert.equal(e.json.items[0].type, 'execution.queued');
+    assert.deepEqual(e.json.items[0].data, { workflow_id: wf, workflow_version: 1 });
+  });
+
+  await t.test('a later edit does not change what a queued execution runs', async () => {
+    const p = await call('PATCH', `/api/v1/workflows/${wf}`, { tasks: [task('only', a1)] });
+    assert.equal(p.status, 200, p.text);
+    const g = await call('GET', `/api/v1/executions/${id}`);
+    assert.deepEqual(g.json.tasks.map((x) => x.key), ['research', 'report']);
+    const v1 = await call('POST', `/api/v1/workflows/${wf}/execute`, { inputs: { topic: 'x' }, version: 1 });
+    assert.equal(v1.status, 202, v1.text);
+    assert.deepEqual((await call('GET', `/api/v1/executions/${v1.json.id}`)).json.tasks.map((x) => x.key), ['research', 'report']);
+    const v2 = await call('POST', `/api/v1/workflows/${wf}/execute`, { inputs: { topic: 'x' } });
+    assert.equal(v2.status, 202, v2.text);
+    const g2 = await call('GET', `/api/v1/executions/${v2.json.id}`);
+    assert.equal(g2.json.workflow_version, 2);
+    assert.deepEqual(g2.json.tasks.map((x) => x.key), ['only']);
+  });
+
+  await t.test('inputs: missing, extra and mistyped are 422 naming each, and nothing is written', async () => {
+    const before = await count();
+    const r = await call('POST', `/api/v1/workflows/${wf}/execute`, { inputs: { year: 'soon', deep: 1, colour: 'red' } });
+    assertProblem(r, 422, 'inputs.topic');
+    for (const f of ['inputs.year', 'inputs.deep', 'inputs.colour']) assertProblem(r, 422, f);
+    assertProblem(await call('POST', `/api/v1/workflows/${wf}/execute`, {}), 422, 'inputs.topic');
+    assertProblem(await call('POST', `/api/v1/workflows/${wf}/execute`, { inputs: 'x' }), 400, 'inputs');
+    assertProblem(await call('POST', `/api/v1/workflows/${wf}/execute`, { inputs: { topic: 'x' }, version: 9 }), 422, 'version');
+    assertProblem(await call('POST', `/api/v1/workflows/${randomId()}/execute`, { inputs: {} }), 404);
+    assert.equal(await count(), before);
+  });
+
+  await t.test('what this engine does not run yet is 422 naming the field', async () => {
+    const before = await count();
+    const graph = { process: 'graph', tasks: [task('a', a1), task('b', a1, { depends_on: ['a'], condition: { task: 'a', op: 'exists' } })] };
+    const cases = [
+      [{ process: 'hierarchical', manager_agent_id: a1 }, ['process']],
+      [graph, ['process', 'tasks[1].depends_on', 'tasks[1].condition']],
+      [{ tasks: [task('a', a1, { human_review: true })] }, ['tasks[0].human_review']],
+      [{ tasks: [task('a', a1, { guardrail: { type: 'regex', pattern: '^x' } })] }, ['tasks[0].guardrail']],
+    ];
+    for (const [patch, fields] of cases) {
+      const w = await call('POST', '/api/v1/workflows', { name: `w ${fields[0]}`, inputs: [{ name: 'topic' }], tasks: [task('a', a1)], ...patch });
+      assert.equal(w.status, 201, w.text);
+      const r = await call('POST', `/api/v1/workflows/${w.json.id}/execute`, { inputs: { topic: 'x' } });
+      for (const f of fields) assertProblem(r, 422, f);
+    }
+    assert.equal(await count(), before);
+  });
+
+  await t.test('list: filters and cursor pages; events page by seq', async () => {
+    const all = (await call('GET', '/api/v1/executions?limit=200')).json.items;
+    assert.equal(all.length, 3);
+    const byWf = await call('GET', `/api/v1/executions?workflow_id=${wf}&status=queued`);
+    assert.equal(byWf.json.items.length, 3);
+    assert.equal((await call('GET', `/api/v1/executions?workflow_id=${randomId()}`)).json.items.length, 0);
+    assert.equal((await call('GET', '/api/v1/executions?status=succeeded')).json.items.length, 0);
+    assert.equal((await call('GET', '/api/v1/executions?since=2999-01-01T00:00:00Z')).json.items.length, 0);
+    assert.equal((await call('GET', '/api/v1/executions?until=2000-01-01T00:00:00Z')).json.items.length, 0);
+    assert.equal((await call('GET', '/api/v1/executions?since=2000-01-01T00:00:00Z')).json.items.length, 3);
+    assertProblem(await call('GET', '/api/v1/executions?status=done'), 400, 'query.status');
+    assertProblem(await call('GET', '/api/v1/executions?since=yesterday'), 400, 'query.since');
+    assertProblem(await call('GET', '/api/v1/executions?workflow_id=nope'), 400, 'query.workflow_id');
+    const p1 = await call('GET', '/api/v1/executions?limit=2');
+    assert.equal(p1.json.items.length, 2);
+    assert.ok(p1.json.next_cursor);
+    const p2 = await call('GET', `/api/v1/executions?limit=2&cursor=${p1.json.next_cursor}`);
+    assert.equal(p2.json.items.length, 1);
+    assert.deepEqual([...p1.json.items, ...p2.json.items].map((x) => x.id).sort(), all.map((x) => x.id).sort());
+    const ev = await call('GET', `/api/v1/executions/${id}/events?limit=1`);
+    assert.equal(ev.json.items.length, 1);
+    const ev2 = await call('GET', `/api/v1/executions/${id}/events?cursor=${ev.json.next_cursor}`);
+    assert.equal(ev2.status, 200, ev2.text);
+    assert.equal(ev2.json.items.length, 0, 'nothing after seq 1 yet');
+    assertProblem(await call('GET', `/api/v1/executions/${randomId()}`), 404);
+    assertProblem(await call('GET', `/api/v1/executions/${randomId()}/events`), 404);
+  });
+
+  await t.test('roles: a viewer reads but cannot start', async () => {
+    const v = await newUser(srv, 'exec-viewer');
+    await addMember(srv, u.token, u.ws, v.email, 'viewer');
+    const r = await api(srv, 'POST', `/api/v1/workflows/${wf}/execute`, { token: v.token, workspace: u.ws, body: { inputs: { topic: 'x' } } });
+    assertProblem(r, 403);
+    assert.equal((await api(srv, 'GET', `/api/v1/executions/${id}`, { token: v.token, workspace: u.ws })).status, 200);
+  });
+});
