@@ -125,6 +125,18 @@ test('executions', async (t) => {
     assertProblem(await call('GET', `/api/v1/executions/${randomId()}/events`), 404);
   });
 
+  await t.test('Idempotency-Key: the same key and body start one execution', async () => {
+    const before = await count();
+    const headers = { 'idempotency-key': 'exec-once-1' };
+    const body = { inputs: { topic: 'once' } };
+    const r1 = await api(srv, 'POST', `/api/v1/workflows/${wf}/execute`, { token: u.token, headers, body });
+    const r2 = await api(srv, 'POST', `/api/v1/workflows/${wf}/execute`, { token: u.token, headers, body });
+    assert.equal(r1.status, 202, r1.text);
+    assert.equal(r2.status, 202, r2.text);
+    assert.equal(r2.json.id, r1.json.id);
+    assert.equal(await count(), before + 1);
+  });
+
   await t.test('roles: a viewer reads but cannot start', async () => {
     const v = await newUser(srv, 'exec-viewer');
     await addMember(srv, u.token, u.ws, v.email, 'viewer');
