@@ -14,22 +14,23 @@ all: build
 deps:
 	@scripts/setup
 
-# Reconfigure each time: test and migration files are found by globbing.
-build: deps
+# Reconfigure each time: test, migration and web app files are found by globbing.
+build: deps web
 	@if [ -f $(BUILD)/build.ninja ]; then meson setup --reconfigure $(BUILD) >/dev/null; \
 	else meson setup $(BUILD) --buildtype=debugoptimized >/dev/null; fi
 	ninja -C $(BUILD) -j $(JOBS)
 	@test -x $(BUILD)/troupe
 
 # ASan+UBSan with clang: the second compiler's -Werror build, and the fuzzers.
-build-asan: deps
+build-asan: deps web
 	@if [ -f $(ASAN_BUILD)/build.ninja ]; then meson setup --reconfigure $(ASAN_BUILD) >/dev/null; \
 	else CC=clang meson setup $(ASAN_BUILD) --buildtype=debug -Db_sanitize=address,undefined \
 		-Db_lundef=false -Dfuzz=true >/dev/null; fi
 	ninja -C $(ASAN_BUILD) -j $(JOBS)
 
-web:
-	@if [ -f web/package.json ]; then scripts/build-web; fi
+# The web app (web/dist), embedded by the build; skipped when web/ is unchanged.
+web: deps
+	@scripts/build-web
 
 run: build web
 	@scripts/run-serve --listen $(LISTEN) --data $(DATA)

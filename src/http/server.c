@@ -11,6 +11,7 @@
  */
 #include "http_int.h"
 #include "form.h"
+#include "web_assets.h"
 #include "../app.h"
 
 #include <microhttpd.h>
@@ -153,10 +154,16 @@ static void add_common_headers(struct conn_state *cs, struct MHD_Response *r, bo
 	MHD_add_response_header(r, "X-Frame-Options", "DENY");
 	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
 	if (web_page) {
-		/* MUI's emotion injects <style> elements, hence style-src inline. */
+		/* No 'unsafe-inline'. The app's production build has emotion (MUI's
+		 * styles) create empty <style> elements and fill them through the
+		 * CSSOM (insertRule), which style-src does not govern; the one hash
+		 * allowed is SHA-256 of the empty string (RFC 6234), so only an empty
+		 * <style> is admitted, never one carrying text (an injected one).
+		 * web/tests/app.test.js fails on any CSP refusal. */
 		MHD_add_response_header(
 		    r, "Content-Security-Policy",
-		    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+		    "default-src 'self'; script-src 'self'; "
+		    "style-src 'self' 'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='; "
 		    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
 		    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
 	} else {
@@ -283,6 +290,31 @@ static bool web_path_ok(const char *path)
 	return true;
 }
 
+/* Vite names built assets by content hash (/assets/name-HASH.ext): they never
+ * change, so browsers keep them a year; everything else is revalidated. */
+static void web_headers(struct conn_state *cs, struct MHD_Response *r, const char *path)
+{
+	MHD_add_response_header(r, "Content-Type", mime_type(path));
+	add_common_headers(cs, r, true);
+	if (strstr(path, "/assets/"))
+		MHD_add_response_header(r, "Cache-Control", "public, max-age=31536000, immutable");
+	else
+		MHD_add_response_header(r, "Cache-Control", "no-cache");
+}
+
+static enum MHD_Result web_queue(struct conn_state *cs, struct MHD_Response *r, const char *path, size_t len)
+{
+	if (!r)
+		return MHD_NO;
+	web_headers(cs, r, path);
+	enum MHD_Result ret = MHD_queue_response(cs->c, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	cs->code = 200;
+	cs->bytes = len;
+	cs->responded = true;
+	return ret;
+}
+
 static enum MHD_Result serve_file(struct conn_state *cs, const char *full, bool head)
 {
 	int fd = open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -299,21 +331,33 @@ static enum MHD_Result serve_file(struct conn_state *cs, const char *full, bool 
 	} else {
 		r = MHD_create_response_from_fd((uint64_t) st.st_size, fd);
 	}
-	if (!r)
-		return MHD_NO;
-	MHD_add_response_header(r, "Content-Type", mime_type(full));
-	add_common_headers(cs, r, true);
-	/* Vite names built assets by content hash: they never change. */
-	if (strstr(full, "/assets/"))
-		MHD_add_response_header(r, "Cache-Control", "public, max-age=31536000, immutable");
-	else
-		MHD_add_response_header(r, "Cache-Control", "no-cache");
-	enum MHD_Result ret = MHD_queue_response(cs->c, MHD_HTTP_OK, r);
-	MHD_destroy_response(r);
-	cs->code = 200;
-	cs->bytes = (size_t) st.st_size;
-	cs->responded = true;
-	return ret;
+	return web_queue(cs, r, full, (size_t) st.st_size);
+}
+
+static const struct web_asset *web_asset_find(const char *path)
+{
+	for (const struct web_asset *w = web_assets; w->path; w++)
+		if (str_eq(w->path, path))
+			return w;
+	return NULL;
+}
+
+static enum MHD_Result serve_asset(struct conn_state *cs, const struct web_asset *w, bool head)
+{
+	/* The bytes live in the binary: no copy. */
+	struct MHD_Response *r =
+	    MHD_create_response_from_buffer(head ? 0 : w->len, (void *) w->data, MHD_RESPMEM_PERSISTENT);
+	return web_queue(cs, r, w->path, w->len);
+}
+
+/* A client-side route of the app: a page request (Accept names text/html)
+ * for a path with no file behind it and no extension in its last segment (a
+ * missing /x.js stays 404); the caller has ruled out /api/. */
+static bool wants_app_page(struct conn_state *cs)
+{
+	const char *accept = header_value(cs, "Accept");
+	const char *last = strrchr(cs->rq.path, '/');
+	return accept && strstr(accept, "text/html") && last && !strchr(last, '.');
 }
 
 static enum MHD_Result serve_web(struct conn_state *cs)
@@ -321,7 +365,8 @@ static enum MHD_Result serve_web(struct conn_state *cs)
 	const char *path = cs->rq.path;
 	bool head = str_eq(cs->rq.method, "HEAD");
 	struct arena *a = cs->rq.arena;
-	if (!cs->s->web_root && str_eq(path, "/")) {
+	bool embedded = !cs->s->web_root && web_assets[0].path;
+	if (!cs->s->web_root && !embedded && str_eq(path, "/")) {
 		/* No web app built: say so, and where the API is. */
 		static const char page[] =
 		    "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>troupe</title></head>"
@@ -330,20 +375,26 @@ static enum MHD_Result serve_web(struct conn_state *cs)
 		    "</body></html>";
 		return queue(cs, 200, "text/html; charset=utf-8", page, sizeof(page) - 1, true);
 	}
-	if (!cs->s->web_root || !web_path_ok(path)) {
+	if ((!cs->s->web_root && !embedded) || !web_path_ok(path)) {
 		problem_set(&cs->rq.problem, ST_NOT_FOUND, "no route matches %s", path);
 		return respond_problem(cs, ST_NOT_FOUND);
 	}
 	const char *rel = str_eq(path, "/") ? "/index.html" : path;
-	char *full = arena_printf(a, "%s%s", cs->s->web_root, rel);
-	if (serve_file(cs, full, head) == MHD_YES)
-		return MHD_YES;
-	/* Client-side routes (no extension) get the app's index page. */
-	const char *last = strrchr(path, '/');
-	if (!strchr(last, '.')) {
-		full = arena_printf(a, "%s/index.html", cs->s->web_root);
+	if (embedded) {
+		const struct web_asset *w = web_asset_find(rel);
+		if (!w && wants_app_page(cs))
+			w = web_asset_find("/index.html");
+		if (w)
+			return serve_asset(cs, w, head);
+	} else {
+		char *full = arena_printf(a, "%s%s", cs->s->web_root, rel);
 		if (serve_file(cs, full, head) == MHD_YES)
 			return MHD_YES;
+		if (wants_app_page(cs)) {
+			full = arena_printf(a, "%s/index.html", cs->s->web_root);
+			if (serve_file(cs, full, head) == MHD_YES)
+				return MHD_YES;
+		}
 	}
 	problem_set(&cs->rq.problem, ST_NOT_FOUND, "no file or route matches %s", path);
 	return respond_problem(cs, ST_NOT_FOUND);

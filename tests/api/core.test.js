@@ -310,9 +310,12 @@ test('the web app is served from TROUPE_WEB_DIR, safely', async (t) => {
   assert.equal(js.status, 200);
   assert.match(js.headers.get('content-type'), /javascript/);
   assert.match(js.headers.get('cache-control'), /immutable/);
-  // Client-side routes get the index page; missing files with an extension do not.
-  assert.match((await api(srv, 'GET', '/agents/123')).text, /<title>app<\/title>/);
-  assert.equal((await api(srv, 'GET', '/missing.js')).status, 404);
+  // Client-side routes (a page request: Accept names text/html) get the index
+  // page; missing files with an extension and non-page requests do not.
+  const html = { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } };
+  assert.match((await api(srv, 'GET', '/agents/123', html)).text, /<title>app<\/title>/);
+  assert.equal((await api(srv, 'GET', '/agents/123', { headers: { accept: 'application/json' } })).status, 404);
+  assert.equal((await api(srv, 'GET', '/missing.js', html)).status, 404);
   // Dot files, symlinks and dot segments are never served.
   assert.equal((await api(srv, 'GET', '/.env')).status, 404);
   assert.doesNotMatch((await api(srv, 'GET', '/passwd')).text, /root:/);

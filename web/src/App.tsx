@@ -1,0 +1,82 @@
+import { useEffect, useMemo, useState, useSyncExternalStore } from 'react';
+import { CssBaseline, ThemeProvider } from '@mui/material';
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { BrowserRouter, Navigate, Route, Routes, useLocation, useNavigate } from 'react-router-dom';
+import { setUnauthorizedHandler } from './api/client';
+import { getSession, refresh, subscribe } from './session';
+import { initialMode, makeTheme, type Mode } from './theme';
+import { Layout } from './Layout';
+import { SignIn } from './pages/SignIn';
+import { Models } from './pages/Models';
+import { Loading } from './ui';
+
+const queryClient = new QueryClient({
+  defaultOptions: { queries: { retry: false, refetchOnWindowFocus: false } },
+});
+
+export function useSession() {
+  return useSyncExternalStore(subscribe, getSession);
+}
+
+// Pages behind sign-in. Without an access token (a reload), one refresh by
+// the cookie; failing that, to sign in and back here afterwards.
+function RequireAuth({ children }: { children: JSX.Element }) {
+  const { accessToken } = useSession();
+  const location = useLocation();
+  const [tried, setTried] = useState(accessToken !== null);
+  useEffect(() => {
+    if (accessToken || tried) return;
+    void refresh().finally(() => setTried(true));
+  }, [accessToken, tried]);
+  if (accessToken) return children;
+  if (!tried) return <Loading label="Restoring your session" />;
+  const next = encodeURIComponent(location.pathname + location.search);
+  return <Navigate to={`/signin?next=${next}`} replace />;
+}
+
+function UnauthorizedRedirect() {
+  const navigate = useNavigate();
+  const location = useLocation();
+  useEffect(() => {
+    setUnauthorizedHandler(() => {
+      queryClient.clear();
+      const next = encodeURIComponent(location.pathname + location.search);
+      navigate(`/signin?next=${next}`, { replace: true });
+    });
+  }, [navigate, location]);
+  return null;
+}
+
+export function App() {
+  const [mode, setMode] = useState<Mode>(initialMode);
+  const theme = useMemo(() => makeTheme(mode), [mode]);
+  const toggle = () => {
+    const m = mode === 'light' ? 'dark' : 'light';
+    window.localStorage.setItem('troupe.theme', m);
+    setMode(m);
+  };
+  return (
+    <QueryClientProvider client={queryClient}>
+      <ThemeProvider theme={theme}>
+        <CssBaseline />
+        <BrowserRouter>
+          <UnauthorizedRedirect />
+          <Routes>
+            <Route path="/signin" element={<SignIn />} />
+            <Route
+              element={
+                <RequireAuth>
+                  <Layout mode={mode} onToggleMode={toggle} />
+                </RequireAuth>
+              }
+            >
+              <Route index element={<Navigate to="/models" replace />} />
+              <Route path="/models" element={<Models />} />
+              <Route path="*" element={<Navigate to="/models" replace />} />
+            </Route>
+          </Routes>
+        </BrowserRouter>
+      </ThemeProvider>
+    </QueryClientProvider>
+  );
+}

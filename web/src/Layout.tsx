@@ -1,0 +1,93 @@
+import { useEffect } from 'react';
+import { AppBar, Box, Button, FormControl, InputLabel, MenuItem, Select, Toolbar, Typography } from '@mui/material';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { NavLink, Outlet, useNavigate } from 'react-router-dom';
+import { api, type Schemas } from './api/client';
+import { clearSession, getSession, setWorkspace } from './session';
+import { useSession } from './App';
+import type { Mode } from './theme';
+
+export function useWorkspaces() {
+  return useQuery({
+    queryKey: ['workspaces'],
+    queryFn: async () => {
+      const { data, error } = await api.GET('/api/v1/workspaces');
+      if (error) throw error;
+      return data.items;
+    },
+  });
+}
+
+// The caller's role in the selected workspace (null until known).
+export function useRole(): Schemas['Workspace']['role'] | undefined {
+  const { workspaceId } = useSession();
+  const { data } = useWorkspaces();
+  return data?.find((w) => w.id === workspaceId)?.role;
+}
+
+export function Layout({ mode, onToggleMode }: { mode: Mode; onToggleMode: () => void }) {
+  const { workspaceId } = useSession();
+  const { data: workspaces } = useWorkspaces();
+  const qc = useQueryClient();
+  const navigate = useNavigate();
+
+  useEffect(() => {
+    const first = workspaces?.find((w) => w.personal) ?? workspaces?.[0];
+    if (!workspaceId && first) setWorkspace(first.id);
+  }, [workspaceId, workspaces]);
+
+  async function signOut() {
+    await api.POST('/api/v1/auth/logout');
+    clearSession();
+    qc.clear();
+    navigate('/signin', { replace: true });
+  }
+
+  function switchWorkspace(id: string) {
+    setWorkspace(id);
+    void qc.invalidateQueries({ predicate: (q) => q.queryKey[0] !== 'workspaces' });
+  }
+
+  return (
+    <Box sx={{ minHeight: '100vh' }}>
+      <AppBar position="static" color="default" elevation={1}>
+        <Toolbar sx={{ gap: 2 }}>
+          <Typography component="span" variant="h6" sx={{ fontWeight: 700 }}>
+            troupe
+          </Typography>
+          <Box component="nav" aria-label="Main" sx={{ display: 'flex', gap: 1, flexGrow: 1 }}>
+            <Button component={NavLink} to="/models" color="inherit">
+              Models
+            </Button>
+          </Box>
+          {workspaces && getSession().workspaceId && (
+            <FormControl size="small" sx={{ minWidth: 200 }}>
+              <InputLabel id="ws-label">Workspace</InputLabel>
+              <Select
+                labelId="ws-label"
+                label="Workspace"
+                value={workspaceId ?? ''}
+                onChange={(e) => switchWorkspace(e.target.value)}
+              >
+                {workspaces.map((w) => (
+                  <MenuItem key={w.id} value={w.id}>
+                    {w.name}
+                  </MenuItem>
+                ))}
+              </Select>
+            </FormControl>
+          )}
+          <Button color="inherit" onClick={onToggleMode}>
+            {mode === 'light' ? 'Dark' : 'Light'} theme
+          </Button>
+          <Button color="inherit" onClick={() => void signOut()}>
+            Sign out
+          </Button>
+        </Toolbar>
+      </AppBar>
+      <Box component="main" sx={{ p: 3, maxWidth: 1200, mx: 'auto' }}>
+        <Outlet />
+      </Box>
+    </Box>
+  );
+}
