@@ -209,7 +209,8 @@ static const struct field login_fields[] = {
 static const struct schema api_login_schema = {"Login", login_fields, false};
 
 static const struct field refresh_fields[] = {
-    {"refresh_token", JT_STRING, .required = true, .min = 1, .max = 4096, .write_only = true},
+    {"refresh_token", JT_STRING, .min = 1, .max = 4096, .write_only = true,
+     .description = "without it, the troupe_refresh cookie that /auth/login set"},
     {0},
 };
 static const struct schema api_refresh_schema = {"Refresh", refresh_fields, false};
@@ -231,6 +232,47 @@ static struct auth *auth_of(struct req *rq)
 static const char *body_str(struct req *rq, const char *name)
 {
 	return json_string_value(json_object_get(rq->body, name));
+}
+
+/* ---- the refresh token's cookie, for the web app (docs/web.md) ----
+ * HttpOnly: no script reads it. SameSite=Strict: no other site's request
+ * carries it. Path=/api/v1/auth: no other route sees it (RFC 6265 section
+ * 4.1.2). Secure over https; troupe speaks plain HTTP itself, so https is a
+ * trusted proxy's X-Forwarded-Proto (--trust-proxy). */
+#define REFRESH_COOKIE "troupe_refresh"
+
+static bool req_https(struct req *rq)
+{
+	const char *proto = req_header(rq, "X-Forwarded-Proto");
+	return rq->app->cfg->trust_proxy && proto && strcasecmp(proto, "https") == 0;
+}
+
+/* token NULL: the cookie is cleared (Max-Age=0). */
+static void set_refresh_cookie(struct req *rq, struct res *rs, const char *token)
+{
+	long long max_age = token ? (long long) rq->app->cfg->refresh_ttl_s : 0;
+	res_header(rs, "Set-Cookie",
+	           arena_printf(rq->arena,
+	                        REFRESH_COOKIE "=%s; Path=/api/v1/auth; Max-Age=%lld; HttpOnly; SameSite=Strict%s",
+	                        token ? token : "", max_age, req_https(rq) ? "; Secure" : ""));
+}
+
+/* The cookie's value in the Cookie header (RFC 6265 section 5.4: name=value
+ * pairs separated by ";"), or NULL. */
+static const char *refresh_from_cookie(struct req *rq)
+{
+	const char *p = req_header(rq, "Cookie");
+	const size_t n = strlen(REFRESH_COOKIE);
+	while (p && *p) {
+		while (*p == ' ' || *p == ';')
+			p++;
+		const char *end = strchr(p, ';');
+		size_t len = end ? (size_t) (end - p) : strlen(p);
+		if (len > n + 1 && strncmp(p, REFRESH_COOKIE "=", n + 1) == 0)
+			return arena_strndup(rq->arena, p + n + 1, len - n - 1);
+		p = end;
+	}
+	return NULL;
 }
 
 static enum status api_auth_register(struct req *rq, struct res *rs)
@@ -261,27 +303,44 @@ static enum status api_auth_login(struct req *rq, struct res *rs)
 		res_header(rs, "WWW-Authenticate", "Bearer");
 	if (st != ST_OK)
 		return st;
+	set_refresh_cookie(rq, rs, t.refresh_token);
 	res_json(rs, auth_tokens_json(&t));
 	return ST_OK;
 }
 
+/* The body's refresh_token, else the cookie's; a rotation by cookie sets
+ * the new one, a refused cookie is cleared. */
 static enum status api_auth_refresh(struct req *rq, struct res *rs)
 {
 	const struct actor *c = req_actor(rq);
 	struct auth_tokens t;
-	enum status st = auth_refresh(auth_of(rq), c, body_str(rq, "refresh_token"), &t, &rq->problem);
-	if (st != ST_OK)
+	const char *token = body_str(rq, "refresh_token");
+	const char *cookie = token ? NULL : refresh_from_cookie(rq);
+	if (!token && !cookie) {
+		res_header(rs, "WWW-Authenticate", "Bearer");
+		return problem_set(&rq->problem, ST_UNAUTHENTICATED,
+		                   "no refresh token: send refresh_token, or the cookie that /auth/login set");
+	}
+	enum status st = auth_refresh(auth_of(rq), c, token ? token : cookie, &t, &rq->problem);
+	if (st != ST_OK) {
+		if (cookie && st == ST_UNAUTHENTICATED)
+			set_refresh_cookie(rq, rs, NULL);
 		return st;
+	}
+	if (cookie)
+		set_refresh_cookie(rq, rs, t.refresh_token);
 	res_json(rs, auth_tokens_json(&t));
 	return ST_OK;
 }
 
 static enum status api_auth_logout(struct req *rq, struct res *rs)
 {
-	(void) rs;
 	const struct actor *c = req_actor(rq);
 	enum status st = auth_logout(auth_of(rq), c, &rq->problem);
-	return st == ST_OK ? ST_NO_CONTENT : st;
+	if (st != ST_OK)
+		return st;
+	set_refresh_cookie(rq, rs, NULL);
+	return ST_NO_CONTENT;
 }
 
 enum status api_auth_list(struct req *rq, struct res *rs, api_auth_list_fn fn)
@@ -301,14 +360,16 @@ const struct route api_auth_routes[] = {
      .response = &api_user_schema, .limit = LIMIT_AUTH, .flags = ROUTE_NO_WORKSPACE | ROUTE_CREATES,
      .summary = "Create an account (when registration is on)", .also = (const int[]){403, 409, 0}},
     {"POST", "/api/v1/auth/login", api_auth_login, ROLE_PUBLIC, .body = &api_login_schema, .response = &tokens_schema,
-     .limit = LIMIT_AUTH, .flags = ROUTE_NO_WORKSPACE, .summary = "Log in: access and refresh tokens",
+     .limit = LIMIT_AUTH, .flags = ROUTE_NO_WORKSPACE,
+     .summary = "Log in: access and refresh tokens (the refresh token also in an HttpOnly cookie)",
      .also = (const int[]){401, 0}},
     /* Not LIMIT_AUTH: refreshes never count against logins (a 256-bit
      * token is not guessed); the address's default limit holds them. */
     {"POST", "/api/v1/auth/refresh", api_auth_refresh, ROLE_PUBLIC, .body = &api_refresh_schema,
      .response = &tokens_schema, .limit = LIMIT_DEFAULT, .flags = ROUTE_NO_WORKSPACE,
-     .summary = "Rotate a refresh token; a reused one ends its session", .also = (const int[]){401, 0}},
+     .summary = "Rotate a refresh token (the body's, or the troupe_refresh cookie's); a reused one ends its session",
+     .also = (const int[]){401, 0}},
     {"POST", "/api/v1/auth/logout", api_auth_logout, ROLE_USER, .flags = ROUTE_NO_WORKSPACE,
-     .summary = "End this session"},
+     .summary = "End this session (and clear the refresh cookie)"},
     {0},
 };

@@ -300,3 +300,57 @@ test('the ceiling on attempts of any kind per address: 429 with Retry-After', as
   // Other routes have their own (default) class.
   assert.equal((await api(srv, 'GET', '/api/v1/version')).status, 200);
 });
+
+// The web app's session: the refresh token also rides in an HttpOnly,
+// SameSite=Strict cookie scoped to /api/v1/auth (docs/web.md).
+test('the refresh cookie: set on login, rotated by refresh, cleared by logout, required without a body token', async (t) => {
+  const srv = await startServer();
+  const proxied = await startServer({ env: { TROUPE_TRUST_PROXY: 'true' } });
+  t.after(async () => { await srv.stop(); await proxied.stop(); });
+  const cookieOf = (r) => {
+    const sc = r.headers.get('set-cookie') || '';
+    const m = sc.match(/^troupe_refresh=([^;]*)/);
+    return { raw: sc, value: m ? m[1] : null };
+  };
+  const body = { email: ADMIN_EMAIL, password: ADMIN_PASSWORD };
+
+  const l = await api(srv, 'POST', '/api/v1/auth/login', { body });
+  assert.equal(l.status, 200, l.text);
+  const c1 = cookieOf(l);
+  assert.equal(c1.value, l.json.refresh_token, 'the cookie holds the refresh token');
+  for (const attr of ['Path=/api/v1/auth', 'HttpOnly', 'SameSite=Strict', 'Max-Age=2592000'])
+    assert.ok(c1.raw.split('; ').includes(attr), `${attr} in ${c1.raw}`);
+  assert.ok(!/Secure/.test(c1.raw), 'no Secure over plain HTTP');
+
+  // Behind a trusted proxy saying https: Secure. An untrusted header is ignored.
+  const lp = await api(proxied, 'POST', '/api/v1/auth/login', { body, headers: { 'x-forwarded-proto': 'https' } });
+  assert.ok(cookieOf(lp).raw.split('; ').includes('Secure'), cookieOf(lp).raw);
+  const ln = await api(srv, 'POST', '/api/v1/auth/login', { body, headers: { 'x-forwarded-proto': 'https' } });
+  assert.ok(!/Secure/.test(cookieOf(ln).raw), cookieOf(ln).raw);
+
+  // Refresh by the cookie alone rotates it.
+  const r1 = await api(srv, 'POST', '/api/v1/auth/refresh', { body: {}, headers: { cookie: `other=1; troupe_refresh=${c1.value}` } });
+  assert.equal(r1.status, 200, r1.text);
+  const c2 = cookieOf(r1);
+  assert.ok(c2.value && c2.value !== c1.value, 'a new token in the cookie');
+  assert.equal(c2.value, r1.json.refresh_token);
+  assert.equal((await api(srv, 'GET', '/api/v1/users/me', { token: r1.json.access_token })).status, 200);
+
+  // A reused (rotated) cookie is refused and cleared.
+  const again = await api(srv, 'POST', '/api/v1/auth/refresh', { body: {}, headers: { cookie: `troupe_refresh=${c1.value}` } });
+  assertProblem(again, 401);
+  assert.match(cookieOf(again).raw, /^troupe_refresh=; .*Max-Age=0/);
+
+  // A cross-site request carries no cookie (SameSite=Strict) and no token: 401.
+  const none = await api(srv, 'POST', '/api/v1/auth/refresh', { body: {}, headers: { origin: 'https://evil.example' } });
+  assertProblem(none, 401);
+  assert.match(none.json.detail, /refresh token/);
+
+  // Logout ends the session and clears the cookie.
+  const l2 = await api(srv, 'POST', '/api/v1/auth/login', { body });
+  const out = await api(srv, 'POST', '/api/v1/auth/logout', { token: l2.json.access_token });
+  assert.equal(out.status, 204, out.text);
+  assert.match(cookieOf(out).raw, /^troupe_refresh=; Path=\/api\/v1\/auth; Max-Age=0; HttpOnly; SameSite=Strict$/);
+  const after = await api(srv, 'POST', '/api/v1/auth/refresh', { body: {}, headers: { cookie: `troupe_refresh=${cookieOf(l2).value}` } });
+  assertProblem(after, 401);
+});

@@ -8,6 +8,7 @@ import { initialMode, makeTheme, type Mode } from './theme';
 import { Layout } from './Layout';
 import { SignIn } from './pages/SignIn';
 import { Models } from './pages/Models';
+import { Profile } from './pages/Profile';
 import { Loading } from './ui';
 
 const queryClient = new QueryClient({
@@ -72,6 +73,7 @@ export function App() {
             >
               <Route index element={<Navigate to="/models" replace />} />
               <Route path="/models" element={<Models />} />
+              <Route path="/profile" element={<Profile />} />
               <Route path="*" element={<Navigate to="/models" replace />} />
             </Route>
           </Routes>

@@ -59,6 +59,9 @@ export function Layout({ mode, onToggleMode }: { mode: Mode; onToggleMode: () =>
             <Button component={NavLink} to="/models" color="inherit">
               Models
             </Button>
+            <Button component={NavLink} to="/profile" color="inherit">
+              Profile
+            </Button>
           </Box>
           {workspaces && getSession().workspaceId && (
             <FormControl size="small" sx={{ minWidth: 200 }}>

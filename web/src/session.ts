@@ -1,7 +1,8 @@
 // The session: the access token lives in this module's memory only (never in
-// localStorage), so a reload signs in again through the refresh token, which
-// the server keeps in an HttpOnly cookie when it sets one. Refreshes run
-// before expiry; a failed one ends the session.
+// localStorage). The refresh token is in the HttpOnly, SameSite=Strict cookie
+// that /auth/login sets for /api/v1/auth: no script here ever holds it, and a
+// reload resumes the session through it. Refreshes run before expiry; a
+// failed one ends the session.
 
 export interface Tokens {
   access_token: string;
@@ -15,7 +16,6 @@ export interface SessionState {
 }
 
 let state: SessionState = { accessToken: null, workspaceId: null };
-let refreshToken: string | null = null;
 let timer: ReturnType<typeof setTimeout> | null = null;
 const listeners = new Set<() => void>();
 
@@ -46,7 +46,6 @@ export function setWorkspace(id: string | null) {
 }
 
 export function setTokens(t: Tokens) {
-  refreshToken = t.refresh_token;
   state = { ...state, accessToken: t.access_token };
   if (timer) clearTimeout(timer);
   timer = setTimeout(() => void refresh(), refreshDelayMs(t.expires_in));
@@ -56,24 +55,18 @@ export function setTokens(t: Tokens) {
 export function clearSession() {
   if (timer) clearTimeout(timer);
   timer = null;
-  refreshToken = null;
   state = { accessToken: null, workspaceId: null };
   emit();
 }
 
-export function currentRefreshToken(): string | null {
-  return refreshToken;
-}
-
-// Rotates the refresh token; true when the session goes on.
+// Rotates the refresh token (the cookie's); true when the session goes on.
 export async function refresh(): Promise<boolean> {
-  const body = refreshToken ? JSON.stringify({ refresh_token: refreshToken }) : '{}';
   try {
     const res = await fetch('/api/v1/auth/refresh', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       credentials: 'same-origin',
-      body,
+      body: '{}',
     });
     if (!res.ok) {
       clearSession();

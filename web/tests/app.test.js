@@ -136,7 +136,7 @@ test('sign in, add a model pointing at the fake with a field error on the way, t
   await dialog.getByLabel('API key').fill('good-key-123456');
   await dialog.getByRole('button', { name: 'Save' }).click();
   const nameField = dialog.getByLabel('Name');
-  await page.waitForFunction(() => document.querySelector('input[name=name]')?.getAttribute('aria-invalid') === 'true');
+  await dialog.locator('input[name=name][aria-invalid=true]').waitFor();
   const describedBy = await nameField.getAttribute('aria-describedby');
   const helper = await page.locator(`[id="${describedBy}"]`).textContent();
   assert.match(helper, /100/, `the Name field's helper text: ${helper}`);
@@ -156,6 +156,18 @@ test('sign in, add a model pointing at the fake with a field error on the way, t
   await row.getByText(/Connected in \d+ ms/).waitFor();
   await checkA11y(page, 'models with a tested model');
   await shot(page, 'models-light');
+
+  // A reload keeps the session through the HttpOnly refresh cookie, which no
+  // script can read; nothing of the session is in localStorage.
+  await page.reload();
+  await page.getByRole('row', { name: /fake gpt/ }).waitFor();
+  assert.equal(new URL(page.url()).pathname, '/models');
+  assert.equal(await page.evaluate(() => document.cookie), '');
+  const stored = await page.evaluate(() => JSON.stringify(window.localStorage));
+  assert.doesNotMatch(stored, /trr_|eyJ/);
+  const cookies = await page.context().cookies();
+  const rc = cookies.find((c) => c.name === 'troupe_refresh');
+  assert.ok(rc && rc.httpOnly && rc.sameSite === 'Strict' && rc.path === '/api/v1/auth', JSON.stringify(cookies));
 
   // The fake received the call with the key.
   const reqs = await fake.requests();
@@ -224,4 +236,39 @@ test('a viewer sees no edit buttons, and the API refuses the edit anyway', async
   assert.equal(refused.status, 403, refused.text);
   noCspErrors(page);
   await page.context().close();
+});
+
+test('profile: name and password change, the wrong current password shown beside its field', async () => {
+  const user = await lib.newUser(srv, 'profile');
+  for (const mode of ['light', 'dark']) {
+    const page = await open(mode);
+    await signIn(page, user.email, user.password);
+    await page.getByRole('link', { name: 'Profile' }).click();
+    await page.waitForURL(/\/profile$/);
+    await page.getByText(`Signed in as ${user.email}`).waitFor();
+    await checkA11y(page, `profile (${mode})`);
+    await shot(page, `profile-${mode}`);
+    if (mode === 'light') {
+      await page.getByLabel('Name', { exact: true }).fill('Renamed');
+      await page.getByRole('button', { name: 'Save name' }).click();
+      await page.getByText('Name saved.').waitFor();
+      const current = page.getByLabel('Current password');
+      await current.fill('not-my-password');
+      await page.getByLabel('New password').fill('another-long-password-1');
+      await page.getByRole('button', { name: 'Change password' }).click();
+      await page.locator('input[name=current_password][aria-invalid=true]').waitFor();
+      const helper = await page.locator(`[id="${await current.getAttribute('aria-describedby')}"]`).textContent();
+      assert.match(helper, /not the current password/);
+      await checkA11y(page, 'profile with a field error');
+      await shot(page, 'profile-error-light');
+      await current.fill(user.password);
+      await page.getByRole('button', { name: 'Change password' }).click();
+      await page.getByText('Password changed.').waitFor();
+      const me = await lib.api(srv, 'GET', '/api/v1/users/me', { token: await lib.login(srv, user.email, 'another-long-password-1') });
+      assert.equal(me.json.name, 'Renamed');
+      user.password = 'another-long-password-1';
+    }
+    noCspErrors(page);
+    await page.context().close();
+  }
 });

@@ -115,7 +115,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Log in: access and refresh tokens */
+        /** Log in: access and refresh tokens (the refresh token also in an HttpOnly cookie) */
         post: operations["POST /api/v1/auth/login"];
         delete?: never;
         options?: never;
@@ -132,7 +132,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Rotate a refresh token; a reused one ends its session */
+        /** Rotate a refresh token (the body's, or the troupe_refresh cookie's); a reused one ends its session */
         post: operations["POST /api/v1/auth/refresh"];
         delete?: never;
         options?: never;
@@ -149,7 +149,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** End this session */
+        /** End this session (and clear the refresh cookie) */
         post: operations["POST /api/v1/auth/logout"];
         delete?: never;
         options?: never;
@@ -898,7 +898,8 @@ export interface components {
             expires_in: number;
         };
         Refresh: {
-            refresh_token: string;
+            /** @description without it, the troupe_refresh cookie that /auth/login set */
+            refresh_token?: string;
         };
         MeUpdate: {
             name?: string;
