@@ -9,6 +9,7 @@ import { Layout } from './Layout';
 import { SignIn } from './pages/SignIn';
 import { Models } from './pages/Models';
 import { Profile } from './pages/Profile';
+import { Register } from './pages/Register';
 import { Loading } from './ui';
 
 const queryClient = new QueryClient({
@@ -64,6 +65,7 @@ export function App() {
           <UnauthorizedRedirect />
           <Routes>
             <Route path="/signin" element={<SignIn />} />
+            <Route path="/register" element={<Register />} />
             <Route
               element={
                 <RequireAuth>

@@ -272,3 +272,33 @@ test('profile: name and password change, the wrong current password shown beside
     await page.context().close();
   }
 });
+
+test('register: a refused password shown beside its field, then the new account signed in', async () => {
+  const email = lib.uniqueEmail('reg');
+  for (const mode of ['light', 'dark']) {
+    const page = await open(mode);
+    await page.goto(srv.url + '/signin');
+    await page.getByRole('link', { name: 'Create an account' }).click();
+    await page.waitForURL(/\/register$/);
+    await checkA11y(page, `register (${mode})`);
+    await shot(page, `register-${mode}`);
+    if (mode === 'light') {
+      await page.getByLabel('Your name').fill('Reg');
+      await page.getByLabel('Email').fill(email);
+      const pw = page.getByLabel('Password');
+      await pw.fill('short');
+      await page.getByRole('button', { name: 'Create account' }).click();
+      await page.locator('input[name=password][aria-invalid=true]').waitFor();
+      const helper = await page.locator(`[id="${await pw.getAttribute('aria-describedby')}"]`).textContent();
+      assert.match(helper, /8/);
+      await checkA11y(page, 'register with a field error');
+      await shot(page, 'register-error-light');
+      await pw.fill('a-long-enough-password-reg');
+      await page.getByRole('button', { name: 'Create account' }).click();
+      await page.waitForURL(/\/models$/);
+      await page.getByText('No models yet').waitFor();
+    }
+    noCspErrors(page);
+    await page.context().close();
+  }
+});

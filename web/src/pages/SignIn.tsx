@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
-import { Alert, Box, Button, Paper, TextField, Typography } from '@mui/material';
-import { useNavigate, useSearchParams } from 'react-router-dom';
+import { Alert, Box, Button, Link, Paper, TextField, Typography } from '@mui/material';
+import { Link as RouterLink, useNavigate, useSearchParams } from 'react-router-dom';
 import { api } from '../api/client';
 import { fieldErrors, problemText, type Problem } from '../problem';
 import { setTokens } from '../session';
@@ -72,6 +72,12 @@ export function SignIn() {
         <Button type="submit" variant="contained" fullWidth sx={{ mt: 2 }} disabled={busy}>
           Sign in
         </Button>
+        <Typography sx={{ mt: 2 }}>
+          New here?{' '}
+          <Link component={RouterLink} to="/register">
+            Create an account
+          </Link>
+        </Typography>
       </Paper>
     </Box>
   );
