@@ -2023,8 +2023,26 @@ export interface operations {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not allowed here */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description conflicts with an existing object */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2092,8 +2110,17 @@ export interface operations {
                     "application/json": components["schemas"]["Tokens"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the credentials or the token are not valid */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2161,8 +2188,17 @@ export interface operations {
                     "application/json": components["schemas"]["Tokens"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the credentials or the token are not valid */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2211,7 +2247,10 @@ export interface operations {
     "POST /api/v1/auth/logout": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description optional; this route needs no workspace, but one given must be a workspace the caller is in (else 404; malformed: 400) */
+                "X-Workspace-Id"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2224,6 +2263,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description not authenticated */
             401: {
                 headers: {
@@ -2235,6 +2283,15 @@ export interface operations {
             };
             /** @description role too low */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description X-Workspace-Id names a workspace the caller is not in */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2265,7 +2322,10 @@ export interface operations {
     "GET /api/v1/users/me": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description optional; this route needs no workspace, but one given must be a workspace the caller is in (else 404; malformed: 400) */
+                "X-Workspace-Id"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2280,6 +2340,15 @@ export interface operations {
                     "application/json": components["schemas"]["User"];
                 };
             };
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description not authenticated */
             401: {
                 headers: {
@@ -2291,6 +2360,15 @@ export interface operations {
             };
             /** @description role too low */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description X-Workspace-Id names a workspace the caller is not in */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2321,7 +2399,10 @@ export interface operations {
     "PATCH /api/v1/users/me": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description optional; this route needs no workspace, but one given must be a workspace the caller is in (else 404; malformed: 400) */
+                "X-Workspace-Id"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2340,7 +2421,7 @@ export interface operations {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2360,6 +2441,15 @@ export interface operations {
             };
             /** @description role too low */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description X-Workspace-Id names a workspace the caller is not in */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2411,7 +2501,10 @@ export interface operations {
                 limit?: number;
                 cursor?: string;
             };
-            header?: never;
+            header?: {
+                /** @description optional; this route needs no workspace, but one given must be a workspace the caller is in (else 404; malformed: 400) */
+                "X-Workspace-Id"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2426,7 +2519,7 @@ export interface operations {
                     "application/json": components["schemas"]["UserPage"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2446,6 +2539,15 @@ export interface operations {
             };
             /** @description role too low */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description X-Workspace-Id names a workspace the caller is not in */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2476,7 +2578,10 @@ export interface operations {
     "GET /api/v1/users/{id}": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description optional; this route needs no workspace, but one given must be a workspace the caller is in (else 404; malformed: 400) */
+                "X-Workspace-Id"?: string;
+            };
             path: {
                 id: string;
             };
@@ -2493,7 +2598,7 @@ export interface operations {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2520,7 +2625,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no such object in this workspace */
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2552,7 +2657,10 @@ export interface operations {
     "PATCH /api/v1/users/{id}": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description optional; this route needs no workspace, but one given must be a workspace the caller is in (else 404; malformed: 400) */
+                "X-Workspace-Id"?: string;
+            };
             path: {
                 id: string;
             };
@@ -2573,7 +2681,7 @@ export interface operations {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2600,7 +2708,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no such object in this workspace */
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2653,7 +2761,10 @@ export interface operations {
                 limit?: number;
                 cursor?: string;
             };
-            header?: never;
+            header?: {
+                /** @description optional; this route needs no workspace, but one given must be a workspace the caller is in (else 404; malformed: 400) */
+                "X-Workspace-Id"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2668,7 +2779,7 @@ export interface operations {
                     "application/json": components["schemas"]["WorkspacePage"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2688,6 +2799,15 @@ export interface operations {
             };
             /** @description role too low */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description X-Workspace-Id names a workspace the caller is not in */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2719,6 +2839,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description optional; this route needs no workspace, but one given must be a workspace the caller is in (else 404; malformed: 400) */
+                "X-Workspace-Id"?: string;
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -2739,7 +2861,7 @@ export interface operations {
                     "application/json": components["schemas"]["Workspace"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2759,6 +2881,15 @@ export interface operations {
             };
             /** @description role too low */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description X-Workspace-Id names a workspace the caller is not in */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2807,7 +2938,10 @@ export interface operations {
     "GET /api/v1/workspaces/{id}": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description optional; when given it must be the path's workspace id (else 404) */
+                "X-Workspace-Id"?: string;
+            };
             path: {
                 id: string;
             };
@@ -2824,7 +2958,7 @@ export interface operations {
                     "application/json": components["schemas"]["Workspace"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2851,7 +2985,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no such object in this workspace */
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2883,7 +3017,10 @@ export interface operations {
     "DELETE /api/v1/workspaces/{id}": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description optional; when given it must be the path's workspace id (else 404) */
+                "X-Workspace-Id"?: string;
+            };
             path: {
                 id: string;
             };
@@ -2898,7 +3035,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2925,7 +3062,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no such object in this workspace */
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2957,7 +3094,10 @@ export interface operations {
     "PATCH /api/v1/workspaces/{id}": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description optional; when given it must be the path's workspace id (else 404) */
+                "X-Workspace-Id"?: string;
+            };
             path: {
                 id: string;
             };
@@ -2978,7 +3118,7 @@ export interface operations {
                     "application/json": components["schemas"]["Workspace"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3005,7 +3145,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no such object in this workspace */
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3058,7 +3198,10 @@ export interface operations {
                 limit?: number;
                 cursor?: string;
             };
-            header?: never;
+            header?: {
+                /** @description optional; when given it must be the path's workspace id (else 404) */
+                "X-Workspace-Id"?: string;
+            };
             path: {
                 id: string;
             };
@@ -3075,7 +3218,7 @@ export interface operations {
                     "application/json": components["schemas"]["MemberPage"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3102,7 +3245,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no such object in this workspace */
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3135,6 +3278,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description optional; when given it must be the path's workspace id (else 404) */
+                "X-Workspace-Id"?: string;
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -3157,7 +3302,7 @@ export interface operations {
                     "application/json": components["schemas"]["Member"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3184,7 +3329,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no such object in this workspace */
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3234,7 +3379,10 @@ export interface operations {
     "DELETE /api/v1/workspaces/{id}/members/{user_id}": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description optional; when given it must be the path's workspace id (else 404) */
+                "X-Workspace-Id"?: string;
+            };
             path: {
                 id: string;
                 user_id: string;
@@ -3250,7 +3398,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3277,7 +3425,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no such object in this workspace */
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3309,7 +3457,10 @@ export interface operations {
     "PATCH /api/v1/workspaces/{id}/members/{user_id}": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description optional; when given it must be the path's workspace id (else 404) */
+                "X-Workspace-Id"?: string;
+            };
             path: {
                 id: string;
                 user_id: string;
@@ -3331,7 +3482,7 @@ export interface operations {
                     "application/json": components["schemas"]["Member"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3358,7 +3509,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no such object in this workspace */
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3412,6 +3563,7 @@ export interface operations {
                 cursor?: string;
             };
             header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
                 "X-Workspace-Id"?: string;
             };
             path?: never;
@@ -3428,7 +3580,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiKeyPage"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3448,6 +3600,15 @@ export interface operations {
             };
             /** @description role too low */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description X-Workspace-Id names a workspace the caller is not in */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3479,6 +3640,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
                 "X-Workspace-Id"?: string;
                 "Idempotency-Key"?: string;
             };
@@ -3500,7 +3662,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiKeyCreated"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3520,6 +3682,15 @@ export interface operations {
             };
             /** @description role too low */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description X-Workspace-Id names a workspace the caller is not in */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3569,6 +3740,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
                 "X-Workspace-Id"?: string;
             };
             path: {
@@ -3585,7 +3757,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3612,7 +3784,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no such object in this workspace */
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3648,6 +3820,7 @@ export interface operations {
                 cursor?: string;
             };
             header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
                 "X-Workspace-Id"?: string;
             };
             path?: never;
@@ -3664,7 +3837,7 @@ export interface operations {
                     "application/json": components["schemas"]["AuditEventPage"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3684,6 +3857,15 @@ export interface operations {
             };
             /** @description role too low */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description X-Workspace-Id names a workspace the caller is not in */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3718,6 +3900,7 @@ export interface operations {
                 cursor?: string;
             };
             header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
                 "X-Workspace-Id"?: string;
             };
             path?: never;
@@ -3734,7 +3917,7 @@ export interface operations {
                     "application/json": components["schemas"]["ModelPage"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3754,6 +3937,15 @@ export interface operations {
             };
             /** @description role too low */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description X-Workspace-Id names a workspace the caller is not in */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3785,6 +3977,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
                 "X-Workspace-Id"?: string;
                 "Idempotency-Key"?: string;
             };
@@ -3806,7 +3999,7 @@ export interface operations {
                     "application/json": components["schemas"]["Model"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3826,6 +4019,15 @@ export interface operations {
             };
             /** @description role too low */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description X-Workspace-Id names a workspace the caller is not in */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3874,7 +4076,10 @@ export interface operations {
     "GET /api/v1/models/providers": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description optional; this route needs no workspace, but one given must be a workspace the caller is in (else 404; malformed: 400) */
+                "X-Workspace-Id"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3889,6 +4094,15 @@ export interface operations {
                     "application/json": components["schemas"]["ProviderList"];
                 };
             };
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description not authenticated */
             401: {
                 headers: {
@@ -3900,6 +4114,15 @@ export interface operations {
             };
             /** @description role too low */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description X-Workspace-Id names a workspace the caller is not in */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3931,6 +4154,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
                 "X-Workspace-Id"?: string;
             };
             path: {
@@ -3949,7 +4173,7 @@ export interface operations {
                     "application/json": components["schemas"]["Model"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3976,7 +4200,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no such object in this workspace */
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4009,6 +4233,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
                 "X-Workspace-Id"?: string;
             };
             path: {
@@ -4025,7 +4250,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4052,7 +4277,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no such object in this workspace */
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4085,6 +4310,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
                 "X-Workspace-Id"?: string;
             };
             path: {
@@ -4107,7 +4333,7 @@ export interface operations {
                     "application/json": components["schemas"]["Model"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4134,7 +4360,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no such object in this workspace */
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4185,6 +4411,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
                 "X-Workspace-Id"?: string;
             };
             path: {
@@ -4203,7 +4430,7 @@ export interface operations {
                     "application/json": components["schemas"]["ModelTest"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4230,7 +4457,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no such object in this workspace */
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4266,6 +4493,7 @@ export interface operations {
                 cursor?: string;
             };
             header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
                 "X-Workspace-Id"?: string;
             };
             path?: never;
@@ -4282,7 +4510,7 @@ export interface operations {
                     "application/json": components["schemas"]["AgentPage"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4302,6 +4530,15 @@ export interface operations {
             };
             /** @description role too low */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description X-Workspace-Id names a workspace the caller is not in */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4333,6 +4570,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
                 "X-Workspace-Id"?: string;
                 "Idempotency-Key"?: string;
             };
@@ -4354,7 +4592,7 @@ export interface operations {
                     "application/json": components["schemas"]["Agent"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4374,6 +4612,15 @@ export interface operations {
             };
             /** @description role too low */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description X-Workspace-Id names a workspace the caller is not in */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4423,6 +4670,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
                 "X-Workspace-Id"?: string;
             };
             path: {
@@ -4441,7 +4689,7 @@ export interface operations {
                     "application/json": components["schemas"]["Agent"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4468,7 +4716,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no such object in this workspace */
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4501,6 +4749,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
                 "X-Workspace-Id"?: string;
             };
             path: {
@@ -4517,7 +4766,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4544,7 +4793,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no such object in this workspace */
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4577,6 +4826,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
                 "X-Workspace-Id"?: string;
             };
             path: {
@@ -4599,7 +4849,7 @@ export interface operations {
                     "application/json": components["schemas"]["Agent"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4626,7 +4876,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no such object in this workspace */
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4680,6 +4930,7 @@ export interface operations {
                 cursor?: string;
             };
             header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
                 "X-Workspace-Id"?: string;
             };
             path: {
@@ -4698,7 +4949,7 @@ export interface operations {
                     "application/json": components["schemas"]["AgentVersionSummaryPage"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4725,7 +4976,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no such object in this workspace */
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4758,6 +5009,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
                 "X-Workspace-Id"?: string;
             };
             path: {
@@ -4777,7 +5029,7 @@ export interface operations {
                     "application/json": components["schemas"]["AgentVersion"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4804,7 +5056,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no such object in this workspace */
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4837,6 +5089,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
                 "X-Workspace-Id"?: string;
             };
             path: {
@@ -4857,7 +5110,7 @@ export interface operations {
                     "application/json": components["schemas"]["VersionDiff"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4884,7 +5137,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no such object in this workspace */
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4917,6 +5170,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
                 "X-Workspace-Id"?: string;
             };
             path: {
@@ -4940,7 +5194,7 @@ export interface operations {
                     "application/json": components["schemas"]["Agent"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4967,7 +5221,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no such object in this workspace */
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5021,6 +5275,7 @@ export interface operations {
                 cursor?: string;
             };
             header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
                 "X-Workspace-Id"?: string;
             };
             path?: never;
@@ -5037,7 +5292,7 @@ export interface operations {
                     "application/json": components["schemas"]["ToolPage"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5057,6 +5312,15 @@ export interface operations {
             };
             /** @description role too low */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description X-Workspace-Id names a workspace the caller is not in */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5088,6 +5352,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
                 "X-Workspace-Id"?: string;
                 "Idempotency-Key"?: string;
             };
@@ -5109,7 +5374,7 @@ export interface operations {
                     "application/json": components["schemas"]["Tool"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5129,6 +5394,15 @@ export interface operations {
             };
             /** @description role too low */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description X-Workspace-Id names a workspace the caller is not in */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5178,6 +5452,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
                 "X-Workspace-Id"?: string;
             };
             path: {
@@ -5196,7 +5471,7 @@ export interface operations {
                     "application/json": components["schemas"]["Tool"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5223,7 +5498,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no such object in this workspace */
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5256,6 +5531,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
                 "X-Workspace-Id"?: string;
             };
             path: {
@@ -5272,7 +5548,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5299,7 +5575,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no such object in this workspace */
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5332,6 +5608,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
                 "X-Workspace-Id"?: string;
             };
             path: {
@@ -5354,7 +5631,7 @@ export interface operations {
                     "application/json": components["schemas"]["Tool"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5381,7 +5658,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no such object in this workspace */
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5435,6 +5712,7 @@ export interface operations {
                 cursor?: string;
             };
             header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
                 "X-Workspace-Id"?: string;
             };
             path: {
@@ -5453,7 +5731,7 @@ export interface operations {
                     "application/json": components["schemas"]["ToolVersionSummaryPage"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5480,7 +5758,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no such object in this workspace */
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5513,6 +5791,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
                 "X-Workspace-Id"?: string;
             };
             path: {
@@ -5532,7 +5811,7 @@ export interface operations {
                     "application/json": components["schemas"]["ToolVersion"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5559,7 +5838,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no such object in this workspace */
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5592,6 +5871,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
                 "X-Workspace-Id"?: string;
             };
             path: {
@@ -5612,7 +5892,7 @@ export interface operations {
                     "application/json": components["schemas"]["ToolVersionDiff"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5639,7 +5919,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no such object in this workspace */
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5672,6 +5952,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
                 "X-Workspace-Id"?: string;
             };
             path: {
@@ -5695,7 +5976,7 @@ export interface operations {
                     "application/json": components["schemas"]["Tool"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5722,7 +6003,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no such object in this workspace */
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5773,6 +6054,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
                 "X-Workspace-Id"?: string;
             };
             path: {
@@ -5795,7 +6077,7 @@ export interface operations {
                     "application/json": components["schemas"]["ToolTestResult"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5822,7 +6104,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no such object in this workspace */
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5876,6 +6158,7 @@ export interface operations {
                 cursor?: string;
             };
             header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
                 "X-Workspace-Id"?: string;
             };
             path?: never;
@@ -5892,7 +6175,7 @@ export interface operations {
                     "application/json": components["schemas"]["WorkflowPage"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5912,6 +6195,15 @@ export interface operations {
             };
             /** @description role too low */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description X-Workspace-Id names a workspace the caller is not in */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5943,6 +6235,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
                 "X-Workspace-Id"?: string;
                 "Idempotency-Key"?: string;
             };
@@ -5964,7 +6257,7 @@ export interface operations {
                     "application/json": components["schemas"]["Workflow"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5984,6 +6277,15 @@ export interface operations {
             };
             /** @description role too low */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description X-Workspace-Id names a workspace the caller is not in */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6033,6 +6335,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
                 "X-Workspace-Id"?: string;
             };
             path: {
@@ -6051,7 +6354,7 @@ export interface operations {
                     "application/json": components["schemas"]["Workflow"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6078,7 +6381,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no such object in this workspace */
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6111,6 +6414,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
                 "X-Workspace-Id"?: string;
             };
             path: {
@@ -6127,7 +6431,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6154,7 +6458,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no such object in this workspace */
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6187,6 +6491,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
                 "X-Workspace-Id"?: string;
             };
             path: {
@@ -6209,7 +6514,7 @@ export interface operations {
                     "application/json": components["schemas"]["Workflow"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6236,7 +6541,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no such object in this workspace */
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6287,6 +6592,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
                 "X-Workspace-Id"?: string;
             };
             path: {
@@ -6305,7 +6611,7 @@ export interface operations {
                     "application/json": components["schemas"]["WorkflowValidation"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6332,7 +6638,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no such object in this workspace */
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6365,6 +6671,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
                 "X-Workspace-Id"?: string;
             };
             path: {
@@ -6387,7 +6694,7 @@ export interface operations {
                     "application/json": components["schemas"]["Workflow"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6414,7 +6721,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no such object in this workspace */
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6465,6 +6772,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
                 "X-Workspace-Id"?: string;
             };
             path: {
@@ -6487,7 +6795,7 @@ export interface operations {
                     "application/json": components["schemas"]["WorkflowSnapshot"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6514,7 +6822,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no such object in this workspace */
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6568,6 +6876,7 @@ export interface operations {
                 cursor?: string;
             };
             header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
                 "X-Workspace-Id"?: string;
             };
             path: {
@@ -6586,7 +6895,7 @@ export interface operations {
                     "application/json": components["schemas"]["WorkflowVersionSummaryPage"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6613,7 +6922,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no such object in this workspace */
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6646,6 +6955,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
                 "X-Workspace-Id"?: string;
             };
             path: {
@@ -6665,7 +6975,7 @@ export interface operations {
                     "application/json": components["schemas"]["WorkflowVersion"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6692,7 +7002,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no such object in this workspace */
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6725,6 +7035,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
                 "X-Workspace-Id"?: string;
             };
             path: {
@@ -6745,7 +7056,7 @@ export interface operations {
                     "application/json": components["schemas"]["WorkflowVersionDiff"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6772,7 +7083,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no such object in this workspace */
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6805,6 +7116,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
                 "X-Workspace-Id"?: string;
             };
             path: {
@@ -6828,7 +7140,7 @@ export interface operations {
                     "application/json": components["schemas"]["Workflow"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6855,7 +7167,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no such object in this workspace */
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6906,6 +7218,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
                 "X-Workspace-Id"?: string;
                 "Idempotency-Key"?: string;
             };
@@ -6928,7 +7241,7 @@ export interface operations {
                     "application/json": components["schemas"]["WorkflowImportResult"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6948,6 +7261,15 @@ export interface operations {
             };
             /** @description role too low */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description X-Workspace-Id names a workspace the caller is not in */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6997,6 +7319,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
                 "X-Workspace-Id"?: string;
             };
             path: {
@@ -7015,7 +7338,7 @@ export interface operations {
                     "application/json": components["schemas"]["WorkflowExport"];
                 };
             };
-            /** @description invalid request */
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7042,7 +7365,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no such object in this workspace */
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
             404: {
                 headers: {
                     [name: string]: unknown;
