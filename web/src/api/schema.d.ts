@@ -823,6 +823,74 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workflows/{id}/execute": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start an execution of the workflow (202 {id, status: queued}); 422 names bad inputs and what this engine does not run yet */
+        post: operations["POST /api/v1/workflows/{id}/execute"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List executions (filters: workflow_id, status, since, until on created_at) */
+        get: operations["GET /api/v1/executions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An execution with its tasks, output, error and usage */
+        get: operations["GET /api/v1/executions/{id}"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions/{id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An execution's events, by seq */
+        get: operations["GET /api/v1/executions/{id}/events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1828,6 +1896,110 @@ export interface components {
             agents_yaml: string;
             tasks_yaml: string;
             crew_yaml: string;
+        };
+        ExecutionStart: {
+            inputs?: components["schemas"]["FreeObject"];
+            /** @description default: the published version, else the latest */
+            version?: number;
+        };
+        ExecutionStarted: {
+            /** Format: uuid */
+            id: string;
+            status: string;
+        };
+        ExecutionSummary: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            workflow_id: string;
+            workflow_version: number;
+            /** @description queued|running|succeeded|failed|cancelled */
+            status: string;
+            error: unknown;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            started_at: string | null;
+            /** Format: date-time */
+            ended_at: string | null;
+        };
+        ExecutionSummaryPage: {
+            items: components["schemas"]["ExecutionSummary"][];
+            /** @description pass as ?cursor= for the next page; null on the last */
+            next_cursor: string | null;
+        };
+        Execution: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            workflow_id: string;
+            workflow_version: number;
+            /** @description queued|running|succeeded|failed|cancelled */
+            status: string;
+            error: unknown;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            started_at: string | null;
+            /** Format: date-time */
+            ended_at: string | null;
+            inputs: components["schemas"]["FreeObject"];
+            tasks: components["schemas"]["ExecutionTask"][];
+            output: unknown;
+            usage: components["schemas"]["ExecutionUsage"];
+            artifacts: components["schemas"]["ExecutionArtifact"][];
+        };
+        ExecutionTask: {
+            key: string;
+            agent: components["schemas"]["ExecutionAgent"] | null;
+            /** @description pending|running|succeeded|failed|cancelled */
+            status: string;
+            /** @description text, or JSON for output.format json */
+            output: unknown;
+            attempts: number;
+            /** Format: date-time */
+            started_at: string | null;
+            /** Format: date-time */
+            ended_at: string | null;
+            usage: components["schemas"]["FreeObject"] | null;
+        };
+        ExecutionAgent: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            version: number;
+        };
+        ExecutionUsage: {
+            prompt_tokens: number;
+            completion_tokens: number;
+            cached_tokens: number;
+            /** @description null: a model without a price */
+            cost: number | null;
+            currency: string | null;
+            by_agent: components["schemas"]["FreeObject"];
+            by_model: components["schemas"]["FreeObject"];
+            by_task: components["schemas"]["FreeObject"];
+        };
+        ExecutionArtifact: {
+            name: string;
+            size: number;
+            url: string;
+        };
+        ExecutionEvent: {
+            /** @description increasing per execution, from 1, without gaps */
+            seq: number;
+            /** @description execution.queued, task.started, llm.completed, ... */
+            type: string;
+            /** Format: date-time */
+            at: string;
+            task_key?: string;
+            attempt?: number;
+            data: unknown;
+        };
+        ExecutionEventPage: {
+            items: components["schemas"]["ExecutionEvent"][];
+            /** @description pass as ?cursor= for the next page; null on the last */
+            next_cursor: string | null;
         };
     };
     responses: never;
@@ -7336,6 +7508,349 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["WorkflowExport"];
+                };
+            };
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description role too low */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "POST /api/v1/workflows/{id}/execute": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
+                "X-Workspace-Id"?: string;
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExecutionStart"];
+            };
+        };
+        responses: {
+            /** @description success */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionStarted"];
+                };
+            };
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description role too low */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "GET /api/v1/executions": {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
+                "X-Workspace-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionSummaryPage"];
+                };
+            };
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description role too low */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description X-Workspace-Id names a workspace the caller is not in */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "GET /api/v1/executions/{id}": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
+                "X-Workspace-Id"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Execution"];
+                };
+            };
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description role too low */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "GET /api/v1/executions/{id}/events": {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
+                "X-Workspace-Id"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionEventPage"];
                 };
             };
             /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
