@@ -77,6 +77,12 @@ struct parser {
 	json_t *literals; /* every literal, freed together */
 	struct expr *regexes[64];
 	int nregexes;
+	/* A function argument parsed as a primary and then found to start a
+	 * comparison or a logical expression: primary() hands it back once
+	 * instead of parsing it again, so nested arguments cost linear time
+	 * (a re-parse at every level of match(@.a[?match(...)]) was 2^depth). */
+	struct expr *pending;
+	size_t pending_at, pending_end;
 };
 
 static bool perr(struct parser *ps, const char *msg)
@@ -575,14 +581,27 @@ static struct expr *function_call(struct parser *ps)
 			perr(ps, "too many arguments");
 			return NULL;
 		}
-		/* a plain argument (literal, query, function), else a logical expression */
-		struct expr *arg = primary(ps);
-		blank(ps);
-		if (!arg || (peek(ps) != ',' && peek(ps) != ')')) {
-			ps->pos = at;
-			ps->err = NULL;
+		/* a plain argument (literal, query, function), else a logical
+		 * expression that starts with one, or with '!' or '(' */
+		struct expr *arg;
+		if (peek(ps) == '!' || peek(ps) == '(') {
 			if (!(arg = logical_or(ps)))
 				return NULL;
+		} else {
+			if (!(arg = primary(ps)))
+				return NULL;
+			size_t end = ps->pos;
+			blank(ps);
+			if (peek(ps) != ',' && peek(ps) != ')') {
+				ps->pending = arg;
+				ps->pending_at = at;
+				ps->pending_end = end;
+				ps->pos = at;
+				arg = logical_or(ps);
+				ps->pending = NULL;
+				if (!arg)
+					return NULL;
+			}
 		}
 		if (!arg_fits(arg, functions[fi].args[nargs])) {
 			ps->pos = at;
@@ -620,6 +639,12 @@ static struct expr *primary(struct parser *ps)
 	char c = peek(ps);
 	struct expr *e;
 
+	if (ps->pending && ps->pos == ps->pending_at) {
+		e = ps->pending;
+		ps->pending = NULL;
+		ps->pos = ps->pending_end;
+		return e;
+	}
 	if (c == '$' || c == '@') {
 		e = new_expr(ps, EX_QUERY, T_NODES);
 		return (e->q = query(ps)) ? e : NULL;
