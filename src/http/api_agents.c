@@ -169,8 +169,13 @@ static enum status h_restore(struct req *rq, struct res *rs)
 	return api_reply(rs, st, out);
 }
 
+static const struct route_query list_query[] = {
+    {"q", "string", "part of the name or role, case-insensitive (% and _ are plain characters); at most 200"},
+    {0},
+};
+
 const struct route api_agents_routes[] = {
-    {"GET", "/api/v1/agents", h_list, ROLE_VIEWER, .response = &agent_schema, .flags = ROUTE_LIST,
+    {"GET", "/api/v1/agents", h_list, ROLE_VIEWER, .response = &agent_schema, .flags = ROUTE_LIST, .query = list_query,
      .summary = "List agents (q: part of the name or role)"},
     {"POST", "/api/v1/agents", h_create, ROLE_EDITOR, .body = &agents_create_schema, .response = &agent_schema,
      .flags = ROUTE_IDEMPOTENT | ROUTE_CREATES, .summary = "Create an agent (version 1)"},

@@ -227,8 +227,13 @@ static enum status h_test(struct req *rq, struct res *rs)
 	return api_reply(rs, st, out);
 }
 
+static const struct route_query list_query[] = {
+    {"q", "string", "part of the name or definition, case-insensitive; at most 200"},
+    {0},
+};
+
 const struct route api_tools_routes[] = {
-    {"GET", "/api/v1/tools", h_list, ROLE_VIEWER, .response = &tool_schema, .flags = ROUTE_LIST,
+    {"GET", "/api/v1/tools", h_list, ROLE_VIEWER, .response = &tool_schema, .flags = ROUTE_LIST, .query = list_query,
      .summary = "List tools: the built-ins, then the workspace's custom tools (q: part of the name)"},
     {"POST", "/api/v1/tools", h_create, ROLE_EDITOR, .body = &tool_create_schema, .response = &tool_schema,
      .flags = ROUTE_IDEMPOTENT | ROUTE_CREATES, .summary = "Create a custom HTTP tool"},

@@ -37,6 +37,14 @@ enum route_flags {
 	ROUTE_ACCEPTS = 1 << 9,      /* success is 202 Accepted: the work goes on after the answer (RFC 9110, 15.3.3) */
 };
 
+/* A query parameter a route reads beyond ?limit= and ?cursor= (ROUTE_LIST
+ * adds those): the OpenAPI document lists it, so the typed clients see it. */
+struct route_query {
+	const char *name;        /* "q" */
+	const char *type;        /* JSON Schema type: "string", "integer", "boolean" */
+	const char *description; /* what it matches, its bounds */
+};
+
 struct route {
 	const char *method;
 	const char *pattern; /* "/api/v1/agents/{id}" */
@@ -57,6 +65,8 @@ struct route {
 	 * every route of its kind (see openapi.c), 0-terminated: the OpenAPI
 	 * document lists them. */
 	const int *also;
+	/* Query parameters read by the handler, ended by {0}; NULL: none. */
+	const struct route_query *query;
 };
 
 /* A route group: one service's routes, declared in src/http/api_<module>.c

@@ -287,6 +287,9 @@ static json_t *operation(const struct route *r, json_t *components)
 		json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s}}", "name", "cursor", "in", "query",
 		                                        "schema", "type", "string"));
 	}
+	for (const struct route_query *q = r->query; q && q->name; q++)
+		json_array_append_new(params, json_pack("{s:s, s:s, s:s, s:{s:s}}", "name", q->name, "in", "query",
+		                                        "description", q->description, "schema", "type", q->type));
 	if (r->role != ROLE_PUBLIC)
 		json_array_append_new(params, json_pack("{s:s, s:s, s:s, s:{s:s, s:s}}", "name", "X-Workspace-Id", "in",
 		                                        "header", "description", ws_header_text(r), "schema", "type",

@@ -141,6 +141,12 @@ test('agents', async (t) => {
     assert.equal((await call('GET', '/api/v1/agents?q=1_0')).json.items.length, 0, '_ is a character, not a wildcard');
     const byRole = await call('GET', '/api/v1/agents?q=data%20RESEARCHER');
     assert.deepEqual(byRole.json.items.map((a) => a.name).sort(), ['Researcher', 'with refs'], 'the role matches too');
+    // The OpenAPI document lists q for both searchable lists (typed clients see it).
+    const doc = (await api(srv, 'GET', '/api/v1/openapi.json')).json;
+    for (const p of ['/api/v1/agents', '/api/v1/tools']) {
+      const qp = doc.paths[p].get.parameters.find((x) => x.name === 'q');
+      assert.ok(qp && qp.in === 'query' && qp.schema.type === 'string' && qp.description, `${p} documents ?q=`);
+    }
     const seen = new Set();
     let cursor = '';
     for (let i = 0; i < 10; i++) {

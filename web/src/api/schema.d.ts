@@ -4663,6 +4663,8 @@ export interface operations {
             query?: {
                 limit?: number;
                 cursor?: string;
+                /** @description part of the name or role, case-insensitive (% and _ are plain characters); at most 200 */
+                q?: string;
             };
             header?: {
                 /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
@@ -5445,6 +5447,8 @@ export interface operations {
             query?: {
                 limit?: number;
                 cursor?: string;
+                /** @description part of the name or definition, case-insensitive; at most 200 */
+                q?: string;
             };
             header?: {
                 /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
