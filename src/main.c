@@ -7,6 +7,7 @@
 #include "models/models.h"
 #include "agents/agents.h"
 #include "jobs/jobs.h"
+#include "executions/executions.h"
 #include "workflows/workflows.h"
 #include "cli/cli.h"
 #include "llm/llm.h"
@@ -300,6 +301,14 @@ static int run_server(struct app *app, const struct config *cfg)
 	struct http_hooks hooks = {0};
 	if (app->auth)
 		api_auth_hooks(app->auth, &hooks);
+	/* The live hub before the server: its thread counts among the
+	 * process's from the start, and sleeps while nobody streams. */
+	struct executions_hub_options hub = {
+	    .db = app->db, .poll_ms = (int) cfg->sse_poll_ms, .keepalive_ms = (int) cfg->sse_keepalive_ms};
+	if (executions_hub_start(&hub, &p) != ST_OK) {
+		fprintf(stderr, "troupe: %s\n", p.detail ? p.detail : "cannot start the live hub");
+		goto out;
+	}
 	if (http_start(app, &ho, &hooks, &app->http, &p) != ST_OK) {
 		fprintf(stderr, "troupe: cannot listen on %s: %s\n", cfg->listen, p.detail ? p.detail : "error");
 		goto out;
@@ -315,6 +324,7 @@ static int run_server(struct app *app, const struct config *cfg)
 	stop_jobs(app, cfg);
 	rc = 0;
 out:
+	executions_hub_stop();
 	arena_free(&a);
 	return rc;
 }

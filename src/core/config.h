@@ -42,6 +42,9 @@ struct config {
 	int64_t shutdown_timeout_s;
 	int64_t access_ttl_s;
 	int64_t refresh_ttl_s;
+	int64_t sse_keepalive_ms;   /* an execution's event stream sends a comment when idle this long */
+	int64_t sse_poll_ms;        /* how often an API process polls for events other processes wrote */
+	int64_t stream_token_ttl_s; /* a stream token's lifetime */
 	bool allow_registration;
 	bool trust_proxy; /* take the client address from X-Forwarded-For */
 	/* host names and CIDRs the outbound client may reach although private (net/net.h) */

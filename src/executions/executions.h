@@ -77,4 +77,71 @@ enum status executions_event_tx(struct db_conn *c, const char *ws, const char *i
                                 const char *task_key, int attempt, const json_t *data, int64_t *seq_out,
                                 struct problem *p);
 
+/* ---- the live hub (hub.c; docs/executions.md, "Live streams") ----
+ *
+ * An in-process fan-out from the writers of an execution's events to the
+ * streams that watch it. One per process, static: every function here may
+ * be called from any thread, before executions_hub_start and after
+ * executions_hub_stop too (then nobody listens, or keep-alives and the poll
+ * just do not run). Bounded: each subscriber holds at most queue_max live
+ * events; past that they are dropped for that subscriber (counted), and a
+ * writer never waits on a reader. Stored events are never queued: a
+ * subscriber is told the highest seq written and reads the events from the
+ * database itself, so a slow one loses nothing stored. Zero cost when nobody
+ * listens: the writers' calls read one atomic counter and return. */
+
+/* A writer, after the transaction that stored events up to last_seq has
+ * committed: wakes the execution's subscribers (none: nothing is done). */
+void executions_notify(const char *execution_id, int64_t last_seq);
+/* A writer, for a live-only event (output.delta): never stored; queued to
+ * each subscriber of the execution as the envelope {type, at, task_key?,
+ * attempt?, data} (no seq), placed after the last notified seq. data NULL:
+ * {}; not taken. */
+void executions_live(const char *execution_id, const char *type, const char *task_key, int attempt, const json_t *data);
+
+struct executions_hub_options {
+	struct db *db;    /* the cross-process poll reads it; NULL: no poll */
+	int poll_ms;      /* the poll's period (at most one query per period for up to 256 executions); 0: none */
+	int keepalive_ms; /* a subscriber idle this long is woken with a keep-alive due; 0: 15000 */
+	int queue_max;    /* live events held per subscriber; 0: 256 */
+};
+/* Starts the hub's one thread (keep-alives and the poll). It sleeps while
+ * nobody listens. ST_CONFLICT when already started. */
+enum status executions_hub_start(const struct executions_hub_options *o, struct problem *p);
+/* Joins the thread; subscriptions stay valid (their owners end them). */
+void executions_hub_stop(void);
+
+struct executions_sub;
+struct executions_live_msg;
+/* Called with the hub's lock held, from a writer's thread or the hub's:
+ * must not block or call back into the hub; set a flag and resume. */
+typedef void (*executions_wake_fn)(void *ctx);
+/* Subscribes to an execution the caller has checked is in workspace ws
+ * (the poll's query names it). known_seq: the highest seq the caller knows
+ * exists (it reads the events from the database itself). Never fails. */
+struct executions_sub *executions_subscribe(const char *ws, const char *execution_id, int64_t known_seq,
+                                            executions_wake_fn wake, void *ctx);
+/* Ends it: after this returns, wake is never called for it again. NULLs *s. */
+void executions_unsubscribe(struct executions_sub **s);
+/* The highest seq notified for the execution; whether a keep-alive is due
+ * and how many live events were dropped since the last call (both reset). */
+void executions_sub_state(struct executions_sub *s, int64_t *notified_seq, bool *keepalive, int64_t *dropped);
+/* The next live event, in the order written, or NULL; the caller releases it. */
+struct executions_live_msg *executions_sub_next(struct executions_sub *s);
+/* The subscriber sent something: the keep-alive clock starts again. */
+void executions_sub_sent(struct executions_sub *s);
+/* The envelope's JSON (NUL-terminated) and its length. */
+const char *executions_live_text(const struct executions_live_msg *m, size_t *len);
+/* The seq of the last stored event notified before this one was written:
+ * it is sent after that event and before any later one. */
+int64_t executions_live_after(const struct executions_live_msg *m);
+void executions_live_release(struct executions_live_msg **m);
+
+struct executions_hub_stats {
+	int subscribers;
+	int64_t live_sent;    /* live events queued, summed over subscribers */
+	int64_t live_dropped; /* live events dropped for slow subscribers */
+};
+void executions_hub_stats(struct executions_hub_stats *out);
+
 #endif

@@ -1,0 +1,318 @@
+/* executions' live hub (src/executions/hub.c): writers wake the
+ * subscribers of their execution only; live events keep their order and
+ * their place after the last notified seq; a full queue drops live events
+ * for that subscriber without blocking the writer; keep-alives come from the
+ * hub's thread; the poll finds events another process wrote (a second
+ * database handle here, which never notifies); nothing happens when nobody
+ * listens; writers on many threads and a reader at once leave nothing
+ * behind (run under ASan). */
+#include "core/core.h"
+#include "db/db.h"
+#include "executions/executions.h"
+#include "t.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#define WS  "00000000-0000-4000-8000-00000000000a"
+#define EX1 "00000000-0000-4000-8000-000000000e01"
+#define EX2 "00000000-0000-4000-8000-000000000e02"
+
+struct waker {
+	atomic_int wakes;
+};
+
+static void on_wake(void *ctx)
+{
+	struct waker *w = ctx;
+	atomic_fetch_add(&w->wakes, 1);
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long) (ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+/* Waits up to limit_ms for *wakes to pass from; the ms it took, or -1. */
+static int wait_wake(struct waker *w, int from, int limit_ms)
+{
+	for (int ms = 0; ms <= limit_ms; ms += 5) {
+		if (atomic_load(&w->wakes) > from)
+			return ms;
+		sleep_ms(5);
+	}
+	return -1;
+}
+
+static void t_nobody_listens(void)
+{
+	struct executions_hub_stats st;
+	json_t *d = json_pack("{s:s}", "text", "hello");
+	for (int i = 0; i < 1000; i++) {
+		executions_notify(EX1, i);
+		executions_live(EX1, "output.delta", "t", 1, d);
+	}
+	json_decref(d);
+	executions_hub_stats(&st);
+	T_EQ_INT(st.subscribers, 0, "nobody listens: no subscriber");
+	T_EQ_INT(st.live_sent, 0, "nobody listens: live events are not even queued");
+}
+
+static void t_notify_and_live(void)
+{
+	struct waker a = {0}, b = {0};
+	struct executions_sub *sa = executions_subscribe(WS, EX1, 3, on_wake, &a);
+	struct executions_sub *sb = executions_subscribe(WS, EX2, 0, on_wake, &b);
+	int64_t seq;
+	bool ka;
+	int64_t dropped;
+
+	executions_sub_state(sa, &seq, &ka, &dropped);
+	T_EQ_INT(seq, 3, "a new subscription starts at the seq its subscriber knows");
+	executions_notify(EX1, 5);
+	T_EQ_INT(atomic_load(&a.wakes), 1, "notify wakes the execution's subscriber");
+	T_EQ_INT(atomic_load(&b.wakes), 0, "and no other execution's");
+	executions_notify(EX1, 4);
+	T_EQ_INT(atomic_load(&a.wakes), 1, "a notify below the known seq wakes nobody");
+	executions_sub_state(sa, &seq, &ka, &dropped);
+	T_EQ_INT(seq, 5, "the subscriber reads the highest seq notified");
+
+	json_t *d1 = json_pack("{s:s}", "text", "Hel"), *d2 = json_pack("{s:s}", "text", "lo\nthere");
+	executions_live(EX1, "output.delta", "research", 2, d1);
+	executions_notify(EX1, 6);
+	executions_live(EX1, "output.delta", NULL, 0, d2);
+	executions_live(EX1, "output.delta", NULL, 0, NULL);
+	json_decref(d1);
+	json_decref(d2);
+	struct executions_live_msg *m = executions_sub_next(sa);
+	size_t len = 0;
+	const char *text = m ? executions_live_text(m, &len) : "";
+	json_t *e = json_loadb(text, len, 0, NULL);
+	T_OK(e && json_is_string(json_object_get(e, "at")) && !json_object_get(e, "seq"),
+	     "a live event's envelope has at and no seq: %s", text);
+	T_EQ_STR(json_string_value(json_object_get(e, "type")), "output.delta", "its type");
+	T_EQ_STR(json_string_value(json_object_get(e, "task_key")), "research", "its task_key");
+	T_EQ_INT(json_integer_value(json_object_get(e, "attempt")), 2, "its attempt");
+	T_EQ_STR(json_string_value(json_object_get(json_object_get(e, "data"), "text")), "Hel", "its data");
+	T_EQ_INT(m ? executions_live_after(m) : -1, 5, "it goes after the seq notified before it was written");
+	json_decref(e);
+	executions_live_release(&m);
+	T_OK(!m, "release NULLs the pointer");
+	m = executions_sub_next(sa);
+	text = m ? executions_live_text(m, &len) : "";
+	T_OK(strchr(text, '\n') == NULL, "a newline in the data stays escaped in the JSON (SSE data is one line)");
+	T_OK(!strstr(text, "task_key") && !strstr(text, "attempt"), "no task_key or attempt when not given: %s", text);
+	T_EQ_INT(m ? executions_live_after(m) : -1, 6, "the second one after seq 6");
+	executions_live_release(&m);
+	m = executions_sub_next(sa);
+	T_OK(m && strstr(executions_live_text(m, &len), "\"data\":{}"), "data NULL is {}");
+	executions_live_release(&m);
+	T_OK(executions_sub_next(sa) == NULL, "then the queue is empty");
+	T_OK(executions_sub_next(sb) == NULL, "the other execution's subscriber got none");
+
+	/* Unsubscribed: never woken again, and its queue is freed (ASan). */
+	executions_live(EX1, "output.delta", NULL, 0, NULL);
+	executions_unsubscribe(&sa);
+	T_OK(!sa, "unsubscribe NULLs the pointer");
+	int before = atomic_load(&a.wakes);
+	executions_notify(EX1, 50);
+	T_EQ_INT(atomic_load(&a.wakes), before, "an ended subscription is not woken");
+	executions_unsubscribe(&sb);
+	struct executions_hub_stats st;
+	executions_hub_stats(&st);
+	T_EQ_INT(st.subscribers, 0, "no subscriber left");
+}
+
+static void t_bounded(void)
+{
+	struct waker a = {0}, b = {0};
+	struct executions_sub *slow = executions_subscribe(WS, EX1, 0, on_wake, &a);
+	struct executions_sub *fast = executions_subscribe(WS, EX1, 0, on_wake, &b);
+	int taken = 0;
+	for (int i = 0; i < 10; i++) {
+		json_t *d = json_pack("{s:i}", "i", i);
+		executions_live(EX1, "output.delta", NULL, 0, d);
+		json_decref(d);
+		struct executions_live_msg *m = executions_sub_next(fast);
+		taken += m != NULL;
+		executions_live_release(&m);
+	}
+	int64_t seq, dropped;
+	bool ka;
+	executions_sub_state(slow, &seq, &ka, &dropped);
+	T_EQ_INT(dropped, 6, "a slow subscriber holds queue_max (4) live events; the other 6 are dropped");
+	executions_sub_state(slow, &seq, &ka, &dropped);
+	T_EQ_INT(dropped, 0, "the dropped count resets when read");
+	T_EQ_INT(taken, 10, "a subscriber that keeps up gets every one");
+	struct executions_live_msg *m = executions_sub_next(slow);
+	size_t len;
+	T_OK(m && strstr(executions_live_text(m, &len), "\"i\":0"), "the slow one keeps the oldest, in order");
+	executions_live_release(&m);
+	executions_unsubscribe(&slow); /* three still queued: freed */
+	executions_unsubscribe(&fast);
+}
+
+static void t_keepalive(void)
+{
+	struct waker a = {0};
+	struct executions_sub *s = executions_subscribe(WS, EX1, 0, on_wake, &a);
+	int ms = wait_wake(&a, 0, 1000);
+	int64_t seq, dropped;
+	bool ka = false;
+	executions_sub_state(s, &seq, &ka, &dropped);
+	T_OK(ms >= 0 && ka, "an idle subscriber is woken with a keep-alive due (keepalive 60 ms: after %d ms)", ms);
+	executions_sub_state(s, &seq, &ka, &dropped);
+	T_OK(!ka, "the keep-alive flag resets when read");
+	/* Sending pushes the clock: 20 ms sends for 200 ms see no keep-alive. */
+	int before = atomic_load(&a.wakes);
+	for (int i = 0; i < 10; i++) {
+		executions_sub_sent(s);
+		sleep_ms(20);
+	}
+	T_EQ_INT(atomic_load(&a.wakes), before, "a subscriber that keeps sending gets no keep-alive");
+	executions_unsubscribe(&s);
+}
+
+static struct db *open_db(const char *url)
+{
+	struct arena *a = arena_new();
+	struct problem p;
+	struct db_options o = {.url = url};
+	struct db *db = NULL;
+	problem_init(&p, a);
+	if (db_open(&o, &db, &p) != ST_OK) {
+		printf("# database: %s\n", p.detail ? p.detail : "?");
+		db = NULL;
+	}
+	arena_free(&a);
+	return db;
+}
+
+struct bump {
+	const char *id;
+	int64_t seq;
+};
+
+static enum status bump_tx(struct db_conn *c, void *ctx, struct problem *p)
+{
+	struct bump *b = ctx;
+	return executions_event_tx(c, WS, b->id, "task.started", "t", 1, NULL, &b->seq, p);
+}
+
+/* Another process's writer: a second handle on the same file that stores an
+ * event and never calls executions_notify. */
+static void t_poll(const char *dir)
+{
+	char *url = xasprintf("sqlite:%s/hub.db", dir);
+	struct db *db = open_db(url), *other = open_db(url);
+	struct arena *a = arena_new();
+	struct problem p;
+	problem_init(&p, a);
+	T_OK(db && other && db_migrate(db, &p) == ST_OK, "a database");
+	if (!db || !other)
+		goto out;
+	db_exec1(db, DB_WRITE, a, NULL,
+	         "INSERT INTO workspaces (id, name, personal, created_by, created_at, updated_at) VALUES (?, 'w', 0, "
+	         "'u', 1, 1)",
+	         DB_ARGS(db_text(WS)), &p);
+	db_exec1(db, DB_WRITE, a, NULL,
+	         "INSERT INTO executions (id, workspace_id, workflow_id, workflow_version, snapshot, status, inputs, "
+	         "created_at) VALUES (?, ?, ?, 1, '{}', 'running', '{}', 1)",
+	         DB_ARGS(db_text(EX2), db_text(WS), db_text(EX1)), &p);
+	struct executions_hub_options o = {.db = db, .poll_ms = 40, .keepalive_ms = 60000, .queue_max = 4};
+	executions_hub_stop();
+	T_EQ_INT(executions_hub_start(&o, &p), ST_OK, "the hub restarts with a database to poll");
+	struct waker w = {0};
+	struct executions_sub *s = executions_subscribe(WS, EX2, 0, on_wake, &w);
+	struct bump b = {.id = EX2};
+	T_EQ_INT(db_tx(other, bump_tx, &b, &p), ST_OK, "the other handle stores an event");
+	int from = atomic_load(&w.wakes);
+	int ms = wait_wake(&w, from, 2000);
+	int64_t seq, dropped;
+	bool ka;
+	executions_sub_state(s, &seq, &ka, &dropped);
+	T_OK(ms >= 0 && seq == b.seq, "the poll finds it and wakes the subscriber (after %d ms, seq %lld)", ms,
+	     (long long) seq);
+	executions_unsubscribe(&s);
+out:
+	db_close(&other);
+	db_close(&db);
+	arena_free(&a);
+	free(url);
+}
+
+struct writer {
+	int n;
+};
+
+static void *writer_main(void *ctx)
+{
+	struct writer *w = ctx;
+	json_t *d = json_pack("{s:s}", "text", "x");
+	for (int i = 0; i < w->n; i++) {
+		executions_live(EX1, "output.delta", "t", 1, d);
+		executions_notify(EX1, i);
+	}
+	json_decref(d);
+	return NULL;
+}
+
+static void t_threads(void)
+{
+	struct waker a = {0};
+	struct executions_sub *s = executions_subscribe(WS, EX1, 0, on_wake, &a);
+	pthread_t th[4];
+	struct writer w = {.n = 2000};
+	for (int i = 0; i < 4; i++)
+		pthread_create(&th[i], NULL, writer_main, &w);
+	int got = 0;
+	for (int spins = 0; spins < 200000 && got < 100; spins++) {
+		struct executions_live_msg *m = executions_sub_next(s);
+		got += m != NULL;
+		executions_live_release(&m);
+	}
+	for (int i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	T_OK(got > 0, "a reader drains while four writers write (%d taken)", got);
+	executions_unsubscribe(&s); /* what is left is freed: ASan would tell */
+	struct executions_hub_stats st;
+	executions_hub_stats(&st);
+	T_EQ_INT(st.subscribers, 0, "no subscriber left");
+}
+
+int main(void)
+{
+	struct arena *a = arena_new();
+	struct problem p;
+	char dir[] = "/tmp/troupe-test-hub-XXXXXX";
+	problem_init(&p, a);
+	core_init();
+	if (!mkdtemp(dir))
+		return 1;
+	t_nobody_listens();
+	/* A long keep-alive first, so none counts as a wake where wakes are counted. */
+	struct executions_hub_options o = {.keepalive_ms = 600000, .queue_max = 4};
+	T_EQ_INT(executions_hub_start(&o, &p), ST_OK, "the hub starts");
+	T_EQ_INT(executions_hub_start(&o, &p), ST_CONFLICT, "only once");
+	t_notify_and_live();
+	t_bounded();
+	t_threads();
+	executions_hub_stop();
+	o.keepalive_ms = 60;
+	T_EQ_INT(executions_hub_start(&o, &p), ST_OK, "the hub starts again (keep-alive 60 ms)");
+	t_keepalive();
+	t_poll(dir);
+	executions_hub_stop();
+	executions_hub_stop();
+	T_OK(1, "stop twice is harmless");
+	char *rm = xasprintf("rm -rf %s", dir);
+	if (system(rm) != 0)
+		printf("# could not remove %s\n", dir);
+	free(rm);
+	arena_free(&a);
+	return t_done();
+}
