@@ -1,4 +1,4 @@
-import { useEffect } from 'react';
+import { Suspense, useEffect } from 'react';
 import { AppBar, Box, Button, FormControl, InputLabel, MenuItem, Select, Toolbar, Typography } from '@mui/material';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { NavLink, Outlet, useNavigate } from 'react-router-dom';
@@ -6,6 +6,7 @@ import { api, type Schemas } from './api/client';
 import { clearSession, getSession, setWorkspace } from './session';
 import { useSession } from './App';
 import type { Mode } from './theme';
+import { Loading } from './ui';
 
 export function useWorkspaces() {
   return useQuery({
@@ -62,6 +63,9 @@ export function Layout({ mode, onToggleMode }: { mode: Mode; onToggleMode: () =>
             <Button component={NavLink} to="/profile" color="inherit">
               Profile
             </Button>
+            <Button component={NavLink} to="/admin" color="inherit">
+              Administration
+            </Button>
           </Box>
           {workspaces && getSession().workspaceId && (
             <FormControl size="small" sx={{ minWidth: 200 }}>
@@ -89,7 +93,9 @@ export function Layout({ mode, onToggleMode }: { mode: Mode; onToggleMode: () =>
         </Toolbar>
       </AppBar>
       <Box component="main" sx={{ p: 3, maxWidth: 1200, mx: 'auto' }}>
-        <Outlet />
+        <Suspense fallback={<Loading label="Loading the page" />}>
+          <Outlet />
+        </Suspense>
       </Box>
     </Box>
   );
