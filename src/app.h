@@ -18,6 +18,7 @@ struct workflows;
 struct llm_limiter;
 struct net_policy;
 struct jobs;
+struct engine_toolpool;
 
 struct app {
 	const struct config *cfg;        /* owned by main */
@@ -30,6 +31,7 @@ struct app {
 	struct llm_limiter *llm_limiter; /* owned by main; shared by every thread's client */
 	struct net_policy *net_policy;   /* owned by main; immutable, shared by every thread's net_multi */
 	struct jobs *jobs;               /* owned by main; the worker pool (serve, worker); NULL in api */
+	struct engine_toolpool *tools;   /* owned by main; the tool threads (serve, worker); NULL in api */
 	int64_t started_ms;
 	int64_t started_mono_us;
 };

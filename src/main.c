@@ -7,6 +7,7 @@
 #include "models/models.h"
 #include "agents/agents.h"
 #include "jobs/jobs.h"
+#include "engine/toolrun.h"
 #include "executions/executions.h"
 #include "workflows/workflows.h"
 #include "cli/cli.h"
@@ -264,6 +265,8 @@ static int start_jobs(struct app *app, const struct config *cfg)
 	int rc = -1;
 
 	problem_init(&p, a);
+	/* before the workers: their engine loops take ports on it */
+	app->tools = engine_toolpool_new(app->agents, (int) cfg->tool_threads, (int) cfg->tool_timeout_s);
 	if (jobs_new(app->db, &o, &app->jobs, &p) != ST_OK ||
 	    jobs_workers_start(app->jobs, (int) cfg->workers, &p) != ST_OK) {
 		fprintf(stderr, "troupe: cannot start the job workers: %s\n", p.detail ? p.detail : "error");
@@ -280,6 +283,7 @@ out:
 static void stop_jobs(struct app *app, const struct config *cfg)
 {
 	jobs_stop(app->jobs, cfg->shutdown_timeout_s * 1000);
+	engine_toolpool_free(&app->tools); /* after the workers: their loops and ports are gone */
 }
 
 static int run_server(struct app *app, const struct config *cfg)
@@ -473,6 +477,7 @@ int main(int argc, char **argv)
 	}
 out:
 	jobs_free(&app.jobs);
+	engine_toolpool_free(&app.tools);
 	auth_free(&app.auth);
 	workflows_free(&app.workflows);
 	agents_free(&app.agents);

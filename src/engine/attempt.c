@@ -18,14 +18,18 @@
 #include "core/jsonschema.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 enum att_state { AT_READY = 0, AT_WAIT_RPM, AT_LLM, AT_TOOLS, AT_ENDING, AT_DONE };
 
 struct engine_tool_job {
 	struct engine_attempt *at;
 	const char *call_id, *name, *arguments; /* in at->arena */
+	const struct engine_tool *tool;         /* the agent's tool of that name, once found */
 	json_t *args;                           /* parsed, when valid */
 	const char *cache_key;                  /* name + US + canonical arguments, when valid */
 	char *result;                           /* in at->arena once done */
@@ -378,6 +382,7 @@ static bool check_call(struct engine_attempt *at, struct engine_tool_job *j)
 		                         j->name, tool_names(at));
 		return false;
 	}
+	j->tool = tool;
 	j->args = json_loads(j->arguments && *j->arguments ? j->arguments : "{}", JSON_REJECT_DUPLICATES, &err);
 	if (!json_is_object(j->args)) {
 		j->result = arena_strdup(at->arena, "Error: the Action Input is not a valid key, value dictionary.");
@@ -436,6 +441,11 @@ static void job_finish(struct engine_tool_job *j, bool ok, const char *result)
 		               args_json(j), "error", engine_json_cut(j->result, ENGINE_EVENT_TEXT_MAX), "duration_ms",
 		               ms));
 	}
+}
+
+const struct engine_tool *engine_tool_job_tool(const struct engine_tool_job *j)
+{
+	return j->tool;
 }
 
 void engine_tool_done(struct engine_tool_job *j, bool ok, const char *result)
@@ -777,7 +787,51 @@ struct engine_loop *engine_loop_new(struct llm_limiter *limiter)
 {
 	struct engine_loop *l = xcalloc(1, sizeof(*l));
 	l->llm = llm_client_new(limiter);
+	l->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (l->wakefd < 0) {
+		log_error("engine: eventfd: %s", strerror(errno));
+		abort();
+	}
+	llm_client_watch_fd(l->llm, l->wakefd);
 	return l;
+}
+
+void engine_loop_wake(struct engine_loop *l)
+{
+	uint64_t one = 1;
+	ssize_t n = write(l->wakefd, &one, sizeof(one));
+	(void) n; /* EAGAIN: a wake-up is already pending */
+}
+
+void engine_loop_hook_add(struct engine_loop *l, engine_hook_fn fn, void *ud)
+{
+	assert(l->nhooks < ENGINE_LOOP_HOOKS_MAX);
+	l->hooks[l->nhooks++] = (struct engine_hook){fn, ud};
+}
+
+void engine_loop_hook_remove(struct engine_loop *l, engine_hook_fn fn, void *ud)
+{
+	for (int i = 0; i < l->nhooks; i++)
+		if (l->hooks[i].fn == fn && l->hooks[i].ud == ud) {
+			l->hooks[i] = l->hooks[--l->nhooks];
+			return;
+		}
+}
+
+/* Reads the wake-ups, runs the hooks; returns the earliest time one wants to run again (0: none). */
+static int64_t run_hooks(struct engine_loop *l, int64_t now)
+{
+	uint64_t v;
+	int64_t next = 0;
+	ssize_t r = read(l->wakefd, &v, sizeof(v));
+
+	(void) r; /* EAGAIN: no wake-up pending */
+	for (int i = 0; i < l->nhooks; i++) {
+		int64_t t = l->hooks[i].fn(l->hooks[i].ud, now);
+		if (t > 0 && (!next || t < next))
+			next = t;
+	}
+	return next;
 }
 
 static void run_ready(struct engine_loop *l)
@@ -820,21 +874,27 @@ static int64_t run_timers(struct engine_loop *l, int64_t now)
 
 int engine_loop_run(struct engine_loop *l, int timeout_ms)
 {
-	int64_t now, next;
+	int64_t now, next, hook_next;
 	int wait;
 
+	hook_next = run_hooks(l, time_mono_us());
 	run_ready(l);
 	now = time_mono_us();
 	next = run_timers(l, now);
+	if (hook_next && (!next || hook_next < next))
+		next = hook_next;
 	wait = timeout_ms > 0 ? timeout_ms : 0;
 	if (l->ready_head)
 		wait = 0;
 	else if (next && (next - now) / 1000 < wait)
 		wait = (int) ((next - now + 999) / 1000);
-	if (llm_client_pending(l->llm) > 0)
+	if (llm_client_pending(l->llm) > 0) {
 		llm_client_run(l->llm, wait);
-	else if (wait > 0 && l->n > 0)
-		poll(NULL, 0, wait);
+	} else if (wait > 0 && l->n > 0) {
+		struct pollfd pfd = {.fd = l->wakefd, .events = POLLIN};
+		poll(&pfd, 1, wait);
+	}
+	run_hooks(l, time_mono_us());
 	run_timers(l, time_mono_us());
 	run_ready(l);
 	return l->n;
@@ -856,6 +916,7 @@ void engine_loop_free(struct engine_loop **lp)
 	while (l->n > 0)
 		engine_loop_run(l, 50);
 	llm_client_free(&l->llm);
+	close(l->wakefd);
 	free(l);
 	*lp = NULL;
 }

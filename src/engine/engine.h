@@ -38,6 +38,7 @@ struct engine_tool {
 	const char *name;
 	const char *description;
 	json_t *parameters; /* JSON Schema that passed jsonschema_check; borrowed */
+	const void *ud;     /* the tool runner's: which tool this is (engine_tool_job_tool) */
 };
 
 /*
@@ -126,6 +127,8 @@ struct engine_tool_runner {
 };
 /* ok false: result is the error the model sees as the tool's result. result is copied. */
 void engine_tool_done(struct engine_tool_job *job, bool ok, const char *result);
+/* The agent's tool the job calls (its ud says which one to the runner); valid in start and until done. */
+const struct engine_tool *engine_tool_job_tool(const struct engine_tool_job *job);
 
 /* ---- events ---- */
 
@@ -208,6 +211,21 @@ void engine_loop_free(struct engine_loop **l);
  * returns the attempts still in flight. */
 int engine_loop_run(struct engine_loop *l, int timeout_ms);
 int engine_loop_pending(const struct engine_loop *l);
+
+/*
+ * Work done on other threads (the tool runner's pool) comes back through a
+ * hook: fn runs on the loop thread in every engine_loop_run, before and after
+ * it waits, and takes what was posted; it answers the monotonic µs at which it
+ * wants to run again (a timeout; 0: none), which bounds the wait.
+ * engine_loop_wake, callable from any thread, ends the wait of the
+ * engine_loop_run in progress (or makes the next one not wait) so the hooks
+ * run at once. Hooks are added and removed on the loop thread.
+ */
+#define ENGINE_LOOP_HOOKS_MAX 4
+typedef int64_t (*engine_hook_fn)(void *ud, int64_t now_us);
+void engine_loop_hook_add(struct engine_loop *l, engine_hook_fn fn, void *ud);
+void engine_loop_hook_remove(struct engine_loop *l, engine_hook_fn fn, void *ud);
+void engine_loop_wake(struct engine_loop *l);
 
 /* ---- sequential process: a small driver over the loop ---- */
 

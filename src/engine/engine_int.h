@@ -4,8 +4,16 @@
 
 #include "engine/engine.h"
 
+struct engine_hook {
+	engine_hook_fn fn;
+	void *ud;
+};
+
 struct engine_loop {
 	struct llm_client *llm;
+	int wakefd; /* eventfd: engine_loop_wake from any thread; watched by llm's wait and by poll */
+	struct engine_hook hooks[ENGINE_LOOP_HOOKS_MAX];
+	int nhooks;
 	struct engine_attempt *all;                     /* every live attempt, linked by next/prev */
 	struct engine_attempt *ready_head, *ready_tail; /* attempts with a step to take */
 	int n;

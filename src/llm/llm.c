@@ -42,6 +42,7 @@ struct llm_client {
 	/* epoll over curl's sockets: poll(2) on every in-flight socket per wake-up cost more than the calls */
 	int epfd;
 	int wakefd;            /* eventfd: llm_call_cancel wakes the loop from any thread */
+	int watchfd;           /* the caller's wake-up fd (llm_client_watch_fd), or -1 */
 	int64_t curl_timer_us; /* when curl wants CURL_SOCKET_TIMEOUT; -1: never */
 	int64_t next_idle_us;  /* earliest moment a stream can go idle */
 	uint8_t *fd_idle;      /* by socket: curl let it go, it stays in epfd (see on_socket) */
@@ -228,6 +229,7 @@ struct llm_client *llm_client_new(struct llm_limiter *limiter)
 	struct epoll_event ev = {.events = EPOLLIN, .data.fd = c->wakefd};
 	epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->wakefd, &ev);
 	c->curl_timer_us = -1;
+	c->watchfd = -1;
 	curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
 	curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
 	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_timer);
@@ -236,6 +238,17 @@ struct llm_client *llm_client_new(struct llm_limiter *limiter)
 	c->pool = xcalloc(EASY_POOL_MAX, sizeof(CURL *));
 	atomic_init(&c->cancel_asked, 0);
 	return c;
+}
+
+void llm_client_watch_fd(struct llm_client *c, int fd)
+{
+	if (c->watchfd >= 0)
+		epoll_ctl(c->epfd, EPOLL_CTL_DEL, c->watchfd, NULL);
+	c->watchfd = fd;
+	if (fd >= 0) {
+		struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
+		epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev);
+	}
 }
 
 int llm_client_pending(const struct llm_client *c)
@@ -845,6 +858,7 @@ int llm_client_run(struct llm_client *c, int timeout_ms)
 	int64_t until = now + (int64_t) (timeout_ms > 0 ? timeout_ms : 0) * 1000;
 	uint64_t finished = c->nfinished;
 	int running;
+	bool watched = false; /* the caller's fd is readable: return to it */
 	struct epoll_event evs[64];
 
 	for (;;) {
@@ -856,7 +870,7 @@ int llm_client_run(struct llm_client *c, int timeout_ms)
 			curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 		}
 		drain(c);
-		if (c->ncalls == 0 || c->nfinished != finished)
+		if (c->ncalls == 0 || c->nfinished != finished || watched)
 			break;
 		now = time_mono_us();
 		if (c->curl_timer_us >= 0 && c->curl_timer_us <= now)
@@ -874,6 +888,10 @@ int llm_client_run(struct llm_client *c, int timeout_ms)
 				uint64_t v;
 				ssize_t r = read(c->wakefd, &v, sizeof(v));
 				(void) r;
+				continue;
+			}
+			if (evs[i].data.fd == c->watchfd) {
+				watched = true; /* the caller reads it */
 				continue;
 			}
 			if (fd_is_idle(c, evs[i].data.fd)) {

@@ -239,6 +239,11 @@ int llm_client_run(struct llm_client *c, int timeout_ms);
 /* Runs until no call is pending. */
 void llm_client_perform_all(struct llm_client *c);
 int llm_client_pending(const struct llm_client *c);
+/* fd (an eventfd or a pipe's read end that other threads write to wake this
+ * one) joins the client's wait: llm_client_run returns soon after it becomes
+ * readable. The caller reads it and keeps it open while watched; -1 stops
+ * watching. One fd per client. */
+void llm_client_watch_fd(struct llm_client *c, int fd);
 
 /* Blocking convenience: runs the client's loop until this call ends. Returns resp->rec.error. */
 enum llm_error llm_call(struct llm_client *c, const struct llm_request *req, struct llm_response *resp);
