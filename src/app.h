@@ -19,6 +19,7 @@ struct llm_limiter;
 struct net_policy;
 struct jobs;
 struct engine_toolpool;
+struct engine_runner;
 
 struct app {
 	const struct config *cfg;        /* owned by main */
@@ -32,6 +33,7 @@ struct app {
 	struct net_policy *net_policy;   /* owned by main; immutable, shared by every thread's net_multi */
 	struct jobs *jobs;               /* owned by main; the worker pool (serve, worker); NULL in api */
 	struct engine_toolpool *tools;   /* owned by main; the tool threads (serve, worker); NULL in api */
+	struct engine_runner *runner;    /* owned by main; runs executions (serve, worker); NULL in api */
 	int64_t started_ms;
 	int64_t started_mono_us;
 };

@@ -9,6 +9,7 @@
 #include "jobs/jobs.h"
 #include "engine/toolrun.h"
 #include "executions/executions.h"
+#include "engine/engine.h"
 #include "workflows/workflows.h"
 #include "cli/cli.h"
 #include "llm/llm.h"
@@ -261,13 +262,17 @@ static int start_jobs(struct app *app, const struct config *cfg)
 {
 	struct arena *a = arena_new();
 	struct problem p;
-	struct jobs_options o = {.lease_ms = cfg->job_lease_s * 1000};
+	/* max_detached: the executions one process holds at once (each is a detached job run) */
+	struct jobs_options o = {.lease_ms = cfg->job_lease_s * 1000, .max_detached = 1024};
+	struct engine_runner_options ro = {
+	    .db = app->db, .models = app->models, .limiter = app->llm_limiter, .loops = (int) cfg->workers};
 	int rc = -1;
 
 	problem_init(&p, a);
 	/* before the workers: their engine loops take ports on it */
 	app->tools = engine_toolpool_new(app->agents, (int) cfg->tool_threads, (int) cfg->tool_timeout_s);
 	if (jobs_new(app->db, &o, &app->jobs, &p) != ST_OK ||
+	    engine_runner_new(&ro, app->jobs, &app->runner, &p) != ST_OK ||
 	    jobs_workers_start(app->jobs, (int) cfg->workers, &p) != ST_OK) {
 		fprintf(stderr, "troupe: cannot start the job workers: %s\n", p.detail ? p.detail : "error");
 		goto out;
@@ -283,6 +288,7 @@ out:
 static void stop_jobs(struct app *app, const struct config *cfg)
 {
 	jobs_stop(app->jobs, cfg->shutdown_timeout_s * 1000);
+	engine_runner_free(&app->runner);
 	engine_toolpool_free(&app->tools); /* after the workers: their loops and ports are gone */
 }
 
@@ -476,6 +482,7 @@ int main(int argc, char **argv)
 		break;
 	}
 out:
+	engine_runner_free(&app.runner);
 	jobs_free(&app.jobs);
 	engine_toolpool_free(&app.tools);
 	auth_free(&app.auth);

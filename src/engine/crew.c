@@ -71,6 +71,12 @@ static void crew_free(struct engine_crew *c)
 
 static void start_task(struct engine_crew *c);
 
+/* The number of task i's next attempt: attempts continue from the stored ones on a resume. */
+static int first_attempt(const struct engine_crew *c)
+{
+	return c->i < c->spec.ntasks && c->spec.attempts_before ? c->spec.attempts_before[c->i] + 1 : 1;
+}
+
 static void crew_end(struct engine_crew *c, const struct engine_result *res)
 {
 	if (c->spec.on_done)
@@ -85,7 +91,7 @@ static void on_attempt_done(void *ud, struct engine_attempt *at, const struct en
 	(void) at;
 
 	c->at = NULL;
-	if (res->outcome == ENGINE_RETRY && c->attempt < max && !c->cancelled) {
+	if (res->outcome == ENGINE_RETRY && c->attempt - first_attempt(c) + 1 < max && !c->cancelled) {
 		json_t *d =
 		    json_pack("{s:s, s:i}", "reason", res->error ? res->error : "", "next_attempt", c->attempt + 1);
 		struct engine_event ev = {"task.retrying", c->spec.tasks[c->i].key, c->attempt, d};
@@ -103,10 +109,17 @@ static void on_attempt_done(void *ud, struct engine_attempt *at, const struct en
 		return;
 	}
 	c->outputs[c->i++] = xstrdup(res->output ? res->output : "");
-	c->attempt = 1;
+	c->attempt = first_attempt(c);
 	assert(crew_invariants(c));
 	if (c->i == c->spec.ntasks) {
 		crew_end(c, res);
+		return;
+	}
+	if (c->cancelled) {
+		/* cancelled while the task was finishing: the next one does not start */
+		struct engine_result cr = {
+		    .outcome = ENGINE_CANCELLED, .error = "cancelled", .usage = {.cost_known = true}};
+		crew_end(c, &cr);
 		return;
 	}
 	start_task(c);
@@ -145,8 +158,12 @@ struct engine_crew *engine_crew_start(struct engine_loop *l, const struct engine
 	c->loop = l;
 	c->spec = *spec;
 	c->outputs = xcalloc((size_t) (spec->ntasks > 0 ? spec->ntasks : 1), sizeof(*c->outputs));
-	c->attempt = 1;
-	assert(spec->ntasks > 0);
+	assert(spec->ntasks > 0 && spec->first_task >= 0 && spec->first_task < spec->ntasks);
+	assert(spec->first_task == 0 || spec->outputs);
+	for (c->i = 0; c->i < spec->first_task; c->i++)
+		c->outputs[c->i] = xstrdup(spec->outputs[c->i] ? spec->outputs[c->i] : "");
+	c->spec.outputs = NULL; /* borrowed for the start only */
+	c->attempt = first_attempt(c);
 	start_task(c);
 	return c;
 }

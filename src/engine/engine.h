@@ -242,6 +242,13 @@ struct engine_crew_spec {
 	int ntasks;
 	const json_t *inputs;
 	int max_attempts; /* 0: 2 */
+	/* Resume: start at task first_task (0: the first), with outputs[k]
+	 * (k < first_task, borrowed until engine_crew_start returns) as the
+	 * stored outputs of the tasks before it; task k's attempts are numbered
+	 * from attempts_before[k] + 1 (NULL: from 1). */
+	int first_task;
+	const char *const *outputs;
+	const int *attempts_before;
 	const struct engine_tool_runner *tools;
 	engine_event_fn on_event;
 	void (*on_task_done)(void *ud, int task_index, const struct engine_result *res);
@@ -252,5 +259,42 @@ struct engine_crew;
 /* The crew is freed after on_done returns. */
 struct engine_crew *engine_crew_start(struct engine_loop *l, const struct engine_crew_spec *spec);
 void engine_crew_cancel(struct engine_crew *c);
+
+/* ---- the worker: runs executions (runner.c, docs/executions.md) ----
+ *
+ * A job handler for EXECUTIONS_JOB_KIND on the jobs pool: it loads the
+ * execution and its snapshot, resolves each agent's model (the key opened
+ * in memory only), marks it running (execution.started) under the job's
+ * lease, detaches the job run and hands the execution to one of `loops`
+ * engine-loop threads, each running many executions at once. Every event
+ * but output.delta, each attempt's row and each task's output are written
+ * in one transaction per loop turn, fenced on the run's lease epoch; the
+ * end (status, output, usage, execution.<status>) commits with
+ * jobs_complete_tx. A lost lease drops the run's writes and cancels it;
+ * jobs_run_stopping (SIGTERM) hands it back (a resume starts from the first
+ * task without a stored output). Owner: main; every function but _new and
+ * _free is thread-safe.
+ */
+struct engine_runner;
+struct db;
+struct models;
+struct jobs;
+struct llm_limiter;
+struct engine_runner_options {
+	struct db *db;
+	struct models *models;
+	struct llm_limiter *limiter; /* may be NULL */
+	int loops;                   /* engine-loop threads; 0: 1 */
+	int64_t cancel_poll_ms;      /* how often a loop reads cancel requests of other processes; 0: 250 */
+};
+/* Starts the loop threads and registers the job kind on j (before jobs_workers_start). */
+enum status engine_runner_new(const struct engine_runner_options *o, struct jobs *j, struct engine_runner **out,
+                              struct problem *p);
+/* The in-process signal of POST /executions/{id}/cancel: the loop running
+ * execution_id (if this process runs it) cancels it at once. */
+void engine_runner_cancel(struct engine_runner *r, const char *execution_id);
+/* After jobs_stop: cancels what is left (its jobs were handed back, so
+ * nothing more is written), joins the threads, frees; NULLs *r. */
+void engine_runner_free(struct engine_runner **r);
 
 #endif

@@ -408,3 +408,287 @@ enum status executions_get(struct db *db, const struct actor *who, const char *i
 	*out = o;
 	return ST_OK;
 }
+
+/* ---- the worker's side ---- */
+
+enum status executions_load_run(struct db *db, const char *id, struct arena *a, struct executions_run *out,
+                                struct problem *p)
+{
+	struct db_res *r, *tr;
+	memset(out, 0, sizeof(*out));
+	enum status st = db_exec1(db, DB_READ, a, &r,
+	                          "SELECT workspace_id, status, snapshot, inputs, models, cancel_requested_at FROM "
+	                          "executions WHERE id = ?",
+	                          DB_ARGS(db_text(id)), p);
+	if (st != ST_OK)
+		return st;
+	if (db_res_rows(r) == 0)
+		return problem_set(p, ST_NOT_FOUND, "no execution with this id");
+	int s = executions_status_parse(db_res_text(r, 0, 1));
+	out->workspace_id = db_res_text(r, 0, 0);
+	out->status = s < 0 ? EXEC_FAILED : (enum executions_status) s;
+	out->snapshot = own(a, column_json(r, 0, 2));
+	out->inputs = own(a, column_json(r, 0, 3));
+	out->models = db_res_null(r, 0, 4) ? NULL : own(a, column_json(r, 0, 4));
+	out->cancel_requested = !db_res_null(r, 0, 5);
+	st = db_exec1(db, DB_READ, a, &tr,
+	              "SELECT task_key, attempt, status, output FROM execution_tasks WHERE workspace_id = ? AND "
+	              "execution_id = ? ORDER BY task_key, attempt",
+	              DB_ARGS(db_text(out->workspace_id), db_text(id)), p);
+	if (st != ST_OK)
+		return st;
+	out->tasks = own(a, json_array());
+	for (int i = 0; i < db_res_rows(tr); i++)
+		json_array_append_new(out->tasks, json_pack("{s:s, s:I, s:s, s:o}", "task_key", db_res_text(tr, i, 0),
+		                                            "attempt", (json_int_t) db_res_int(tr, i, 1), "status",
+		                                            db_res_text(tr, i, 2), "output", column_json(tr, i, 3)));
+	if (!json_is_object(out->snapshot) || !json_is_object(out->inputs))
+		return problem_set(p, ST_INTERNAL, "the execution's stored snapshot or inputs do not read");
+	return ST_OK;
+}
+
+enum status executions_begin_tx(struct db_conn *c, const char *ws, const char *id, const json_t *models,
+                                int job_attempt, struct problem *p)
+{
+	struct arena *a = arena_new();
+	int64_t now = time_now_ms();
+	enum status st = db_query(c, a, NULL,
+	                          "UPDATE executions SET status = 'running', started_at = COALESCE(started_at, ?), "
+	                          "models = ? WHERE workspace_id = ? AND id = ? AND status IN ('queued', 'running')",
+	                          DB_ARGS(db_int(now), db_text(dump(models, a)), db_text(ws), db_text(id)), p);
+	if (st == ST_OK && db_changes(c) != 1)
+		st = problem_set(p, ST_CONFLICT, "the execution is no longer queued or running");
+	if (st == ST_OK)
+		st = db_query(
+		    c, a, NULL,
+		    "UPDATE execution_tasks SET status = 'failed', error = ?, ended_at = ? WHERE workspace_id = "
+		    "? AND execution_id = ? AND status = 'running'",
+		    DB_ARGS(db_text("interrupted: the worker running this attempt stopped"), db_int(now), db_text(ws),
+		            db_text(id)),
+		    p);
+	if (st == ST_OK) {
+		json_t *d = json_pack("{s:i}", "job_attempt", job_attempt);
+		st = executions_event_tx(c, ws, id, "execution.started", NULL, 0, d, NULL, p);
+		json_decref(d);
+	}
+	arena_free(&a);
+	return st;
+}
+
+enum status executions_task_started_tx(struct db_conn *c, const char *ws, const char *id, const char *task_key,
+                                       int attempt, const char *agent_id, struct problem *p)
+{
+	return db_query(c, NULL, NULL,
+	                "INSERT INTO execution_tasks (execution_id, task_key, attempt, workspace_id, agent_id, status, "
+	                "started_at) VALUES (?, ?, ?, ?, ?, 'running', ?)",
+	                DB_ARGS(db_text(id), db_text(task_key), db_int(attempt), db_text(ws), db_text(agent_id),
+	                        db_int(time_now_ms())),
+	                p);
+}
+
+enum status executions_task_ended_tx(struct db_conn *c, const char *ws, const char *id, const char *task_key,
+                                     int attempt, const char *status, const char *output, const char *error,
+                                     const char *usage, struct problem *p)
+{
+	return db_query(c, NULL, NULL,
+	                "UPDATE execution_tasks SET status = ?, output = ?, error = ?, usage = ?, ended_at = ? WHERE "
+	                "workspace_id = ? AND execution_id = ? AND task_key = ? AND attempt = ?",
+	                DB_ARGS(db_text(status), db_text(output), db_text(error), db_text(usage), db_int(time_now_ms()),
+	                        db_text(ws), db_text(id), db_text(task_key), db_int(attempt)),
+	                p);
+}
+
+bool executions_artifact_name(const char *raw, char *out, size_t n)
+{
+	const char *base = raw ? strrchr(raw, '/') : NULL;
+	size_t k = 0;
+	base = base ? base + 1 : raw ? raw : "";
+	const char *bs = strrchr(base, '\\');
+	if (bs)
+		base = bs + 1;
+	while (*base == '.')
+		base++; /* no hidden files, no "..", never an empty stem */
+	for (; *base && k + 1 < n && k < EXECUTIONS_ARTIFACT_NAME_MAX; base++) {
+		unsigned char ch = (unsigned char) *base;
+		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		          ch == '.' || ch == '_' || ch == '-';
+		out[k++] = ok ? (char) ch : '_';
+	}
+	if (n)
+		out[k] = '\0';
+	return k > 0;
+}
+
+enum status executions_artifact_put_tx(struct db_conn *c, const char *ws, const char *id, const char *task_key,
+                                       const char *name, const char *content, size_t len, struct problem *p)
+{
+	char clean[EXECUTIONS_ARTIFACT_NAME_MAX + 1];
+	if (!executions_artifact_name(name, clean, sizeof(clean)))
+		return problem_field(p, "output_file", "is not a usable file name");
+	if (len > EXECUTIONS_ARTIFACT_MAX) {
+		len = EXECUTIONS_ARTIFACT_MAX;
+		while (len > 0 && ((unsigned char) content[len] & 0xC0) == 0x80)
+			len--; /* cut on a UTF-8 boundary */
+	}
+	enum status st = db_query(
+	    c, NULL, NULL, "DELETE FROM execution_artifacts WHERE workspace_id = ? AND execution_id = ? AND name = ?",
+	    DB_ARGS(db_text(ws), db_text(id), db_text(clean)), p);
+	if (st != ST_OK)
+		return st;
+	return db_query(c, NULL, NULL,
+	                "INSERT INTO execution_artifacts (execution_id, name, workspace_id, task_key, content, size, "
+	                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+	                DB_ARGS(db_text(id), db_text(clean), db_text(ws), db_text(task_key),
+	                        db_blob(content ? content : "", len), db_int((int64_t) len), db_int(time_now_ms())),
+	                p);
+}
+
+/* ---- usage: summed from the attempts ---- */
+
+struct usage_sum {
+	int64_t prompt, completion, cached;
+	double cost;
+	bool cost_unknown; /* a call without a price: the sum is null, never 0 */
+	bool cost_seen;
+	int64_t llm_calls, tool_calls;
+};
+
+static void usage_add(struct usage_sum *s, const json_t *u)
+{
+	s->prompt += json_integer_value(json_object_get(u, "prompt_tokens"));
+	s->completion += json_integer_value(json_object_get(u, "completion_tokens"));
+	s->cached += json_integer_value(json_object_get(u, "cached_tokens"));
+	json_int_t calls = json_integer_value(json_object_get(u, "llm_calls"));
+	s->llm_calls += calls;
+	s->tool_calls += json_integer_value(json_object_get(u, "tool_calls"));
+	json_t *cost = json_object_get(u, "cost");
+	if (json_is_number(cost)) {
+		s->cost += json_number_value(cost);
+		s->cost_seen = true;
+	} else if (calls > 0) {
+		s->cost_unknown = true;
+	}
+}
+
+static json_t *usage_json(const struct usage_sum *s)
+{
+	bool known = s->cost_seen && !s->cost_unknown;
+	return json_pack("{s:I, s:I, s:I, s:o, s:o, s:I, s:I}", "prompt_tokens", (json_int_t) s->prompt,
+	                 "completion_tokens", (json_int_t) s->completion, "cached_tokens", (json_int_t) s->cached,
+	                 "cost", known ? json_real(s->cost) : json_null(), "currency",
+	                 known ? json_string("USD") : json_null(), "llm_calls", (json_int_t) s->llm_calls, "tool_calls",
+	                 (json_int_t) s->tool_calls);
+}
+
+/* Adds u to groups[key] (kept as struct usage_sum in a JSON-free side table: n small). */
+struct usage_group {
+	const char *key;
+	struct usage_sum s;
+};
+
+static void group_add(struct usage_group *g, int *n, int max, const char *key, const json_t *u)
+{
+	for (int i = 0; i < *n; i++)
+		if (strcmp(g[i].key, key) == 0) {
+			usage_add(&g[i].s, u);
+			return;
+		}
+	if (*n >= max)
+		return;
+	g[*n].key = key;
+	memset(&g[*n].s, 0, sizeof(g[*n].s));
+	usage_add(&g[(*n)++].s, u);
+}
+
+static json_t *groups_json(const struct usage_group *g, int n)
+{
+	json_t *o = json_object();
+	for (int i = 0; i < n; i++)
+		json_object_set_new(o, g[i].key, usage_json(&g[i].s));
+	return o;
+}
+
+/* Usage of every attempt of the execution, per task, agent and model. */
+static enum status usage_total(struct db_conn *c, const char *ws, const char *id, struct arena *a, json_t **out,
+                               struct problem *p)
+{
+	struct db_res *r, *mr;
+	enum status st = db_query(c, a, &r,
+	                          "SELECT task_key, agent_id, usage FROM execution_tasks WHERE workspace_id = ? AND "
+	                          "execution_id = ? AND usage IS NOT NULL",
+	                          DB_ARGS(db_text(ws), db_text(id)), p);
+	if (st == ST_OK)
+		st = db_query(c, a, &mr, "SELECT models FROM executions WHERE workspace_id = ? AND id = ?",
+		              DB_ARGS(db_text(ws), db_text(id)), p);
+	if (st != ST_OK)
+		return st;
+	json_t *models = db_res_rows(mr) ? own(a, column_json(mr, 0, 0)) : NULL;
+	int rows = db_res_rows(r), nt = 0, na = 0, nm = 0;
+	struct usage_group *bt = arena_zalloc(a, sizeof(*bt) * (size_t) (rows + 1));
+	struct usage_group *ba = arena_zalloc(a, sizeof(*ba) * (size_t) (rows + 1));
+	struct usage_group *bm = arena_zalloc(a, sizeof(*bm) * (size_t) (rows + 1));
+	struct usage_sum all = {0};
+	for (int i = 0; i < rows; i++) {
+		json_t *u = own(a, column_json(r, i, 2));
+		const char *agent = db_res_text(r, i, 1);
+		const char *model =
+		    agent ? json_string_value(json_object_get(json_object_get(models, agent), "model")) : NULL;
+		usage_add(&all, u);
+		group_add(bt, &nt, rows, db_res_text(r, i, 0), u);
+		if (agent)
+			group_add(ba, &na, rows, agent, u);
+		if (model)
+			group_add(bm, &nm, rows, model, u);
+	}
+	json_t *o = usage_json(&all);
+	json_object_del(o, "llm_calls");
+	json_object_del(o, "tool_calls");
+	json_object_set_new(o, "by_task", groups_json(bt, nt));
+	json_object_set_new(o, "by_agent", groups_json(ba, na));
+	json_object_set_new(o, "by_model", groups_json(bm, nm));
+	*out = own(a, o);
+	return ST_OK;
+}
+
+enum status executions_finish_tx(struct db_conn *c, const char *ws, const char *id, enum executions_status st_end,
+                                 const json_t *output, const char *error, struct problem *p)
+{
+	struct arena *a = arena_new();
+	json_t *usage = NULL;
+	enum status st = usage_total(c, ws, id, a, &usage, p);
+	json_t *err = error ? own(a, json_string(error)) : NULL;
+	if (st == ST_OK)
+		st = db_query(c, a, NULL,
+		              "UPDATE executions SET status = ?, output = ?, error = ?, usage = ?, ended_at = ?, "
+		              "cancel_requested_at = NULL WHERE workspace_id = ? AND id = ? AND status = 'running'",
+		              DB_ARGS(db_text(executions_status_name(st_end)),
+		                      output ? db_text(dump(output, a)) : db_null(),
+		                      err ? db_text(dump(err, a)) : db_null(), db_text(dump(usage, a)),
+		                      db_int(time_now_ms()), db_text(ws), db_text(id)),
+		              p);
+	if (st == ST_OK && db_changes(c) != 1)
+		st = problem_set(p, ST_CONFLICT, "the execution is not running");
+	if (st == ST_OK) {
+		json_t *d = json_pack("{s:O?, s:O?, s:O}", "output", output, "error", err, "usage", usage);
+		st = executions_event_tx(c, ws, id, arena_printf(a, "execution.%s", executions_status_name(st_end)),
+		                         NULL, 0, d, NULL, p);
+		json_decref(d);
+	}
+	arena_free(&a);
+	return st;
+}
+
+enum status executions_cancel_requests(struct db *db, struct arena *a, json_t **ids, struct problem *p)
+{
+	struct db_res *r;
+	*ids = NULL;
+	enum status st = db_exec1(
+	    db, DB_READ, a, &r,
+	    "SELECT id FROM executions WHERE cancel_requested_at IS NOT NULL AND status = 'running'", DB_NOARGS, p);
+	if (st != ST_OK)
+		return st;
+	*ids = own(a, json_array());
+	for (int i = 0; i < db_res_rows(r); i++)
+		json_array_append_new(*ids, json_string(db_res_text(r, i, 0)));
+	return ST_OK;
+}

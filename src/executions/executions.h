@@ -144,4 +144,65 @@ struct executions_hub_stats {
 };
 void executions_hub_stats(struct executions_hub_stats *out);
 
+/* ---- the worker (engine/runner.c): loading a run and its writes ----
+ *
+ * Every *_tx write runs in the caller's transaction, which the caller
+ * fences on its job's lease epoch (jobs_fence_tx) before it: a worker that
+ * lost its lease writes nothing. */
+
+#define EXECUTIONS_ARTIFACT_MAX      (1024 * 1024) /* bytes of one artifact; longer outputs are cut */
+#define EXECUTIONS_ARTIFACT_NAME_MAX 128           /* bytes of an artifact's name */
+
+/* What a worker needs to run an execution. Not workspace-scoped: the id
+ * comes from the execution's own job. tasks: the stored attempts
+ * [{task_key, attempt, status, output}] by task and attempt. */
+struct executions_run {
+	const char *workspace_id;
+	enum executions_status status;
+	json_t *snapshot, *inputs;
+	json_t *models; /* {agent_id: {id, name, provider, model, input_per_mtok, output_per_mtok, priced}} or NULL */
+	json_t *tasks;
+	bool cancel_requested;
+};
+enum status executions_load_run(struct db *db, const char *id, struct arena *a, struct executions_run *out,
+                                struct problem *p);
+
+/* queued|running -> running (a reclaim finds it running): stores the
+ * resolved models, ends the attempts a dead worker left running as failed
+ * ("interrupted"), writes execution.started. ST_CONFLICT when the execution
+ * is no longer queued or running (cancelled meanwhile). */
+enum status executions_begin_tx(struct db_conn *c, const char *ws, const char *id, const json_t *models,
+                                int job_attempt, struct problem *p);
+
+/* An attempt's row: inserted running, ended succeeded|failed|cancelled
+ * with its output (JSON text: a string, or the object of a JSON output),
+ * error and usage (JSON text). */
+enum status executions_task_started_tx(struct db_conn *c, const char *ws, const char *id, const char *task_key,
+                                       int attempt, const char *agent_id, struct problem *p);
+enum status executions_task_ended_tx(struct db_conn *c, const char *ws, const char *id, const char *task_key,
+                                     int attempt, const char *status, const char *output, const char *error,
+                                     const char *usage, struct problem *p);
+
+/* A task's output_file: name is the file name the task asked for (after
+ * its placeholders were filled); only its last path segment is kept, with
+ * anything but [A-Za-z0-9._-] replaced by '_' and leading dots dropped.
+ * Content over EXECUTIONS_ARTIFACT_MAX is cut. A second write of a name
+ * replaces the first (crewAI overwrites the file). ST_BAD_INPUT naming
+ * output_file when nothing of the name is left. */
+enum status executions_artifact_put_tx(struct db_conn *c, const char *ws, const char *id, const char *task_key,
+                                       const char *name, const char *content, size_t len, struct problem *p);
+/* The sanitised name (see above) in out; false when nothing is left. */
+bool executions_artifact_name(const char *raw, char *out, size_t n);
+
+/* running -> succeeded|failed|cancelled with the output (NULL: null) and
+ * the error (NULL: null), usage summed from the attempts per task, agent
+ * and model (models: the stored map, for the model names), ended_at, and
+ * its execution.<status> event. */
+enum status executions_finish_tx(struct db_conn *c, const char *ws, const char *id, enum executions_status st,
+                                 const json_t *output, const char *error, struct problem *p);
+
+/* The ids of running executions whose cancel was asked (the poll of
+ * workers in other processes than the API's), a new array in a. */
+enum status executions_cancel_requests(struct db *db, struct arena *a, json_t **ids, struct problem *p);
+
 #endif

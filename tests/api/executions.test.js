@@ -12,7 +12,8 @@ const AGENT = { name: 'Researcher', role: 'Senior {topic} researcher', goal: 'Fi
 const task = (key, agentId, extra = {}) => ({ key, description: `Do ${key} about {topic}`, expected_output: 'A list', agent_id: agentId, ...extra });
 
 test('executions', async (t) => {
-  const srv = await startServer();
+  // no job workers: executions stay queued, as this file reads them (runs.test.js runs them)
+  const srv = await startServer({ env: { TROUPE_WORKERS: '0' } });
   t.after(() => srv.stop());
   const u = await newUser(srv, 'executions');
   const call = (m, p, body, token = u.token) => api(srv, m, p, { token, body });

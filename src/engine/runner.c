@@ -1,0 +1,883 @@
+/*
+ * The worker that runs executions (engine.h, "the worker"; docs/executions.md).
+ *
+ * A jobs handler (a pool worker thread) loads the execution, builds its
+ * agents and tasks, marks it running under the job's lease, detaches the
+ * job run and hands the execution to one of a few loop threads. A loop
+ * thread owns one engine_loop and many runs: it drives them, stores what
+ * they emitted in one transaction per turn (fenced on each run's epoch),
+ * and ends their jobs.
+ *
+ *   handler: load -> build -> begin (fenced) -> detach -> inbox of a loop
+ *   loop:    RUNNING --crew done--> ENDED --finish committed--> job HANDLED
+ *            RUNNING --lease lost / write given up / SIGTERM--> DROPPING
+ *                    --crew drained--> job LOST / RETRY / HAND_BACK
+ *
+ * Threads: a run belongs to its loop thread once in the inbox; the inbox and
+ * the cancel list are under the loop's mutex; `load` is atomic.
+ */
+#include "engine/engine.h"
+
+#include "core/template.h"
+#include "db/db.h"
+#include "executions/executions.h"
+#include "jobs/jobs.h"
+#include "models/models.h"
+
+#include <assert.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#define LOOP_SLICE_MS      5 /* a turn's longest wait while runs are in flight: new runs and cancels start this soon */
+#define WRITE_FAILURES_MAX 3 /* consecutive failed writes of a run before its job is retried */
+
+enum drop { DROP_NONE = 0, DROP_LOST, DROP_RETRY, DROP_HAND_BACK };
+
+struct pending {
+	char *type, *task_key;
+	int attempt;
+	json_t *data;
+};
+
+struct run {
+	struct run *next;
+	struct arena *a;
+	char id[37];
+	const char *ws, *job_id;
+	int64_t epoch;
+	struct jobs_run *jr;
+	json_t *inputs;
+	int ntasks;
+	struct engine_task *tasks;
+	struct engine_agent *agents; /* one per task: the task's agent with the task's tools */
+	const struct engine_agent **agent_ptrs;
+	const char **agent_ids;    /* per task */
+	const char **distinct;     /* the distinct agents' ids, [0, nresolved) */
+	const char **output_files; /* per task: the sanitised artifact name, or NULL */
+	struct model_resolved *resolved;
+	int nresolved;
+	struct engine_rpm *rpms; /* per distinct agent */
+	struct engine_rpm workflow_rpm;
+	int first_task;
+	const char **outputs; /* stored outputs of the tasks before first_task */
+	int *attempts_before;
+	struct engine_crew *crew;
+	/* what the loop has not stored yet */
+	struct pending *ev;
+	int nev, cap;
+	bool ended, finished; /* the crew ended; its end is stored */
+	enum executions_status final;
+	json_t *final_output;
+	char *final_error;
+	char *failed_task;
+	bool cancel_asked;
+	enum drop drop;
+	const char *drop_error;
+	int write_failures;
+	bool conflict; /* set by the flush transaction; reset on each try */
+};
+
+struct rloop {
+	struct engine_runner *r;
+	pthread_t th;
+	bool started;
+	struct engine_loop *el;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct run *inbox;   /* mu */
+	char (*cancels)[37]; /* mu */
+	int ncancels, capc;  /* mu */
+	bool stop;           /* mu */
+	struct run *runs;    /* the thread's own */
+	int64_t next_poll_us;
+	atomic_int load;
+};
+
+struct engine_runner {
+	struct db *db;
+	struct models *models;
+	struct llm_limiter *limiter;
+	int nloops;
+	struct rloop *loops;
+	int64_t cancel_poll_us;
+};
+
+/* ---------------------------------------------------------------- runs */
+
+static void run_free(struct run *run)
+{
+	if (!run)
+		return;
+	for (int i = 0; i < run->nev; i++)
+		json_decref(run->ev[i].data);
+	free(run->ev);
+	for (int i = 0; i < run->nresolved; i++)
+		models_resolved_wipe(&run->resolved[i]);
+	for (int i = 0; run->rpms && i < run->ntasks; i++)
+		engine_rpm_free(&run->rpms[i]);
+	free(run->rpms);
+	engine_rpm_free(&run->workflow_rpm);
+	json_decref(run->final_output);
+	free(run->final_error);
+	free(run->failed_task);
+	arena_free(&run->a);
+	free(run);
+}
+
+static const char *str_of(const json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+static int int_of(const json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+	return json_is_integer(v) ? (int) json_integer_value(v) : 0;
+}
+
+/* A stored output as the text the next tasks get as context. */
+static const char *output_text(const json_t *v, struct arena *a)
+{
+	if (json_is_string(v))
+		return arena_strdup(a, json_string_value(v));
+	char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	const char *r = arena_strdup(a, s ? s : "");
+	free(s);
+	return r;
+}
+
+/* The tools an agent runs a task with: the task's tool_ids when it names
+ * them (crewAI's Task.tools), else the agent's. */
+static void build_tools(struct run *run, struct engine_agent *ag, const json_t *ids, const json_t *tools)
+{
+	size_t n = json_array_size(ids), i;
+	struct engine_tool *t = arena_zalloc(run->a, sizeof(*t) * (n + 1));
+	json_t *e;
+	ag->ntools = 0;
+	json_array_foreach(ids, i, e)
+	{
+		json_t *def = json_object_get(tools, json_string_value(e));
+		if (!def || !str_of(def, "name"))
+			continue;
+		t[ag->ntools].name = arena_strdup(run->a, str_of(def, "name"));
+		t[ag->ntools].description =
+		    arena_strdup(run->a, str_of(def, "description") ? str_of(def, "description") : "");
+		t[ag->ntools].parameters = json_object_get(def, "parameters");
+		ag->ntools++;
+	}
+	ag->tools = t;
+}
+
+/* Resolves agent k's model: the one stored at the first start, else the
+ * agent's model_id, else the workspace's default chat model. */
+static enum status resolve_model(struct engine_runner *r, struct run *run, int k, const char *agent_id,
+                                 const json_t *agent, json_t *models, struct problem *p)
+{
+	json_t *stored = json_object_get(models, agent_id);
+	const char *mid = stored ? str_of(stored, "id") : str_of(agent, "model_id");
+	struct model_resolved *m = &run->resolved[k];
+	enum status st = models_resolve(r->models, run->ws, mid, "chat", run->a, m, p);
+	if (st == ST_NOT_FOUND) {
+		problem_clear(p);
+		return problem_set(p, ST_UNPROCESSABLE,
+		                   mid ? "agent \"%s\": its model configuration no longer exists"
+		                       : "agent \"%s\": no model is set and the workspace has no default chat model",
+		                   str_of(agent, "name") ? str_of(agent, "name") : agent_id);
+	}
+	if (st != ST_OK)
+		return st;
+	models_llm_limit(m, r->limiter);
+	if (!stored) {
+		bool priced = m->input_per_mtok > 0 || m->output_per_mtok > 0;
+		json_object_set_new(models, agent_id,
+		                    json_pack("{s:s, s:s, s:s, s:s, s:f, s:f, s:b}", "id", m->id, "name", m->name,
+		                              "provider", m->provider, "model", m->model, "input_per_mtok",
+		                              m->input_per_mtok, "output_per_mtok", m->output_per_mtok, "priced",
+		                              priced));
+	}
+	return ST_OK;
+}
+
+/* The agent of task i, as the engine takes it (k: the agent's index among the distinct ones). */
+static void build_agent(struct run *run, int i, int k, const json_t *agent, const json_t *models, const char *agent_id,
+                        const json_t *task, const json_t *tools)
+{
+	struct engine_agent *ag = &run->agents[i];
+	json_t *stored = json_object_get(models, agent_id);
+	ag->role = str_of(agent, "role");
+	ag->goal = str_of(agent, "goal");
+	ag->backstory = str_of(agent, "backstory");
+	models_llm_request(&run->resolved[k], run->a, &ag->llm);
+	/* the prices stored at the first start hold for the whole execution */
+	ag->llm.input_per_mtok = json_number_value(json_object_get(stored, "input_per_mtok"));
+	ag->llm.output_per_mtok = json_number_value(json_object_get(stored, "output_per_mtok"));
+	ag->priced = json_is_true(json_object_get(stored, "priced"));
+	ag->currency = "USD";
+	ag->max_iter = int_of(agent, "max_iter");
+	ag->max_execution_time_s = int_of(agent, "max_execution_time_s");
+	ag->rpm = &run->rpms[k];
+	run->rpms[k].max = int_of(agent, "max_rpm");
+	ag->workflow_rpm = &run->workflow_rpm;
+	json_t *ids = json_object_get(task, "tool_ids");
+	build_tools(run, ag, json_is_array(ids) ? ids : json_object_get(agent, "tool_ids"), tools);
+	run->agent_ptrs[i] = ag;
+}
+
+static void build_task(struct run *run, int i, const json_t *t)
+{
+	struct engine_task *et = &run->tasks[i];
+	json_t *out = json_object_get(t, "output"), *ctx = json_object_get(t, "context"), *e;
+	size_t j;
+	et->key = str_of(t, "key");
+	et->description = str_of(t, "description");
+	et->expected_output = str_of(t, "expected_output") ? str_of(t, "expected_output") : "";
+	if (str_eq(str_of(out, "format"), "json")) {
+		et->format = ENGINE_OUTPUT_JSON;
+		json_t *schema = json_object_get(out, "schema");
+		et->schema = json_is_object(schema) ? schema : NULL;
+	}
+	if (json_is_array(ctx)) {
+		const char **c = arena_zalloc(run->a, sizeof(*c) * (json_array_size(ctx) + 1));
+		json_array_foreach(ctx, j, e) c[j] = json_string_value(e);
+		et->context_set = true;
+		et->context = c;
+		et->ncontext = (int) json_array_size(ctx);
+	}
+}
+
+/* The artifact name of task i's output_file, placeholders filled. */
+static enum status build_output_file(struct run *run, int i, const json_t *t, struct problem *p)
+{
+	const char *f = str_of(t, "output_file");
+	char *filled = NULL, clean[EXECUTIONS_ARTIFACT_NAME_MAX + 1];
+	if (!f || !*f)
+		return ST_OK;
+	enum status st = template_interpolate(f, run->inputs, 0, run->a, &filled, p);
+	if (st != ST_OK)
+		return st;
+	if (!executions_artifact_name(filled, clean, sizeof(clean)))
+		return problem_set(p, ST_UNPROCESSABLE, "task \"%s\": output_file \"%s\" is not a usable file name",
+		                   run->tasks[i].key, filled);
+	run->output_files[i] = arena_strdup(run->a, clean);
+	return ST_OK;
+}
+
+/* Where to start: the first task without a stored succeeded output; the
+ * attempt numbers stored so far. */
+static void build_progress(struct run *run, const json_t *stored)
+{
+	size_t j;
+	json_t *row;
+	run->first_task = run->ntasks;
+	for (int i = 0; i < run->ntasks; i++) {
+		json_array_foreach(stored, j, row)
+		{
+			if (!str_eq(str_of(row, "task_key"), run->tasks[i].key))
+				continue;
+			if (int_of(row, "attempt") > run->attempts_before[i])
+				run->attempts_before[i] = int_of(row, "attempt");
+			if (str_eq(str_of(row, "status"), "succeeded") && !run->outputs[i])
+				run->outputs[i] = output_text(json_object_get(row, "output"), run->a);
+		}
+		if (!run->outputs[i] && run->first_task == run->ntasks)
+			run->first_task = i;
+	}
+}
+
+/* Builds the run from what was loaded. ST_UNPROCESSABLE: the definition
+ * cannot run (the execution fails with p's detail); other errors: the
+ * database (the job is retried). */
+static enum status build(struct engine_runner *r, struct run *run, const struct executions_run *er, json_t *models,
+                         struct problem *p)
+{
+	json_t *def = json_object_get(json_object_get(er->snapshot, "workflow"), "definition");
+	json_t *agents = json_object_get(er->snapshot, "agents"), *tools = json_object_get(er->snapshot, "tools");
+	json_t *tasks = json_object_get(def, "tasks");
+	int n = (int) json_array_size(tasks);
+	enum status st = ST_OK;
+
+	run->inputs = er->inputs;
+	if (n == 0)
+		return problem_set(p, ST_UNPROCESSABLE, "the workflow has no tasks");
+	run->ntasks = n;
+	run->tasks = arena_zalloc(run->a, sizeof(*run->tasks) * (size_t) n);
+	run->agents = arena_zalloc(run->a, sizeof(*run->agents) * (size_t) n);
+	run->agent_ptrs = arena_zalloc(run->a, sizeof(*run->agent_ptrs) * (size_t) n);
+	run->agent_ids = arena_zalloc(run->a, sizeof(*run->agent_ids) * (size_t) n);
+	run->distinct = arena_zalloc(run->a, sizeof(*run->distinct) * (size_t) n);
+	run->output_files = arena_zalloc(run->a, sizeof(*run->output_files) * (size_t) n);
+	run->resolved = arena_zalloc(run->a, sizeof(*run->resolved) * (size_t) n);
+	run->rpms = xcalloc((size_t) n, sizeof(*run->rpms));
+	run->outputs = arena_zalloc(run->a, sizeof(*run->outputs) * (size_t) n);
+	run->attempts_before = arena_zalloc(run->a, sizeof(*run->attempts_before) * (size_t) n);
+	run->workflow_rpm.max = int_of(def, "max_rpm");
+	for (int i = 0; i < n && st == ST_OK; i++) {
+		json_t *t = json_array_get(tasks, (size_t) i);
+		const char *aid = str_of(t, "agent_id");
+		json_t *agent = aid ? json_object_get(agents, aid) : NULL;
+		build_task(run, i, t);
+		if (!agent)
+			return problem_set(p, ST_UNPROCESSABLE, "task \"%s\" has no agent", run->tasks[i].key);
+		int k = 0;
+		while (k < run->nresolved && !str_eq(run->distinct[k], aid))
+			k++;
+		run->agent_ids[i] = aid;
+		if (k == run->nresolved) {
+			run->distinct[k] = aid;
+			if ((st = resolve_model(r, run, k, aid, agent, models, p)) != ST_OK)
+				return st;
+			run->nresolved++;
+		}
+		build_agent(run, i, k, agent, models, aid, t, tools);
+		st = build_output_file(run, i, t, p);
+	}
+	if (st == ST_BAD_INPUT)
+		st = problem_set(p, ST_UNPROCESSABLE, "the output_file of a task uses an input that is not given");
+	build_progress(run, er->tasks);
+	return st;
+}
+
+/* ---------------------------------------------------------------- engine callbacks (loop thread) */
+
+static void on_event(void *ud, const struct engine_event *ev)
+{
+	struct run *run = ud;
+	if (run->drop || str_eq(ev->type, "output.delta"))
+		return; /* deltas go to live streams only */
+	if (str_eq(ev->type, "task.failed") && !run->failed_task) {
+		free(run->failed_task);
+		run->failed_task = xstrdup(ev->task_key ? ev->task_key : "");
+	}
+	if (run->nev == run->cap) {
+		run->cap = run->cap ? run->cap * 2 : 16;
+		run->ev = xrealloc(run->ev, sizeof(*run->ev) * (size_t) run->cap);
+	}
+	struct pending *e = &run->ev[run->nev++];
+	e->type = arena_strdup(run->a, ev->type);
+	e->task_key = ev->task_key ? arena_strdup(run->a, ev->task_key) : NULL;
+	e->attempt = ev->attempt;
+	e->data = json_deep_copy(ev->data);
+}
+
+static void on_crew_done(void *ud, const struct engine_result *res)
+{
+	struct run *run = ud;
+	run->crew = NULL;
+	run->ended = true;
+	if (res->outcome == ENGINE_SUCCEEDED) {
+		run->final = EXEC_SUCCEEDED;
+		run->final_output =
+		    res->output_json ? json_deep_copy(res->output_json) : json_string(res->output ? res->output : "");
+	} else if (res->outcome == ENGINE_CANCELLED && run->cancel_asked) {
+		run->final = EXEC_CANCELLED;
+	} else {
+		run->final = EXEC_FAILED;
+		struct buf b;
+		buf_init(&b, 0);
+		if (run->failed_task && *run->failed_task)
+			buf_printf(&b, "task \"%s\": ", run->failed_task);
+		buf_printf(&b, "%s", res->error && *res->error ? res->error : engine_outcome_name(res->outcome));
+		run->final_error = buf_steal(&b);
+	}
+}
+
+static void run_start(struct engine_loop *el, struct run *run)
+{
+	struct engine_crew_spec spec = {
+	    .agents = run->agent_ptrs,
+	    .tasks = run->tasks,
+	    .ntasks = run->ntasks,
+	    .inputs = run->inputs,
+	    .first_task = run->first_task,
+	    .outputs = run->outputs,
+	    .attempts_before = run->attempts_before,
+	    .tools = NULL, /* the tool runner joins here; until then a tool call fails with "no tool runner" */
+	    .on_event = on_event,
+	    .on_done = on_crew_done,
+	    .ud = run,
+	};
+	if (run->first_task >= run->ntasks) {
+		/* every task's output is stored: a worker died between the last task and the end */
+		run->ended = true;
+		run->final = EXEC_SUCCEEDED;
+		run->final_output = json_string(run->outputs[run->ntasks - 1]);
+		return;
+	}
+	run->crew = engine_crew_start(el, &spec);
+}
+
+static void run_drop(struct run *run, enum drop why, const char *error)
+{
+	if (run->drop)
+		return;
+	run->drop = why;
+	run->drop_error = error;
+	for (int i = 0; i < run->nev; i++)
+		json_decref(run->ev[i].data);
+	run->nev = 0;
+	if (run->crew)
+		engine_crew_cancel(run->crew);
+}
+
+/* ---------------------------------------------------------------- storing (loop thread) */
+
+static char *dumps(const json_t *j)
+{
+	return j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
+}
+
+static int task_index(const struct run *run, const char *key)
+{
+	for (int i = 0; key && i < run->ntasks; i++)
+		if (str_eq(run->tasks[i].key, key))
+			return i;
+	return -1;
+}
+
+/* The attempt rows and artifacts an event implies, then the event. */
+static enum status store_event(struct db_conn *c, struct run *run, const struct pending *e, struct problem *p)
+{
+	enum status st = ST_OK;
+	int i = task_index(run, e->task_key);
+	char *output = NULL, *usage = NULL;
+	if (i >= 0 && str_eq(e->type, "task.started")) {
+		st = executions_task_started_tx(c, run->ws, run->id, e->task_key, e->attempt, run->agent_ids[i], p);
+	} else if (i >= 0 && str_eq(e->type, "task.succeeded")) {
+		json_t *oj = json_object_get(e->data, "output_json"), *text = json_object_get(e->data, "output");
+		output = dumps(oj && !json_is_null(oj) ? oj : text);
+		usage = dumps(json_object_get(e->data, "usage"));
+		st = executions_task_ended_tx(c, run->ws, run->id, e->task_key, e->attempt, "succeeded", output, NULL,
+		                              usage, p);
+		if (st == ST_OK && run->output_files[i])
+			st = executions_artifact_put_tx(c, run->ws, run->id, e->task_key, run->output_files[i],
+			                                json_string_value(text), json_string_length(text), p);
+	} else if (i >= 0 && str_eq(e->type, "task.failed")) {
+		const char *outcome = str_of(e->data, "outcome");
+		usage = dumps(json_object_get(e->data, "usage"));
+		st = executions_task_ended_tx(c, run->ws, run->id, e->task_key, e->attempt,
+		                              str_eq(outcome, "cancelled") ? "cancelled" : "failed", NULL,
+		                              str_of(e->data, "error"), usage, p);
+	}
+	free(output);
+	free(usage);
+	if (st == ST_OK)
+		st = executions_event_tx(c, run->ws, run->id, e->type, e->task_key, e->attempt, e->data, NULL, p);
+	return st;
+}
+
+/* One run's writes of this turn, fenced on its epoch. */
+static enum status store_run(struct db_conn *c, struct run *run, struct problem *p)
+{
+	enum status st = jobs_fence_tx(c, run->job_id, run->epoch, p);
+	if (st == ST_CONFLICT) {
+		run->conflict = true;
+		problem_clear(p);
+		return ST_OK;
+	}
+	for (int k = 0; st == ST_OK && k < run->nev; k++)
+		st = store_event(c, run, &run->ev[k], p);
+	if (st == ST_OK && run->ended && !run->crew) {
+		st = executions_finish_tx(c, run->ws, run->id, run->final, run->final_output, run->final_error, p);
+		if (st == ST_OK)
+			st = jobs_complete_tx(c, run->job_id, run->epoch, p);
+	}
+	return st;
+}
+
+struct batch {
+	struct run **runs;
+	int n;
+};
+
+static enum status batch_tx(struct db_conn *c, void *ctx, struct problem *p)
+{
+	struct batch *b = ctx;
+	enum status st = ST_OK;
+	for (int i = 0; i < b->n; i++)
+		b->runs[i]->conflict = false;
+	for (int i = 0; st == ST_OK && i < b->n; i++)
+		st = store_run(c, b->runs[i], p);
+	return st;
+}
+
+/* After a commit: what was stored is forgotten; a lost lease drops the run. */
+static void stored(struct run *run)
+{
+	if (run->conflict) {
+		run_drop(run, DROP_LOST, NULL);
+		return;
+	}
+	for (int i = 0; i < run->nev; i++)
+		json_decref(run->ev[i].data);
+	run->nev = 0;
+	run->write_failures = 0;
+	if (run->ended && !run->crew)
+		run->finished = true;
+}
+
+static bool has_writes(const struct run *run)
+{
+	return !run->drop && !run->finished && (run->nev > 0 || (run->ended && !run->crew));
+}
+
+/* Stores every run's writes of this turn in one transaction; when that
+ * fails, each run alone, so one run's trouble does not hold the others. */
+static void flush(struct rloop *l)
+{
+	struct run *list[64];
+	struct batch b = {list, 0};
+	struct arena *a = arena_new();
+	struct problem p;
+	problem_init(&p, a);
+	struct run *run = l->runs;
+	while (run) {
+		for (b.n = 0; run && b.n < (int) ARRAY_LEN(list); run = run->next)
+			if (has_writes(run))
+				list[b.n++] = run;
+		if (b.n == 0)
+			break;
+		if (db_tx(l->r->db, batch_tx, &b, &p) == ST_OK) {
+			for (int i = 0; i < b.n; i++)
+				stored(list[i]);
+			continue;
+		}
+		for (int i = 0; i < b.n; i++) {
+			struct batch one = {&list[i], 1};
+			problem_clear(&p);
+			if (db_tx(l->r->db, batch_tx, &one, &p) == ST_OK) {
+				stored(list[i]);
+			} else if (++list[i]->write_failures >= WRITE_FAILURES_MAX) {
+				log_kv(LOG_ERROR, "an execution's writes keep failing; its job is retried",
+				       "execution_id", list[i]->id, "error", p.detail ? p.detail : "", NULL);
+				run_drop(list[i], DROP_RETRY, "the execution's progress could not be stored");
+			}
+		}
+	}
+	arena_free(&a);
+}
+
+/* ---------------------------------------------------------------- the loop thread */
+
+/* Ends the jobs of the runs that are over and frees them. */
+static void reap(struct rloop *l)
+{
+	struct run **pp = &l->runs;
+	while (*pp) {
+		struct run *run = *pp;
+		bool over = run->drop ? !run->crew : run->finished;
+		if (!over) {
+			pp = &run->next;
+			continue;
+		}
+		*pp = run->next;
+		enum jobs_outcome oc = run->drop == DROP_LOST        ? JOBS_LOST
+		                       : run->drop == DROP_RETRY     ? JOBS_RETRY
+		                       : run->drop == DROP_HAND_BACK ? JOBS_HAND_BACK
+		                                                     : JOBS_HANDLED;
+		jobs_run_end(&run->jr, oc, run->drop_error);
+		atomic_fetch_sub(&l->load, 1);
+		run_free(run);
+	}
+}
+
+static void apply_cancel(struct rloop *l, const char *id)
+{
+	for (struct run *run = l->runs; run; run = run->next) {
+		if (!str_eq(run->id, id) || run->cancel_asked)
+			continue;
+		run->cancel_asked = true;
+		if (run->crew)
+			engine_crew_cancel(run->crew);
+	}
+}
+
+/* Cancels asked through another process's API: read at most every cancel_poll_us. */
+static void poll_cancels(struct rloop *l)
+{
+	int64_t now = time_mono_us();
+	if (!l->runs || now < l->next_poll_us)
+		return;
+	l->next_poll_us = now + l->r->cancel_poll_us;
+	struct arena *a = arena_new();
+	struct problem p;
+	json_t *ids = NULL, *id;
+	size_t i;
+	problem_init(&p, a);
+	if (executions_cancel_requests(l->r->db, a, &ids, &p) == ST_OK)
+		json_array_foreach(ids, i, id) apply_cancel(l, json_string_value(id));
+	arena_free(&a);
+}
+
+/* The lease of each run, as the pool's heartbeat last saw it. */
+static void check_leases(struct rloop *l, bool stopping)
+{
+	for (struct run *run = l->runs; run; run = run->next) {
+		if (jobs_run_lost(run->jr))
+			run_drop(run, DROP_LOST, NULL);
+		else if (stopping || jobs_run_stopping(run->jr))
+			run_drop(run, DROP_HAND_BACK, NULL);
+	}
+}
+
+/* Takes what other threads left for this loop; false when it must stop and holds nothing. */
+static bool take(struct rloop *l, bool *stopping)
+{
+	struct run *in;
+	char(*cancels)[37] = NULL;
+	int nc;
+	pthread_mutex_lock(&l->mu);
+	while (!l->stop && !l->inbox && !l->ncancels && !l->runs)
+		pthread_cond_wait(&l->cv, &l->mu);
+	in = l->inbox;
+	l->inbox = NULL;
+	nc = l->ncancels;
+	if (nc) {
+		cancels = xcalloc((size_t) nc, sizeof(*cancels));
+		memcpy(cancels, l->cancels, sizeof(*cancels) * (size_t) nc);
+		l->ncancels = 0;
+	}
+	*stopping = l->stop;
+	pthread_mutex_unlock(&l->mu);
+	while (in) {
+		struct run *run = in;
+		in = in->next;
+		run->next = l->runs;
+		l->runs = run;
+		if (*stopping)
+			run_drop(run, DROP_HAND_BACK, NULL);
+		else
+			run_start(l->el, run);
+	}
+	for (int i = 0; i < nc; i++)
+		apply_cancel(l, cancels[i]);
+	free(cancels);
+	return !(*stopping && !l->runs);
+}
+
+static void *loop_main(void *arg)
+{
+	struct rloop *l = arg;
+	bool stopping = false;
+	while (take(l, &stopping)) {
+		poll_cancels(l);
+		check_leases(l, stopping);
+		if (engine_loop_pending(l->el) > 0)
+			engine_loop_run(l->el, LOOP_SLICE_MS);
+		else if (l->runs)
+			poll(NULL, 0, LOOP_SLICE_MS); /* only ends waiting for a write that failed: no busy loop */
+		flush(l);
+		reap(l);
+	}
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- the job handler (pool threads) */
+
+struct begin {
+	struct run *run;
+	const json_t *models;
+	int job_attempt;
+	enum executions_status end; /* EXEC_RUNNING: begin; else end at once with this status */
+	const char *error;
+	bool lost, gone;
+};
+
+static enum status begin_tx(struct db_conn *c, void *ctx, struct problem *p)
+{
+	struct begin *b = ctx;
+	struct run *run = b->run;
+	b->lost = b->gone = false;
+	enum status st = jobs_fence_tx(c, run->job_id, run->epoch, p);
+	if (st == ST_CONFLICT) {
+		b->lost = true;
+		return st;
+	}
+	if (st == ST_OK && (st = executions_begin_tx(c, run->ws, run->id, b->models, b->job_attempt, p)) == ST_CONFLICT)
+		b->gone = true;
+	if (st == ST_OK && b->end != EXEC_RUNNING) {
+		st = executions_finish_tx(c, run->ws, run->id, b->end, NULL, b->error, p);
+		if (st == ST_OK)
+			st = jobs_complete_tx(c, run->job_id, run->epoch, p);
+	}
+	return st;
+}
+
+/* A database error: retry the job; on its last attempt the execution shows the error. */
+static enum jobs_outcome infra_error(struct engine_runner *r, const struct jobs_job *job, struct run *run,
+                                     struct problem *p)
+{
+	if (job->attempts >= job->max_attempts && run->ws) {
+		struct arena *a = arena_new();
+		struct problem p2;
+		problem_init(&p2, a);
+		struct begin b = {.run = run,
+		                  .models = json_object(),
+		                  .job_attempt = job->attempts,
+		                  .end = EXEC_FAILED,
+		                  .error = arena_printf(a, "the worker gave up after %d attempts: %s", job->attempts,
+		                                        p->detail ? p->detail : "database error")};
+		if (db_tx(r->db, begin_tx, &b, &p2) == ST_OK) {
+			json_decref((json_t *) b.models);
+			arena_free(&a);
+			return JOBS_HANDLED;
+		}
+		json_decref((json_t *) b.models);
+		arena_free(&a);
+	}
+	return JOBS_RETRY;
+}
+
+static enum jobs_outcome handle(const struct jobs_job *job, struct jobs_run *jr, void *ctx, struct problem *p)
+{
+	struct engine_runner *r = ctx;
+	struct run *run = xcalloc(1, sizeof(*run));
+	struct executions_run er;
+	enum jobs_outcome oc = JOBS_RETRY;
+	json_t *payload = json_loads(job->payload, 0, NULL), *models = NULL;
+	const char *id = str_of(payload, "execution_id");
+
+	run->a = arena_new();
+	if (!id || !id_valid(id)) {
+		problem_set(p, ST_BAD_INPUT, "the job's payload names no execution");
+		oc = JOBS_FAIL;
+		goto out;
+	}
+	snprintf(run->id, sizeof(run->id), "%s", id);
+	run->job_id = arena_strdup(run->a, job->id);
+	run->epoch = jobs_run_epoch(jr);
+	enum status st = executions_load_run(r->db, run->id, run->a, &er, p);
+	if (st == ST_NOT_FOUND) {
+		oc = JOBS_FAIL;
+		goto out;
+	}
+	if (st != ST_OK)
+		goto out;
+	run->ws = arena_strdup(run->a, er.workspace_id);
+	if (er.status != EXEC_QUEUED && er.status != EXEC_RUNNING) {
+		oc = JOBS_DONE; /* cancelled while queued, or already ended: nothing to run */
+		goto out;
+	}
+	models = er.models ? json_deep_copy(er.models) : json_object();
+	struct begin b = {.run = run, .models = models, .job_attempt = job->attempts, .end = EXEC_RUNNING};
+	if (er.cancel_requested) {
+		b.end = EXEC_CANCELLED;
+	} else if ((st = build(r, run, &er, models, p)) == ST_UNPROCESSABLE) {
+		b.end = EXEC_FAILED;
+		b.error = arena_strdup(run->a, p->detail ? p->detail : "the execution cannot run");
+		problem_clear(p);
+	} else if (st != ST_OK) {
+		oc = infra_error(r, job, run, p);
+		goto out;
+	}
+	st = db_tx(r->db, begin_tx, &b, p);
+	if (b.lost) {
+		oc = JOBS_LOST;
+	} else if (b.gone) {
+		problem_clear(p);
+		oc = JOBS_DONE; /* cancelled between the load and now */
+	} else if (st != ST_OK) {
+		oc = infra_error(r, job, run, p);
+	} else if (b.end != EXEC_RUNNING) {
+		oc = JOBS_HANDLED;
+	} else {
+		/* the least loaded loop takes it */
+		struct rloop *l = &r->loops[0];
+		for (int i = 1; i < r->nloops; i++)
+			if (atomic_load(&r->loops[i].load) < atomic_load(&l->load))
+				l = &r->loops[i];
+		run->jr = jobs_run_detach(jr);
+		atomic_fetch_add(&l->load, 1);
+		pthread_mutex_lock(&l->mu);
+		run->next = l->inbox;
+		l->inbox = run;
+		pthread_cond_signal(&l->cv);
+		pthread_mutex_unlock(&l->mu);
+		run = NULL;
+		oc = JOBS_DETACHED;
+	}
+out:
+	json_decref(models);
+	json_decref(payload);
+	run_free(run);
+	return oc;
+}
+
+/* ---------------------------------------------------------------- the runner */
+
+enum status engine_runner_new(const struct engine_runner_options *o, struct jobs *j, struct engine_runner **out,
+                              struct problem *p)
+{
+	struct engine_runner *r = xcalloc(1, sizeof(*r));
+	*out = NULL;
+	r->db = o->db;
+	r->models = o->models;
+	r->limiter = o->limiter;
+	r->nloops = o->loops > 0 ? o->loops : 1;
+	r->cancel_poll_us = (o->cancel_poll_ms > 0 ? o->cancel_poll_ms : 250) * 1000;
+	r->loops = xcalloc((size_t) r->nloops, sizeof(*r->loops));
+	enum status st = jobs_register(j, EXECUTIONS_JOB_KIND, handle, r, p);
+	for (int i = 0; st == ST_OK && i < r->nloops; i++) {
+		struct rloop *l = &r->loops[i];
+		l->r = r;
+		l->el = engine_loop_new(r->limiter);
+		pthread_mutex_init(&l->mu, NULL);
+		pthread_cond_init(&l->cv, NULL);
+		atomic_init(&l->load, 0);
+		if (pthread_create(&l->th, NULL, loop_main, l) != 0)
+			st = problem_set(p, ST_INTERNAL, "cannot start an engine loop thread");
+		else
+			l->started = true;
+	}
+	*out = r;
+	if (st != ST_OK)
+		engine_runner_free(out);
+	return st;
+}
+
+void engine_runner_cancel(struct engine_runner *r, const char *execution_id)
+{
+	if (!r || !execution_id || strlen(execution_id) != 36)
+		return;
+	for (int i = 0; i < r->nloops; i++) {
+		struct rloop *l = &r->loops[i];
+		pthread_mutex_lock(&l->mu);
+		if (l->ncancels == l->capc) {
+			l->capc = l->capc ? l->capc * 2 : 8;
+			l->cancels = xrealloc(l->cancels, sizeof(*l->cancels) * (size_t) l->capc);
+		}
+		memcpy(l->cancels[l->ncancels++], execution_id, 37);
+		pthread_cond_signal(&l->cv);
+		pthread_mutex_unlock(&l->mu);
+	}
+}
+
+void engine_runner_free(struct engine_runner **rp)
+{
+	struct engine_runner *r = *rp;
+	if (!r)
+		return;
+	for (int i = 0; i < r->nloops; i++) {
+		struct rloop *l = &r->loops[i];
+		if (!l->started)
+			continue;
+		pthread_mutex_lock(&l->mu);
+		l->stop = true;
+		pthread_cond_signal(&l->cv);
+		pthread_mutex_unlock(&l->mu);
+		pthread_join(l->th, NULL);
+	}
+	for (int i = 0; i < r->nloops; i++) {
+		struct rloop *l = &r->loops[i];
+		engine_loop_free(&l->el);
+		if (l->r) {
+			pthread_mutex_destroy(&l->mu);
+			pthread_cond_destroy(&l->cv);
+		}
+		free(l->cancels);
+	}
+	free(r->loops);
+	free(r);
+	*rp = NULL;
+}
