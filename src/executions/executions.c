@@ -309,6 +309,67 @@ static json_t *summary(const struct db_res *r, int i)
 
 #define SUMMARY_COLUMNS "id, workflow_id, workflow_version, status, error, created_at, started_at, ended_at"
 
+/* The LIKE pattern of tag as a JSON string token ("news" with its quotes):
+ * every definition that carries the tag contains it; has_tag confirms. */
+static char *tag_pattern(const char *tag, struct arena *a)
+{
+	json_t *j = json_string(tag);
+	char *tok = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+	struct buf b;
+	char *out;
+
+	json_decref(j);
+	buf_init(&b, 0);
+	buf_puts(&b, "%");
+	for (const char *c = tok ? tok : ""; *c; c++) {
+		if (*c == '%' || *c == '_' || *c == '\\')
+			buf_puts(&b, "\\");
+		buf_append(&b, c, 1);
+	}
+	buf_puts(&b, "%");
+	out = arena_strdup(a, b.data);
+	buf_free(&b);
+	free(tok);
+	return out;
+}
+
+static bool has_tag(const json_t *def, const char *tag)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach(json_object_get(def, "tags"), i, e) if (str_eq(json_string_value(e), tag)) return true;
+	return false;
+}
+
+/* The ids of the workspace's workflows (archived ones too) whose current
+ * definition carries tag. Reads the workflows table: the tag lives in the
+ * definition's JSON, which has no portable index on SQLite and PostgreSQL. */
+static enum status tagged_workflows(struct db *db, const char *ws, const char *tag, struct arena *a, const char ***ids,
+                                    int *n, struct problem *p)
+{
+	struct db_res *r;
+	enum status st = db_exec1(db, DB_READ, a, &r,
+	                          "SELECT id, definition FROM workflows WHERE workspace_id = ? AND definition LIKE ? "
+	                          "ESCAPE '\\' ORDER BY id",
+	                          DB_ARGS(db_text(ws), db_text(tag_pattern(tag, a))), p);
+	if (st != ST_OK)
+		return st;
+	*n = 0;
+	*ids = arena_zalloc(a, sizeof(**ids) * (size_t) (db_res_rows(r) + 1));
+	for (int i = 0; i < db_res_rows(r); i++) {
+		json_t *def = json_loads(db_res_text(r, i, 1), 0, NULL);
+		if (has_tag(def, tag))
+			(*ids)[(*n)++] = db_res_text(r, i, 0);
+		json_decref(def);
+	}
+	if (*n > EXECUTIONS_TAG_MAX_WORKFLOWS) {
+		problem_field(p, "query.tag", "is carried by %d workflows, more than %d: filter by workflow_id", *n,
+		              EXECUTIONS_TAG_MAX_WORKFLOWS);
+		return problem_set(p, ST_UNPROCESSABLE, "the tag names too many workflows");
+	}
+	return ST_OK;
+}
+
 enum status executions_list(struct db *db, const struct actor *who, const struct executions_filter *f, int limit,
                             const char *after, struct arena *a, json_t **items, const char **last, struct problem *p)
 {
@@ -316,15 +377,42 @@ enum status executions_list(struct db *db, const struct actor *who, const struct
 	*last = NULL;
 	struct db_res *r;
 	const char *status = f->status >= 0 ? executions_status_name((enum executions_status) f->status) : "";
-	enum status st = db_exec1(
-	    db, DB_READ, a, &r,
-	    "SELECT " SUMMARY_COLUMNS " FROM executions WHERE workspace_id = ? AND id > ? AND (? = '' OR workflow_id = "
-	    "?) AND (? = '' OR status = ?) AND created_at >= ? AND created_at < ? ORDER BY id LIMIT ?",
-	    DB_ARGS(db_text(who->workspace_id), db_text(after ? after : ""),
-	            db_text(f->workflow_id ? f->workflow_id : ""), db_text(f->workflow_id ? f->workflow_id : ""),
-	            db_text(status), db_text(status), db_int(f->since_ms),
-	            db_int(f->until_ms > 0 ? f->until_ms : INT64_MAX), db_int(limit)),
-	    p);
+	const char **tagged = NULL;
+	int ntagged = 0;
+	enum status st;
+	if (f->tag && (st = tagged_workflows(db, who->workspace_id, f->tag, a, &tagged, &ntagged, p)) != ST_OK)
+		return st;
+	if (f->tag && ntagged == 0) {
+		*items = own(a, json_array());
+		return ST_OK;
+	}
+	const struct db_arg fixed[] = {db_text(who->workspace_id),
+	                               db_text(after ? after : ""),
+	                               db_text(f->workflow_id ? f->workflow_id : ""),
+	                               db_text(f->workflow_id ? f->workflow_id : ""),
+	                               db_text(status),
+	                               db_text(status),
+	                               db_int(f->since_ms),
+	                               db_int(f->until_ms > 0 ? f->until_ms : INT64_MAX)};
+	size_t nfixed = ARRAY_LEN(fixed), nargs = nfixed + (size_t) ntagged + 1;
+	struct db_arg *args = arena_zalloc(a, nargs * sizeof(*args));
+	struct buf sql;
+	memcpy(args, fixed, sizeof(fixed));
+	buf_init(&sql, 0);
+	buf_puts(&sql, "SELECT " SUMMARY_COLUMNS " FROM executions WHERE workspace_id = ? AND id > ? AND (? = '' OR "
+	               "workflow_id = ?) AND (? = '' OR status = ?) AND created_at >= ? AND created_at < ?");
+	if (ntagged) {
+		buf_puts(&sql, " AND workflow_id IN (");
+		for (int i = 0; i < ntagged; i++) {
+			buf_puts(&sql, i ? ", ?" : "?");
+			args[nfixed + (size_t) i] = db_text(tagged[i]);
+		}
+		buf_puts(&sql, ")");
+	}
+	buf_puts(&sql, " ORDER BY id LIMIT ?");
+	args[nargs - 1] = db_int(limit);
+	st = db_exec1(db, DB_READ, a, &r, sql.data, args, nargs, p);
+	buf_free(&sql);
 	if (st != ST_OK)
 		return st;
 	json_t *list = own(a, json_array());

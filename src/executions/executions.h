@@ -58,9 +58,16 @@ struct executions_filter {
 	int status;              /* -1: any */
 	int64_t since_ms;        /* created at or after; 0: no bound */
 	int64_t until_ms;        /* created before; 0: no bound */
+	const char *tag;         /* executions of the workflows whose current definition carries it; NULL: any */
 };
+/* At most this many workflows may carry a tag used as a filter (they are bound one parameter each). */
+#define EXECUTIONS_TAG_MAX_WORKFLOWS 1000
 /* Items {id, workflow_id, workflow_version, status, error, created_at,
- * started_at, ended_at}, by id; after: the last id of the page before. */
+ * started_at, ended_at}, by id; after: the last id of the page before.
+ * f->tag: the workflow's tags as they are now, archived workflows too (the
+ * way Dify's tags label an app and its logs: docs/executions.md); more
+ * than EXECUTIONS_TAG_MAX_WORKFLOWS such workflows is ST_UNPROCESSABLE
+ * naming "query.tag". */
 enum status executions_list(struct db *db, const struct actor *who, const struct executions_filter *f, int limit,
                             const char *after, struct arena *a, json_t **items, const char **last, struct problem *p);
 

@@ -119,7 +119,8 @@ static enum status h_list(struct req *rq, struct res *rs)
 	int limit;
 	const char *after, *last = NULL, *status = req_query(rq, "status");
 	json_t *items = NULL;
-	struct executions_filter f = {.workflow_id = req_query(rq, "workflow_id"), .status = -1};
+	struct executions_filter f = {
+	    .workflow_id = req_query(rq, "workflow_id"), .status = -1, .tag = req_query(rq, "tag")};
 	enum status st = http_page(rq, &limit, &after);
 	if (st != ST_OK)
 		return st;
@@ -128,6 +129,8 @@ static enum status h_list(struct req *rq, struct res *rs)
 	if (status && (f.status = executions_status_parse(status)) < 0)
 		return problem_field(&rq->problem, "query.status",
 		                     "must be queued, running, succeeded, failed or cancelled");
+	if (f.tag && (!*f.tag || strlen(f.tag) > 200))
+		return problem_field(&rq->problem, "query.tag", "must be 1 to 200 characters");
 	if (time_param(rq, "since", &f.since_ms) != ST_OK || time_param(rq, "until", &f.until_ms) != ST_OK)
 		return ST_BAD_INPUT;
 	st = executions_list(rq->app->db, req_actor(rq), &f, limit, after, rq->arena, &items, &last, &rq->problem);
@@ -165,7 +168,8 @@ const struct route api_executions_routes[] = {
      .summary = "Start an execution of the workflow (202 {id, status: queued}); 422 names bad inputs and what this "
                 "engine does not run yet"},
     {"GET", "/api/v1/executions", h_list, ROLE_VIEWER, .response = &summary_schema, .flags = ROUTE_LIST,
-     .summary = "List executions (filters: workflow_id, status, since, until on created_at)"},
+     .summary = "List executions (filters: workflow_id, status, since, until on created_at, tag: the workflow's "
+                "current tags)"},
     {"GET", "/api/v1/executions/{id}", h_get, ROLE_VIEWER, .response = &execution_schema,
      .summary = "An execution with its tasks, output, error and usage"},
     {"GET", "/api/v1/executions/{id}/events", h_events, ROLE_VIEWER, .response = &event_schema, .flags = ROUTE_LIST,

@@ -146,3 +146,45 @@ test('executions', async (t) => {
     assert.equal((await api(srv, 'GET', `/api/v1/executions/${id}`, { token: v.token, workspace: u.ws })).status, 200);
   });
 });
+
+// ?tag=: executions of the workflows whose definition carries the tag now
+// (Dify's tags label an app and its logs), exact names only, one workspace.
+test('executions: the tag filter', async (t) => {
+  const srv = await startServer();
+  t.after(() => srv.stop());
+  const u = await newUser(srv, 'exec-tags');
+  const call = (m, p, body, token = u.token) => api(srv, m, p, { token, body });
+  const ag = await call('POST', '/api/v1/agents', AGENT);
+  assert.equal(ag.status, 201, ag.text);
+  const make = async (name, tags, key = 'work') => {
+    const w = await call('POST', '/api/v1/workflows', { name, tags, inputs: [{ name: 'topic' }], tasks: [task(key, ag.json.id)] });
+    assert.equal(w.status, 201, w.text);
+    const r = await call('POST', `/api/v1/workflows/${w.json.id}/execute`, { inputs: { topic: 't' } });
+    assert.equal(r.status, 202, r.text);
+    return { wf: w.json.id, ex: r.json.id };
+  };
+  const news = await make('News crew', ['news', 'daily']);
+  const sports = await make('Sports crew', ['sports']);
+  const lookalike = await make('Task named news', ['newsletter'], 'news'); // "news" in its text, not in its tags
+  const ids = async (q) => {
+    const r = await call('GET', `/api/v1/executions?${q}`);
+    assert.equal(r.status, 200, r.text);
+    return r.json.items.map((x) => x.id).sort();
+  };
+  assert.deepEqual(await ids('tag=news'), [news.ex]);
+  assert.deepEqual(await ids('tag=daily'), [news.ex]);
+  assert.deepEqual(await ids('tag=newsletter'), [lookalike.ex]);
+  assert.deepEqual(await ids('tag=nothing'), []);
+  assert.deepEqual(await ids(`tag=news&workflow_id=${sports.wf}`), [], 'filters combine');
+  // the workflow's tags as they are now: tagging a workflow brings its earlier executions
+  const p = await call('PATCH', `/api/v1/workflows/${sports.wf}`, { tags: ['sports', 'news'] });
+  assert.equal(p.status, 200, p.text);
+  assert.deepEqual(await ids('tag=news'), [news.ex, sports.ex].sort());
+  // another workspace's tagged workflow is not seen
+  const o = await newUser(srv, 'exec-tags-other');
+  const oag = await call('POST', '/api/v1/agents', AGENT, o.token);
+  const ow = await call('POST', '/api/v1/workflows', { name: 'Other news', tags: ['news'], inputs: [{ name: 'topic' }], tasks: [task('x', oag.json.id)] }, o.token);
+  assert.equal((await call('POST', `/api/v1/workflows/${ow.json.id}/execute`, { inputs: { topic: 't' } }, o.token)).status, 202);
+  assert.deepEqual(await ids('tag=news'), [news.ex, sports.ex].sort());
+  assertProblem(await call('GET', '/api/v1/executions?tag='), 400, 'query.tag');
+});
