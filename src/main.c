@@ -271,6 +271,7 @@ static int start_jobs(struct app *app, const struct config *cfg)
 	problem_init(&p, a);
 	/* before the workers: their engine loops take ports on it */
 	app->tools = engine_toolpool_new(app->agents, (int) cfg->tool_threads, (int) cfg->tool_timeout_s);
+	ro.tools = app->tools;
 	if (jobs_new(app->db, &o, &app->jobs, &p) != ST_OK ||
 	    engine_runner_new(&ro, app->jobs, &app->runner, &p) != ST_OK ||
 	    jobs_workers_start(app->jobs, (int) cfg->workers, &p) != ST_OK) {

@@ -280,12 +280,15 @@ struct db;
 struct models;
 struct jobs;
 struct llm_limiter;
+struct engine_toolpool;
 struct engine_runner_options {
 	struct db *db;
 	struct models *models;
 	struct llm_limiter *limiter; /* may be NULL */
-	int loops;                   /* engine-loop threads; 0: 1 */
-	int64_t cancel_poll_ms;      /* how often a loop reads cancel requests of other processes; 0: 250 */
+	struct engine_toolpool
+	    *tools;             /* the process's tool threads (toolrun.h); NULL: tool calls fail, seen by the model */
+	int loops;              /* engine-loop threads; 0: 1 */
+	int64_t cancel_poll_ms; /* how often a loop reads cancel requests of other processes; 0: 250 */
 };
 /* Starts the loop threads and registers the job kind on j (before jobs_workers_start). */
 enum status engine_runner_new(const struct engine_runner_options *o, struct jobs *j, struct engine_runner **out,

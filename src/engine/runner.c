@@ -17,6 +17,7 @@
  * the cancel list are under the loop's mutex; `load` is atomic.
  */
 #include "engine/engine.h"
+#include "engine/toolrun.h"
 
 #include "core/template.h"
 #include "db/db.h"
@@ -30,8 +31,9 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#define LOOP_SLICE_MS      5 /* a turn's longest wait while runs are in flight: new runs and cancels start this soon */
-#define WRITE_FAILURES_MAX 3 /* consecutive failed writes of a run before its job is retried */
+#define LOOP_SLICE_MS      50 /* a turn's longest wait; new runs and cancels wake the loop (engine_loop_wake) */
+#define RETRY_WAIT_MS      5  /* the wait of a turn with nothing in flight but writes to retry */
+#define WRITE_FAILURES_MAX 3  /* consecutive failed writes of a run before its job is retried */
 
 enum drop { DROP_NONE = 0, DROP_LOST, DROP_RETRY, DROP_HAND_BACK };
 
@@ -39,6 +41,8 @@ struct pending {
 	char *type, *task_key;
 	int attempt;
 	json_t *data;
+	bool live;   /* output.delta: to live streams only, after the events before it are notified */
+	int64_t seq; /* set by the transaction that stores it */
 };
 
 struct run {
@@ -48,7 +52,9 @@ struct run {
 	const char *ws, *job_id;
 	int64_t epoch;
 	struct jobs_run *jr;
-	json_t *inputs;
+	json_t *inputs, *snapshot;
+	const json_t **tool_ids; /* per task: the task's tool_ids, else its agent's */
+	struct engine_toolset *tools;
 	int ntasks;
 	struct engine_task *tasks;
 	struct engine_agent *agents; /* one per task: the task's agent with the task's tools */
@@ -76,7 +82,8 @@ struct run {
 	enum drop drop;
 	const char *drop_error;
 	int write_failures;
-	bool conflict; /* set by the flush transaction; reset on each try */
+	bool conflict;      /* set by the flush transaction; reset on each try */
+	int64_t finish_seq; /* the seq of execution.<status>, set by the same */
 };
 
 struct rloop {
@@ -91,6 +98,7 @@ struct rloop {
 	int ncancels, capc;  /* mu */
 	bool stop;           /* mu */
 	struct run *runs;    /* the thread's own */
+	struct engine_toolport *port;
 	int64_t next_poll_us;
 	atomic_int load;
 };
@@ -99,6 +107,7 @@ struct engine_runner {
 	struct db *db;
 	struct models *models;
 	struct llm_limiter *limiter;
+	struct engine_toolpool *tools;
 	int nloops;
 	struct rloop *loops;
 	int64_t cancel_poll_us;
@@ -113,6 +122,7 @@ static void run_free(struct run *run)
 	for (int i = 0; i < run->nev; i++)
 		json_decref(run->ev[i].data);
 	free(run->ev);
+	engine_toolset_free(&run->tools);
 	for (int i = 0; i < run->nresolved; i++)
 		models_resolved_wipe(&run->resolved[i]);
 	for (int i = 0; run->rpms && i < run->ntasks; i++)
@@ -148,28 +158,6 @@ static const char *output_text(const json_t *v, struct arena *a)
 	return r;
 }
 
-/* The tools an agent runs a task with: the task's tool_ids when it names
- * them (crewAI's Task.tools), else the agent's. */
-static void build_tools(struct run *run, struct engine_agent *ag, const json_t *ids, const json_t *tools)
-{
-	size_t n = json_array_size(ids), i;
-	struct engine_tool *t = arena_zalloc(run->a, sizeof(*t) * (n + 1));
-	json_t *e;
-	ag->ntools = 0;
-	json_array_foreach(ids, i, e)
-	{
-		json_t *def = json_object_get(tools, json_string_value(e));
-		if (!def || !str_of(def, "name"))
-			continue;
-		t[ag->ntools].name = arena_strdup(run->a, str_of(def, "name"));
-		t[ag->ntools].description =
-		    arena_strdup(run->a, str_of(def, "description") ? str_of(def, "description") : "");
-		t[ag->ntools].parameters = json_object_get(def, "parameters");
-		ag->ntools++;
-	}
-	ag->tools = t;
-}
-
 /* Resolves agent k's model: the one stored at the first start, else the
  * agent's model_id, else the workspace's default chat model. */
 static enum status resolve_model(struct engine_runner *r, struct run *run, int k, const char *agent_id,
@@ -202,7 +190,7 @@ static enum status resolve_model(struct engine_runner *r, struct run *run, int k
 
 /* The agent of task i, as the engine takes it (k: the agent's index among the distinct ones). */
 static void build_agent(struct run *run, int i, int k, const json_t *agent, const json_t *models, const char *agent_id,
-                        const json_t *task, const json_t *tools)
+                        const json_t *task)
 {
 	struct engine_agent *ag = &run->agents[i];
 	json_t *stored = json_object_get(models, agent_id);
@@ -221,7 +209,7 @@ static void build_agent(struct run *run, int i, int k, const json_t *agent, cons
 	run->rpms[k].max = int_of(agent, "max_rpm");
 	ag->workflow_rpm = &run->workflow_rpm;
 	json_t *ids = json_object_get(task, "tool_ids");
-	build_tools(run, ag, json_is_array(ids) ? ids : json_object_get(agent, "tool_ids"), tools);
+	run->tool_ids[i] = json_is_array(ids) ? ids : json_object_get(agent, "tool_ids");
 	run->agent_ptrs[i] = ag;
 }
 
@@ -293,18 +281,20 @@ static enum status build(struct engine_runner *r, struct run *run, const struct 
                          struct problem *p)
 {
 	json_t *def = json_object_get(json_object_get(er->snapshot, "workflow"), "definition");
-	json_t *agents = json_object_get(er->snapshot, "agents"), *tools = json_object_get(er->snapshot, "tools");
+	json_t *agents = json_object_get(er->snapshot, "agents");
 	json_t *tasks = json_object_get(def, "tasks");
 	int n = (int) json_array_size(tasks);
 	enum status st = ST_OK;
 
 	run->inputs = er->inputs;
+	run->snapshot = er->snapshot;
 	if (n == 0)
 		return problem_set(p, ST_UNPROCESSABLE, "the workflow has no tasks");
 	run->ntasks = n;
 	run->tasks = arena_zalloc(run->a, sizeof(*run->tasks) * (size_t) n);
 	run->agents = arena_zalloc(run->a, sizeof(*run->agents) * (size_t) n);
 	run->agent_ptrs = arena_zalloc(run->a, sizeof(*run->agent_ptrs) * (size_t) n);
+	run->tool_ids = arena_zalloc(run->a, sizeof(*run->tool_ids) * (size_t) n);
 	run->agent_ids = arena_zalloc(run->a, sizeof(*run->agent_ids) * (size_t) n);
 	run->distinct = arena_zalloc(run->a, sizeof(*run->distinct) * (size_t) n);
 	run->output_files = arena_zalloc(run->a, sizeof(*run->output_files) * (size_t) n);
@@ -330,7 +320,7 @@ static enum status build(struct engine_runner *r, struct run *run, const struct 
 				return st;
 			run->nresolved++;
 		}
-		build_agent(run, i, k, agent, models, aid, t, tools);
+		build_agent(run, i, k, agent, models, aid, t);
 		st = build_output_file(run, i, t, p);
 	}
 	if (st == ST_BAD_INPUT)
@@ -344,8 +334,8 @@ static enum status build(struct engine_runner *r, struct run *run, const struct 
 static void on_event(void *ud, const struct engine_event *ev)
 {
 	struct run *run = ud;
-	if (run->drop || str_eq(ev->type, "output.delta"))
-		return; /* deltas go to live streams only */
+	if (run->drop)
+		return;
 	if (str_eq(ev->type, "task.failed") && !run->failed_task) {
 		free(run->failed_task);
 		run->failed_task = xstrdup(ev->task_key ? ev->task_key : "");
@@ -359,6 +349,8 @@ static void on_event(void *ud, const struct engine_event *ev)
 	e->task_key = ev->task_key ? arena_strdup(run->a, ev->task_key) : NULL;
 	e->attempt = ev->attempt;
 	e->data = json_deep_copy(ev->data);
+	e->live = str_eq(ev->type, "output.delta"); /* never stored */
+	e->seq = 0;
 }
 
 static void on_crew_done(void *ud, const struct engine_result *res)
@@ -383,7 +375,36 @@ static void on_crew_done(void *ud, const struct engine_result *res)
 	}
 }
 
-static void run_start(struct engine_loop *el, struct run *run)
+/* Fails the run before its crew starts (its end is stored by the next flush). */
+static void run_fail(struct run *run, const char *error)
+{
+	run->ended = true;
+	run->final = EXEC_FAILED;
+	run->final_error = xstrdup(error);
+}
+
+/* Each task's tools, pinned at the snapshot's versions, through the loop's tool port. */
+static bool run_tools(struct rloop *l, struct run *run)
+{
+	struct problem p;
+	problem_init(&p, run->a);
+	if (!l->port)
+		return true; /* no tool pool: a tool call fails with "no tool runner", which the model sees */
+	run->tools = engine_toolset_new(l->port, run->ws);
+	for (int i = 0; i < run->ntasks; i++) {
+		struct engine_agent *ag = &run->agents[i];
+		if (engine_toolset_agent_tools(run->tools, run->snapshot, run->tool_ids[i], &ag->tools, &ag->ntools,
+		                               &p) != ST_OK) {
+			run_fail(run, arena_printf(run->a, "task \"%s\": %s%s%s", run->tasks[i].key,
+			                           p.detail ? p.detail : "its tools cannot be loaded",
+			                           p.nfields ? ": " : "", p.nfields ? p.fields[0].message : ""));
+			return false;
+		}
+	}
+	return true;
+}
+
+static void run_start(struct rloop *l, struct run *run)
 {
 	struct engine_crew_spec spec = {
 	    .agents = run->agent_ptrs,
@@ -393,7 +414,7 @@ static void run_start(struct engine_loop *el, struct run *run)
 	    .first_task = run->first_task,
 	    .outputs = run->outputs,
 	    .attempts_before = run->attempts_before,
-	    .tools = NULL, /* the tool runner joins here; until then a tool call fails with "no tool runner" */
+	    .tools = NULL,
 	    .on_event = on_event,
 	    .on_done = on_crew_done,
 	    .ud = run,
@@ -405,7 +426,10 @@ static void run_start(struct engine_loop *el, struct run *run)
 		run->final_output = json_string(run->outputs[run->ntasks - 1]);
 		return;
 	}
-	run->crew = engine_crew_start(el, &spec);
+	if (!run_tools(l, run))
+		return;
+	spec.tools = run->tools ? engine_toolset_runner(run->tools) : NULL;
+	run->crew = engine_crew_start(l->el, &spec);
 }
 
 static void run_drop(struct run *run, enum drop why, const char *error)
@@ -437,9 +461,11 @@ static int task_index(const struct run *run, const char *key)
 }
 
 /* The attempt rows and artifacts an event implies, then the event. */
-static enum status store_event(struct db_conn *c, struct run *run, const struct pending *e, struct problem *p)
+static enum status store_event(struct db_conn *c, struct run *run, struct pending *e, struct problem *p)
 {
 	enum status st = ST_OK;
+	if (e->live)
+		return ST_OK;
 	int i = task_index(run, e->task_key);
 	char *output = NULL, *usage = NULL;
 	if (i >= 0 && str_eq(e->type, "task.started")) {
@@ -463,7 +489,7 @@ static enum status store_event(struct db_conn *c, struct run *run, const struct 
 	free(output);
 	free(usage);
 	if (st == ST_OK)
-		st = executions_event_tx(c, run->ws, run->id, e->type, e->task_key, e->attempt, e->data, NULL, p);
+		st = executions_event_tx(c, run->ws, run->id, e->type, e->task_key, e->attempt, e->data, &e->seq, p);
 	return st;
 }
 
@@ -479,7 +505,8 @@ static enum status store_run(struct db_conn *c, struct run *run, struct problem 
 	for (int k = 0; st == ST_OK && k < run->nev; k++)
 		st = store_event(c, run, &run->ev[k], p);
 	if (st == ST_OK && run->ended && !run->crew) {
-		st = executions_finish_tx(c, run->ws, run->id, run->final, run->final_output, run->final_error, p);
+		st = executions_finish_tx(c, run->ws, run->id, run->final, run->final_output, run->final_error,
+		                          &run->finish_seq, p);
 		if (st == ST_OK)
 			st = jobs_complete_tx(c, run->job_id, run->epoch, p);
 	}
@@ -495,8 +522,10 @@ static enum status batch_tx(struct db_conn *c, void *ctx, struct problem *p)
 {
 	struct batch *b = ctx;
 	enum status st = ST_OK;
-	for (int i = 0; i < b->n; i++)
+	for (int i = 0; i < b->n; i++) {
 		b->runs[i]->conflict = false;
+		b->runs[i]->finish_seq = 0;
+	}
 	for (int i = 0; st == ST_OK && i < b->n; i++)
 		st = store_run(c, b->runs[i], p);
 	return st;
@@ -509,6 +538,22 @@ static void stored(struct run *run)
 		run_drop(run, DROP_LOST, NULL);
 		return;
 	}
+	/* live streams: each delta after the stored events written before it */
+	int64_t last = 0, notified = 0;
+	for (int i = 0; i < run->nev; i++) {
+		struct pending *e = &run->ev[i];
+		if (!e->live) {
+			last = e->seq;
+			continue;
+		}
+		if (last > notified)
+			executions_notify(run->id, notified = last);
+		executions_live(run->id, e->type, e->task_key, e->attempt, e->data);
+	}
+	if (run->finish_seq)
+		last = run->finish_seq;
+	if (last > notified)
+		executions_notify(run->id, last);
 	for (int i = 0; i < run->nev; i++)
 		json_decref(run->ev[i].data);
 	run->nev = 0;
@@ -648,7 +693,7 @@ static bool take(struct rloop *l, bool *stopping)
 		if (*stopping)
 			run_drop(run, DROP_HAND_BACK, NULL);
 		else
-			run_start(l->el, run);
+			run_start(l, run);
 	}
 	for (int i = 0; i < nc; i++)
 		apply_cancel(l, cancels[i]);
@@ -660,16 +705,20 @@ static void *loop_main(void *arg)
 {
 	struct rloop *l = arg;
 	bool stopping = false;
+	if (l->r->tools)
+		l->port = engine_toolport_new(l->r->tools, l->el);
 	while (take(l, &stopping)) {
 		poll_cancels(l);
 		check_leases(l, stopping);
 		if (engine_loop_pending(l->el) > 0)
 			engine_loop_run(l->el, LOOP_SLICE_MS);
 		else if (l->runs)
-			poll(NULL, 0, LOOP_SLICE_MS); /* only ends waiting for a write that failed: no busy loop */
+			poll(NULL, 0, RETRY_WAIT_MS); /* only ends waiting for a write that failed: no busy loop */
 		flush(l);
 		reap(l);
 	}
+	engine_loop_free(&l->el); /* nothing is in flight: every run was reaped */
+	engine_toolport_free(&l->port);
 	return NULL;
 }
 
@@ -682,6 +731,7 @@ struct begin {
 	enum executions_status end; /* EXEC_RUNNING: begin; else end at once with this status */
 	const char *error;
 	bool lost, gone;
+	int64_t seq; /* the last event written */
 };
 
 static enum status begin_tx(struct db_conn *c, void *ctx, struct problem *p)
@@ -694,10 +744,11 @@ static enum status begin_tx(struct db_conn *c, void *ctx, struct problem *p)
 		b->lost = true;
 		return st;
 	}
-	if (st == ST_OK && (st = executions_begin_tx(c, run->ws, run->id, b->models, b->job_attempt, p)) == ST_CONFLICT)
+	if (st == ST_OK &&
+	    (st = executions_begin_tx(c, run->ws, run->id, b->models, b->job_attempt, &b->seq, p)) == ST_CONFLICT)
 		b->gone = true;
 	if (st == ST_OK && b->end != EXEC_RUNNING) {
-		st = executions_finish_tx(c, run->ws, run->id, b->end, NULL, b->error, p);
+		st = executions_finish_tx(c, run->ws, run->id, b->end, NULL, b->error, &b->seq, p);
 		if (st == ST_OK)
 			st = jobs_complete_tx(c, run->job_id, run->epoch, p);
 	}
@@ -772,6 +823,8 @@ static enum jobs_outcome handle(const struct jobs_job *job, struct jobs_run *jr,
 		goto out;
 	}
 	st = db_tx(r->db, begin_tx, &b, p);
+	if (st == ST_OK)
+		executions_notify(run->id, b.seq);
 	if (b.lost) {
 		oc = JOBS_LOST;
 	} else if (b.gone) {
@@ -794,6 +847,7 @@ static enum jobs_outcome handle(const struct jobs_job *job, struct jobs_run *jr,
 		l->inbox = run;
 		pthread_cond_signal(&l->cv);
 		pthread_mutex_unlock(&l->mu);
+		engine_loop_wake(l->el);
 		run = NULL;
 		oc = JOBS_DETACHED;
 	}
@@ -814,6 +868,7 @@ enum status engine_runner_new(const struct engine_runner_options *o, struct jobs
 	r->db = o->db;
 	r->models = o->models;
 	r->limiter = o->limiter;
+	r->tools = o->tools;
 	r->nloops = o->loops > 0 ? o->loops : 1;
 	r->cancel_poll_us = (o->cancel_poll_ms > 0 ? o->cancel_poll_ms : 250) * 1000;
 	r->loops = xcalloc((size_t) r->nloops, sizeof(*r->loops));
@@ -850,6 +905,7 @@ void engine_runner_cancel(struct engine_runner *r, const char *execution_id)
 		memcpy(l->cancels[l->ncancels++], execution_id, 37);
 		pthread_cond_signal(&l->cv);
 		pthread_mutex_unlock(&l->mu);
+		engine_loop_wake(l->el);
 	}
 }
 

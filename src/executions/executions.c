@@ -536,7 +536,7 @@ enum status executions_load_run(struct db *db, const char *id, struct arena *a, 
 }
 
 enum status executions_begin_tx(struct db_conn *c, const char *ws, const char *id, const json_t *models,
-                                int job_attempt, struct problem *p)
+                                int job_attempt, int64_t *seq_out, struct problem *p)
 {
 	struct arena *a = arena_new();
 	int64_t now = time_now_ms();
@@ -556,7 +556,7 @@ enum status executions_begin_tx(struct db_conn *c, const char *ws, const char *i
 		    p);
 	if (st == ST_OK) {
 		json_t *d = json_pack("{s:i}", "job_attempt", job_attempt);
-		st = executions_event_tx(c, ws, id, "execution.started", NULL, 0, d, NULL, p);
+		st = executions_event_tx(c, ws, id, "execution.started", NULL, 0, d, seq_out, p);
 		json_decref(d);
 	}
 	arena_free(&a);
@@ -739,7 +739,7 @@ static enum status usage_total(struct db_conn *c, const char *ws, const char *id
 }
 
 enum status executions_finish_tx(struct db_conn *c, const char *ws, const char *id, enum executions_status st_end,
-                                 const json_t *output, const char *error, struct problem *p)
+                                 const json_t *output, const char *error, int64_t *seq_out, struct problem *p)
 {
 	struct arena *a = arena_new();
 	json_t *usage = NULL;
@@ -759,7 +759,7 @@ enum status executions_finish_tx(struct db_conn *c, const char *ws, const char *
 	if (st == ST_OK) {
 		json_t *d = json_pack("{s:O?, s:O?, s:O}", "output", output, "error", err, "usage", usage);
 		st = executions_event_tx(c, ws, id, arena_printf(a, "execution.%s", executions_status_name(st_end)),
-		                         NULL, 0, d, NULL, p);
+		                         NULL, 0, d, seq_out, p);
 		json_decref(d);
 	}
 	arena_free(&a);

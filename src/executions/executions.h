@@ -179,7 +179,7 @@ enum status executions_load_run(struct db *db, const char *id, struct arena *a, 
  * ("interrupted"), writes execution.started. ST_CONFLICT when the execution
  * is no longer queued or running (cancelled meanwhile). */
 enum status executions_begin_tx(struct db_conn *c, const char *ws, const char *id, const json_t *models,
-                                int job_attempt, struct problem *p);
+                                int job_attempt, int64_t *seq_out, struct problem *p);
 
 /* An attempt's row: inserted running, ended succeeded|failed|cancelled
  * with its output (JSON text: a string, or the object of a JSON output),
@@ -204,9 +204,9 @@ bool executions_artifact_name(const char *raw, char *out, size_t n);
 /* running -> succeeded|failed|cancelled with the output (NULL: null) and
  * the error (NULL: null), usage summed from the attempts per task, agent
  * and model (models: the stored map, for the model names), ended_at, and
- * its execution.<status> event. */
+ * its execution.<status> event (*seq_out, may be NULL: its seq). */
 enum status executions_finish_tx(struct db_conn *c, const char *ws, const char *id, enum executions_status st,
-                                 const json_t *output, const char *error, struct problem *p);
+                                 const json_t *output, const char *error, int64_t *seq_out, struct problem *p);
 
 /* The ids of running executions whose cancel was asked (the poll of
  * workers in other processes than the API's), a new array in a. */

@@ -167,6 +167,27 @@ test('runs', async (t) => {
     assert.match(rep.system, /^You are Bees Reporting Analyst\n\./);
   });
 
+  await t.test('an agent with a built-in tool: the tool runs and the model sees its result', async () => {
+    const calc = '00000000-0000-7000-8000-000000000001';
+    const ag = await agent('Counter', { tool_ids: [calc] });
+    await fake.script([{ match: 'MARK-CALC', replies: [{ tool_calls: [{ name: 'calculator', arguments: { expression: '6*7' } }] }, { text: 'It is 42.' }] }]);
+    const w = await call('POST', '/api/v1/workflows', { name: 'calc', inputs: [{ name: 'topic' }], tasks: [{ key: 'c', description: 'MARK-CALC six times seven', expected_output: 'a number', agent_id: ag }] });
+    assert.equal(w.status, 201, w.text);
+    const r = await call('POST', `/api/v1/workflows/${w.json.id}/execute`, { inputs: { topic: 'x' } });
+    const ex = await waitEnd(call, r.json.id);
+    assert.equal(ex.status, 'succeeded', JSON.stringify(ex.error));
+    assert.equal(ex.output, 'It is 42.');
+    const evs = await allEvents(call, r.json.id);
+    const done = evs.find((e) => e.type === 'tool.completed');
+    assert.ok(done, evs.map((e) => e.type).join());
+    assert.equal(done.data.name, 'calculator');
+    const calls = (await fake.requests()).filter((q) => JSON.stringify(q.body.messages || []).includes('MARK-CALC'));
+    assert.equal(calls.length, 2);
+    const toolMsg = calls[1].body.messages.find((m) => m.role === 'tool');
+    assert.match(toolMsg.content, /42/);
+    assert.equal(ex.usage.by_task.c.tool_calls, 1);
+  });
+
   await t.test('a model that no longer exists fails the execution with its error visible', async () => {
     const gone = await model({ name: 'gone', model: 'fake-model' });
     const ag = await agent('Delta', { model_id: gone });
