@@ -198,7 +198,7 @@ async function startWorker(dbUrl, extra = []) {
 }
 
 // (a) runs in the SQLite pass only: it is the same test in the PostgreSQL one.
-test('(a) SQLite: troupe serve killed with SIGKILL during 20 executions, restarted on its data directory', { skip: PG_URL && 'runs in the SQLite pass', timeout: 90000 }, async (t) => {
+test('(a) SQLite: troupe serve killed with SIGKILL during 20 executions, restarted on its data directory', { skip: PG_URL ? 'runs in the SQLite pass' : false, timeout: 90000 }, async (t) => {
   const fake = await startFakeLlm(['--latency-ms', '250']);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'troupe-durable-'));
   const args = ['--job-lease', String(LEASE_S)];
@@ -228,7 +228,7 @@ test('(a) SQLite: troupe serve killed with SIGKILL during 20 executions, restart
   assert.ok(r.calls < 120, `no runaway reruns (${r.calls} calls for 60 tasks)`);
 });
 
-test('(b) PostgreSQL: a troupe worker killed with SIGKILL while troupe api serves; another worker finishes', { skip: !PG_URL && 'no PostgreSQL (TROUPE_TEST_PG_URL)', timeout: 90000 }, async (t) => {
+test('(b) PostgreSQL: a troupe worker killed with SIGKILL while troupe api serves; another worker finishes', { skip: PG_URL ? false : 'no PostgreSQL (TROUPE_TEST_PG_URL)', timeout: 90000 }, async (t) => {
   const fake = await startFakeLlm(['--latency-ms', '250']);
   const db = pgDatabase();
   execFileSync(BIN, ['migrate'], { env: { PATH: process.env.PATH, TROUPE_DATABASE_URL: db.url }, stdio: 'pipe' });
@@ -275,7 +275,7 @@ test('(b) PostgreSQL: a troupe worker killed with SIGKILL while troupe api serve
   assert.ok(r.calls < 120, `${r.calls} calls for 60 tasks`);
 });
 
-test('(c) PostgreSQL: a worker past its lease cannot write its late result', { skip: !PG_URL && 'no PostgreSQL (TROUPE_TEST_PG_URL)', timeout: 90000 }, async (t) => {
+test('(c) PostgreSQL: a worker past its lease cannot write its late result', { skip: PG_URL ? false : 'no PostgreSQL (TROUPE_TEST_PG_URL)', timeout: 90000 }, async (t) => {
   const fake = await startFakeLlm();
   const db = pgDatabase();
   execFileSync(BIN, ['migrate'], { env: { PATH: process.env.PATH, TROUPE_DATABASE_URL: db.url }, stdio: 'pipe' });
