@@ -4,6 +4,7 @@
 #include "api.h"
 #include "../app.h"
 #include "../executions/executions.h"
+#include "../jobs/jobs.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -98,8 +99,11 @@ static enum status h_execute(struct req *rq, struct res *rs)
 	json_t *out = NULL;
 	enum status st = executions_start(rq->app->db, rq->app->workflows, req_actor(rq), req_param(rq, "id"), rq->body,
 	                                  rq->arena, &out, &rq->problem);
-	if (st == ST_OK)
+	if (st == ST_OK) {
 		st = ST_ACCEPTED;
+		/* committed: a worker of this process (serve) starts it now, not at its next poll (200 ms) */
+		jobs_wake(rq->app->jobs);
+	}
 	return reply(rs, st, out);
 }
 
