@@ -16,6 +16,12 @@ const Register = lazy(() => import('./pages/Register').then((m) => ({ default: m
 const Models = lazy(() => import('./pages/Models').then((m) => ({ default: m.Models })));
 const Profile = lazy(() => import('./pages/Profile').then((m) => ({ default: m.Profile })));
 const Admin = lazy(() => import('./pages/admin/Admin'));
+// Tools and agents pages: their own chunks, loaded on first visit.
+const Tools = lazy(() => import('./pages/Tools').then((m) => ({ default: m.Tools })));
+const ToolEditor = lazy(() => import('./pages/ToolEditor').then((m) => ({ default: m.ToolEditor })));
+const Agents = lazy(() => import('./pages/Agents').then((m) => ({ default: m.Agents })));
+const AgentEditor = lazy(() => import('./pages/AgentEditor').then((m) => ({ default: m.AgentEditor })));
+const AgentVersions = lazy(() => import('./pages/AgentVersions').then((m) => ({ default: m.AgentVersions })));
 
 const queryClient = new QueryClient({
   defaultOptions: { queries: { retry: false, refetchOnWindowFocus: false } },
@@ -83,6 +89,11 @@ export function App() {
               <Route path="/models" element={<Models />} />
               <Route path="/profile" element={<Profile />} />
               <Route path="/admin/*" element={<Admin />} />
+              <Route path="/tools" element={<Tools />} />
+              <Route path="/tools/:id" element={<ToolEditor />} />
+              <Route path="/agents" element={<Agents />} />
+              <Route path="/agents/:id" element={<AgentEditor />} />
+              <Route path="/agents/:id/versions" element={<AgentVersions />} />
               <Route path="*" element={<Navigate to="/models" replace />} />
             </Route>
           </Routes>

@@ -60,6 +60,12 @@ export function Layout({ mode, onToggleMode }: { mode: Mode; onToggleMode: () =>
             <Button component={NavLink} to="/models" color="inherit">
               Models
             </Button>
+            <Button component={NavLink} to="/tools" color="inherit">
+              Tools
+            </Button>
+            <Button component={NavLink} to="/agents" color="inherit">
+              Agents
+            </Button>
             <Button component={NavLink} to="/profile" color="inherit">
               Profile
             </Button>
