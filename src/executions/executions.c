@@ -780,3 +780,128 @@ enum status executions_cancel_requests(struct db *db, struct arena *a, json_t **
 		json_array_append_new(*ids, json_string(db_res_text(r, i, 0)));
 	return ST_OK;
 }
+
+/* ---- cancel and resume ---- */
+
+struct control {
+	const struct actor *who;
+	const char *id;
+	bool running; /* cancel: the execution runs; the worker ends it */
+	char now[16]; /* the status after */
+	int64_t seq;  /* the event written, 0: none */
+	struct arena *a;
+};
+
+static enum status status_of(struct db_conn *c, struct control *k, const char **status, struct problem *p)
+{
+	struct db_res *r;
+	enum status st = db_query(c, k->a, &r, "SELECT status FROM executions WHERE workspace_id = ? AND id = ?",
+	                          DB_ARGS(db_text(k->who->workspace_id), db_text(k->id)), p);
+	if (st != ST_OK)
+		return st;
+	if (db_res_rows(r) == 0)
+		return problem_set(p, ST_NOT_FOUND, "no execution with this id in this workspace");
+	*status = db_res_text(r, 0, 0);
+	return ST_OK;
+}
+
+static enum status cancel_tx(struct db_conn *c, void *ctx, struct problem *p)
+{
+	struct control *k = ctx;
+	const char *ws = k->who->workspace_id, *status = NULL;
+	int64_t now = time_now_ms();
+	enum status st;
+	k->running = false;
+	k->seq = 0;
+	st = db_query(c, k->a, NULL,
+	              "UPDATE executions SET status = 'cancelled', ended_at = ? WHERE workspace_id = ? AND id = ? AND "
+	              "status = 'queued'",
+	              DB_ARGS(db_int(now), db_text(ws), db_text(k->id)), p);
+	if (st != ST_OK)
+		return st;
+	if (db_changes(c) == 1) {
+		snprintf(k->now, sizeof(k->now), "cancelled");
+		st = executions_event_tx(c, ws, k->id, "execution.cancelled", NULL, 0, NULL, &k->seq, p);
+	} else {
+		st = db_query(c, k->a, NULL,
+		              "UPDATE executions SET cancel_requested_at = COALESCE(cancel_requested_at, ?) WHERE "
+		              "workspace_id = ? AND id = ? AND status = 'running'",
+		              DB_ARGS(db_int(now), db_text(ws), db_text(k->id)), p);
+		if (st != ST_OK)
+			return st;
+		if (db_changes(c) != 1) {
+			if ((st = status_of(c, k, &status, p)) != ST_OK)
+				return st;
+			return problem_set(p, ST_CONFLICT, "the execution has ended (%s): there is nothing to cancel",
+			                   status);
+		}
+		k->running = true;
+		snprintf(k->now, sizeof(k->now), "running");
+	}
+	if (st == ST_OK)
+		st = auth_audit_tx(c, k->who, "execution.cancel", "execution", k->id, NULL, p);
+	return st;
+}
+
+enum status executions_cancel(struct db *db, const struct actor *who, const char *id, bool *running, struct arena *a,
+                              json_t **out, struct problem *p)
+{
+	struct control k = {.who = who, .id = id, .a = a};
+	*out = NULL;
+	*running = false;
+	enum status st = db_tx(db, cancel_tx, &k, p);
+	if (st != ST_OK)
+		return st;
+	if (k.seq)
+		executions_notify(id, k.seq);
+	*running = k.running;
+	*out = own(a, json_pack("{s:s, s:s}", "id", id, "status", k.now));
+	return ST_OK;
+}
+
+static enum status resume_tx(struct db_conn *c, void *ctx, struct problem *p)
+{
+	struct control *k = ctx;
+	const char *ws = k->who->workspace_id, *status = NULL;
+	char job[37];
+	enum status st = status_of(c, k, &status, p);
+	if (st != ST_OK)
+		return st;
+	if (!str_eq(status, "failed") && !str_eq(status, "cancelled")) {
+		return problem_set(p, ST_CONFLICT, "only a failed or cancelled execution resumes; this one is %s",
+		                   status);
+	}
+	json_t *payload = json_pack("{s:s}", "execution_id", k->id);
+	struct jobs_enqueue e = {.kind = EXECUTIONS_JOB_KIND, .workspace_id = ws, .payload = payload};
+	st = jobs_enqueue_tx(c, &e, job, p);
+	json_decref(payload);
+	if (st == ST_OK)
+		st = db_query(
+		    c, k->a, NULL,
+		    "UPDATE executions SET status = 'queued', job_id = ?, output = NULL, error = NULL, ended_at = "
+		    "NULL, cancel_requested_at = NULL WHERE workspace_id = ? AND id = ? AND status = ?",
+		    DB_ARGS(db_text(job), db_text(ws), db_text(k->id), db_text(status)), p);
+	if (st == ST_OK && db_changes(c) != 1)
+		st = problem_set(p, ST_CONFLICT, "the execution changed meanwhile; try again");
+	if (st == ST_OK) {
+		json_t *d = json_pack("{s:s}", "from", status);
+		st = executions_event_tx(c, ws, k->id, "execution.resumed", NULL, 0, d, &k->seq, p);
+		json_decref(d);
+	}
+	if (st == ST_OK)
+		st = auth_audit_tx(c, k->who, "execution.resume", "execution", k->id, NULL, p);
+	return st;
+}
+
+enum status executions_resume(struct db *db, const struct actor *who, const char *id, struct arena *a, json_t **out,
+                              struct problem *p)
+{
+	struct control k = {.who = who, .id = id, .a = a};
+	*out = NULL;
+	enum status st = db_tx(db, resume_tx, &k, p);
+	if (st != ST_OK)
+		return st;
+	executions_notify(id, k.seq);
+	*out = own(a, json_pack("{s:s, s:s}", "id", id, "status", "queued"));
+	return ST_OK;
+}

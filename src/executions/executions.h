@@ -151,6 +151,23 @@ struct executions_hub_stats {
 };
 void executions_hub_stats(struct executions_hub_stats *out);
 
+/* Cancel (editors): a queued execution is cancelled at once
+ * (execution.cancelled); a running one is marked (cancel_requested_at) and
+ * the worker running it ends it cancelled, its in-flight calls stopped:
+ * *running is then true, and a caller in the worker's process signals it
+ * (engine_runner_cancel), other workers read the mark within 250 ms.
+ * ST_CONFLICT for an execution that has ended. *out {id, status}. */
+enum status executions_cancel(struct db *db, const struct actor *who, const char *id, bool *running, struct arena *a,
+                              json_t **out, struct problem *p);
+
+/* Resume (editors): a failed or cancelled execution is queued again, same
+ * id and snapshot, with execution.resumed and a new job; the worker starts
+ * from the first task without a succeeded output (those outputs are reused)
+ * and numbers attempts after the stored ones. ST_CONFLICT otherwise.
+ * *out {id, status: "queued"}. Call jobs_wake after. */
+enum status executions_resume(struct db *db, const struct actor *who, const char *id, struct arena *a, json_t **out,
+                              struct problem *p);
+
 /* ---- the worker (engine/runner.c): loading a run and its writes ----
  *
  * Every *_tx write runs in the caller's transaction, which the caller

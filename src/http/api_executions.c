@@ -3,6 +3,7 @@
  * Viewers read; editors start. */
 #include "api.h"
 #include "../app.h"
+#include "../engine/engine.h"
 #include "../executions/executions.h"
 #include "../jobs/jobs.h"
 
@@ -107,6 +108,31 @@ static enum status h_execute(struct req *rq, struct res *rs)
 	return reply(rs, st, out);
 }
 
+static enum status h_cancel(struct req *rq, struct res *rs)
+{
+	json_t *out = NULL;
+	bool running = false;
+	const char *id = req_param(rq, "id");
+	enum status st = executions_cancel(rq->app->db, req_actor(rq), id, &running, rq->arena, &out, &rq->problem);
+	if (st == ST_OK && running)
+		engine_runner_cancel(rq->app->runner, id); /* NULL (troupe api): the worker's poll finds the mark */
+	if (st == ST_OK)
+		st = ST_ACCEPTED;
+	return reply(rs, st, out);
+}
+
+static enum status h_resume(struct req *rq, struct res *rs)
+{
+	json_t *out = NULL;
+	enum status st =
+	    executions_resume(rq->app->db, req_actor(rq), req_param(rq, "id"), rq->arena, &out, &rq->problem);
+	if (st == ST_OK && rq->app->jobs)
+		jobs_wake(rq->app->jobs);
+	if (st == ST_OK)
+		st = ST_ACCEPTED;
+	return reply(rs, st, out);
+}
+
 static enum status time_param(struct req *rq, const char *name, int64_t *out)
 {
 	const char *v = req_query(rq, name);
@@ -176,6 +202,14 @@ const struct route api_executions_routes[] = {
                 "current tags)"},
     {"GET", "/api/v1/executions/{id}", h_get, ROLE_VIEWER, .response = &execution_schema,
      .summary = "An execution with its tasks, output, error and usage"},
+    {"POST", "/api/v1/executions/{id}/cancel", h_cancel, ROLE_EDITOR, .response = &started_schema,
+     .flags = ROUTE_ACCEPTS,
+     .summary = "Cancel: a queued execution at once (status cancelled); a running one within a second, its in-flight "
+                "calls stopped (status running until the worker ends it); 409 once it has ended"},
+    {"POST", "/api/v1/executions/{id}/resume", h_resume, ROLE_EDITOR, .response = &started_schema,
+     .flags = ROUTE_ACCEPTS,
+     .summary = "Resume a failed or cancelled execution: queued again with the same id and snapshot; succeeded "
+                "tasks' outputs are reused, attempt numbers continue; 409 otherwise"},
     {"GET", "/api/v1/executions/{id}/events", h_events, ROLE_VIEWER, .response = &event_schema, .flags = ROUTE_LIST,
      .summary = "An execution's events, by seq"},
     {0},
