@@ -36,6 +36,8 @@ static void usage(FILE *f)
 	        "  api       the HTTP API only (scale out over PostgreSQL)\n"
 	        "  worker    job workers only (scale out over PostgreSQL)\n"
 	        "  migrate   apply pending database migrations and exit\n"
+	        "  run WORKFLOW_ID [--input NAME=VALUE]...\n"
+	        "            start an execution and run it in this process, printing its events and output\n"
 	        "  version   print the version\n"
 	        "  import crew DIR      import a crewAI project's agents.yaml, tasks.yaml (and crew.yaml)\n"
 	        "  export crew ID DIR   write a workflow as crewAI files\n"
@@ -348,6 +350,8 @@ int main(int argc, char **argv)
 	}
 	const char *cmd = argv[1];
 	enum role_kind run;
+	struct cli_run_args run_args = {0};
+	bool run_cmd = false; /* troupe run: a worker that starts one execution and follows it */
 	if (str_eq(cmd, "--help") || str_eq(cmd, "-h") || str_eq(cmd, "help")) {
 		usage(stdout);
 		return 0;
@@ -364,6 +368,21 @@ int main(int argc, char **argv)
 		run = RUN_MIGRATE;
 	} else if (str_eq(cmd, "import") || str_eq(cmd, "export")) {
 		return cli_crew(argc - 1, argv + 1);
+	} else if (str_eq(cmd, "run")) {
+		int nrest = 0;
+		if (argc > 2 && (str_eq(argv[2], "--help") || str_eq(argv[2], "-h"))) {
+			printf("Usage: troupe run WORKFLOW_ID [--input NAME=VALUE]... [--workspace ID] [OPTIONS]\n\n");
+			config_print_help(stdout, RUN_WORKER);
+			return 0;
+		}
+		int urc = cli_run_args(argc - 2, argv + 2, &run_args, &nrest);
+		if (urc) {
+			cli_run_args_free(&run_args);
+			return urc;
+		}
+		run = RUN_WORKER;
+		run_cmd = true;
+		argc = nrest + 2;
 	} else if (str_eq(cmd, "secrets")) {
 		if (argc < 3 || !str_eq(argv[2], "rotate")) {
 			fprintf(stderr, "troupe: usage: troupe secrets rotate [OPTIONS] < new-secret\n");
@@ -469,6 +488,11 @@ int main(int argc, char **argv)
 		rc = run_server(&app, &cfg);
 		break;
 	case RUN_WORKER: {
+		if (run_cmd) {
+			rc = cli_run(&app, &run_args);
+			stop_jobs(&app, &cfg);
+			break;
+		}
 		char n[24];
 		snprintf(n, sizeof(n), "%lld", (long long) cfg.workers);
 		log_kv(LOG_INFO, "worker started", "database", db_kind_name(app.db), "workers", n, NULL);
@@ -494,5 +518,6 @@ out:
 	net_policy_free(&app.net_policy);
 	db_close(&app.db);
 	config_free(&cfg);
+	cli_run_args_free(&run_args);
 	return rc;
 }

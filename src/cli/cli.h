@@ -1,6 +1,7 @@
 /*
  * cli: commands that talk to a running troupe server over its API, as any
- * client does (docs/workflows.md, "Through the API and the CLI").
+ * client does (docs/workflows.md, "Through the API and the CLI"), and
+ * `troupe run`, which works on the database itself.
  *
  *   troupe import crew DIR      POST /api/v1/workflows/import with DIR's
  *                               agents.yaml, tasks.yaml and, if present,
@@ -19,5 +20,36 @@
 
 /* argv[0] is "import" or "export", argv[1] "crew", then the arguments. */
 int cli_crew(int argc, char **argv);
+
+/*
+ * troupe run WORKFLOW_ID [--input NAME=VALUE]... [--workspace ID] [OPTIONS]
+ *
+ * Starts an execution of the workflow (its published version, else its
+ * latest) with the inputs and runs it in this process with the worker's code
+ * (main starts the job workers, the engine loops and the tool threads as
+ * `troupe worker` does, on --data or TROUPE_DATABASE_URL, with the worker's
+ * settings). It prints each event as a line on stdout as it is stored, then
+ * the output (a string as it is, JSON indented); an error goes to stderr.
+ * A VALUE that parses as JSON is that JSON (3, true, ["a"], {"k":1}), else
+ * the text. The workspace is the workflow's (--workspace checks it). While
+ * it runs it is a worker like any other: with a database shared with
+ * servers it may take other queued jobs, which it finishes or hands back
+ * when it stops. Exit status: 0 succeeded, 1 failed, cancelled or refused
+ * (the problem on stderr), 2 a usage error, 130 interrupted (the execution
+ * is left to the workers).
+ */
+struct cli_run_args {
+	const char *workflow_id;
+	const char *workspace_id; /* NULL: the workflow's */
+	struct json_t *inputs;    /* {name: value} */
+};
+/* Takes run's own arguments out of argv (argv[0] is the first after "run");
+ * the settings stay in argv[0..*nrest) for config_load. 0, or 2 after a
+ * usage line on stderr. */
+int cli_run_args(int argc, char **argv, struct cli_run_args *out, int *nrest);
+void cli_run_args_free(struct cli_run_args *a);
+struct app;
+/* After main started the job workers; returns the exit status. */
+int cli_run(struct app *app, const struct cli_run_args *args);
 
 #endif

@@ -205,3 +205,78 @@ test('scale out: migrate once, then two api processes share one database', async
   assert.equal(me.status, 200, 'a token from one process works on the other');
   assert.equal(me.json.email, email);
 });
+
+// troupe run: one execution started and run in the CLI's own process (the
+// server next to it runs no jobs), its events printed as they are stored,
+// then the output; --input values parsed as JSON when they parse.
+test('troupe run starts an execution, runs it in-process and prints its events and output', async (t) => {
+  const { newUser } = require('./authlib');
+  const { startFakeLlm } = require('./lib');
+  const fake = await startFakeLlm();
+  const srv = await startServer({ env: { TROUPE_WORKERS: '0' } });
+  t.after(async () => { fake.stop(); await srv.stop(); });
+  const u = await newUser(srv, 'cli-run');
+  const call = (m, p, body) => api(srv, m, p, { token: u.token, body });
+  assert.equal((await call('POST', '/api/v1/models', { name: 'fake', provider: 'openai_compatible', base_url: `${fake.url}/v1`, api_key: 'cli-run-key-0123', model: 'fake-model', default: true })).status, 201);
+  const ag = await call('POST', '/api/v1/agents', { name: 'Writer', role: 'Writer on {topic}', goal: 'Write', backstory: 'Writes.', tool_ids: ['00000000-0000-7000-8000-000000000001'] });
+  assert.equal(ag.status, 201, ag.text);
+  const workflow = async (name, extra = {}) => {
+    const w = await call('POST', '/api/v1/workflows', {
+      name, inputs: [{ name: 'topic' }, { name: 'n', type: 'number' }],
+      tasks: [{ key: 'write', description: `${name}: write {n} lines on {topic}`, expected_output: 'Lines', agent_id: ag.json.id, ...extra }],
+    });
+    assert.equal(w.status, 201, w.text);
+    return w.json.id;
+  };
+  const ok = await workflow('CLIRUN-OK');
+  const bad = await workflow('CLIRUN-BAD', { output: { format: 'json', schema: { type: 'object', properties: { a: { type: 'integer' } }, required: ['a'] } } });
+  await fake.script([
+    { match: 'CLIRUN-OK', replies: [{ tool_calls: [{ name: 'calculator', arguments: { expression: '2*21' } }] }, { text: 'Three lines on AI agents.' }] },
+    { match: 'CLIRUN-BAD', replies: [{ text: 'not JSON at all' }] },
+  ]);
+  const env = { PATH: process.env.PATH, ASAN_OPTIONS: process.env.ASAN_OPTIONS || '', TROUPE_LOG_LEVEL: 'warn' };
+  const where = ['--data', srv.dataDir];
+  if (srv.db) Object.assign(env, { TROUPE_DATABASE_URL: srv.db.url, TROUPE_SECRET_KEY: 'test-secret-key-0123456789-abcdefghijkl' });
+  const troupeRun = (args) => new Promise((resolve) => {
+    const c = spawn(BIN, ['run', ...args, ...where], { env });
+    let out = '';
+    let err = '';
+    c.stdout.on('data', (d) => { out += d; });
+    c.stderr.on('data', (d) => { err += d; });
+    c.on('exit', (code) => {
+      assert.doesNotMatch(err, /(AddressSanitizer|LeakSanitizer|runtime error:)/, 'sanitizer report:\n' + err);
+      resolve({ code, out, err });
+    });
+  });
+
+  const r = await troupeRun([ok, '--input', 'topic=AI agents', '--input=n=3']);
+  assert.equal(r.code, 0, r.err);
+  const lines = r.out.trim().split('\n');
+  assert.match(lines[0], /^execution [0-9a-f-]{36}$/);
+  for (const type of ['execution.queued', 'execution.started', 'task.started', 'llm.completed', 'tool.completed', 'task.succeeded', 'execution.succeeded']) {
+    assert.ok(lines.some((l) => l.includes(type)), `${type} printed:\n${r.out}`);
+  }
+  assert.ok(lines.some((l) => /tool\.completed\s+\[write#1\] calculator: .*42/.test(l)), r.out);
+  assert.equal(lines[lines.length - 1], 'Three lines on AI agents.', 'the output comes last');
+  const sent = (await fake.requests()).find((q) => JSON.stringify(q.body.messages || []).includes('CLIRUN-OK'));
+  assert.match(JSON.stringify(sent.body.messages), /write 3 lines on AI agents/, 'n=3 went in as the number 3, topic as text');
+  const id = lines[0].split(' ')[1];
+  const g = await call('GET', `/api/v1/executions/${id}`);
+  assert.equal(g.json.status, 'succeeded');
+  assert.equal(g.json.output, 'Three lines on AI agents.');
+
+  const f = await troupeRun([bad, '--input', 'topic=x', '--input', 'n=1']);
+  assert.equal(f.code, 1, f.out + f.err);
+  assert.match(f.out, /execution\.failed/);
+  assert.match(f.err, /failed: task "write"/);
+
+  const mistyped = await troupeRun([ok, '--input', 'topic=x', '--input', 'n=three']);
+  assert.equal(mistyped.code, 1);
+  assert.match(mistyped.err, /inputs\.n/);
+  const unknown = await troupeRun(['00000000-0000-4000-8000-000000000000', '--input', 'topic=x']);
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.err, /no workflow/);
+  assert.equal((await troupeRun([])).code, 2, 'no WORKFLOW_ID');
+  assert.equal((await troupeRun([ok, '--input', 'novalue'])).code, 2);
+  assert.equal((await troupeRun([ok, '--input', 'n=1', '--input', 'n=2'])).code, 2);
+});

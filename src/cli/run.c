@@ -1,0 +1,287 @@
+/* troupe run: starts an execution and runs it in this process (cli.h). */
+#include "cli/cli.h"
+
+#include "app.h"
+#include "auth/auth.h"
+#include "db/db.h"
+#include "executions/executions.h"
+#include "workflows/workflows.h"
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define POLL_MS     50  /* how often the events are read */
+#define SUMMARY_MAX 200 /* bytes of a value shown on an event's line */
+
+/* ---------------------------------------------------------------- arguments */
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "troupe: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\ntroupe: usage: troupe run WORKFLOW_ID [--input NAME=VALUE]... [--workspace ID] [OPTIONS]\n");
+	return 2;
+}
+
+/* NAME=VALUE into inputs: VALUE as JSON when it parses as JSON, else as a string. */
+static int add_input(json_t *inputs, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	json_error_t err;
+	json_t *v;
+	char *name;
+
+	if (!eq || eq == arg)
+		return usage_error("invalid --input \"%s\": want NAME=VALUE", arg);
+	name = xstrndup(arg, (size_t) (eq - arg));
+	if (json_object_get(inputs, name)) {
+		free(name);
+		return usage_error("--input %s is given twice", arg);
+	}
+	v = json_loads(eq + 1, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &err);
+	json_object_set_new(inputs, name, v ? v : json_string(eq + 1));
+	free(name);
+	return 0;
+}
+
+int cli_run_args(int argc, char **argv, struct cli_run_args *out, int *nrest)
+{
+	int k = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->inputs = json_object();
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = NULL;
+		if (str_eq(a, "--input") || str_eq(a, "--workspace")) {
+			if (i + 1 >= argc)
+				return usage_error("%s needs a value", a);
+			v = argv[++i];
+		} else if (str_startswith(a, "--input=") || str_startswith(a, "--workspace=")) {
+			v = strchr(a, '=') + 1;
+		}
+		if (v && str_startswith(a, "--input")) {
+			if (add_input(out->inputs, v))
+				return 2;
+		} else if (v) {
+			if (!id_valid(v))
+				return usage_error("invalid --workspace \"%s\": want an id (UUID)", v);
+			out->workspace_id = v;
+		} else if (a[0] != '-' && !out->workflow_id) {
+			if (!id_valid(a))
+				return usage_error("invalid WORKFLOW_ID \"%s\": want an id (UUID)", a);
+			out->workflow_id = a;
+		} else {
+			argv[k++] = argv[i]; /* a setting, for config_load */
+		}
+	}
+	*nrest = k;
+	if (!out->workflow_id)
+		return usage_error("%s", "missing WORKFLOW_ID");
+	return 0;
+}
+
+void cli_run_args_free(struct cli_run_args *a)
+{
+	json_decref(a->inputs);
+	a->inputs = NULL;
+}
+
+/* ---------------------------------------------------------------- printing */
+
+/* s on one line, cut to SUMMARY_MAX bytes (on a UTF-8 boundary). */
+static void put_short(FILE *f, const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n] && n < SUMMARY_MAX; n++)
+		;
+	while (n > 0 && s[n] && ((unsigned char) s[n] & 0xc0) == 0x80)
+		n--;
+	for (size_t i = 0; i < n; i++)
+		fputc(s[i] == '\n' || s[i] == '\r' ? ' ' : s[i], f);
+	if (s[n])
+		fputs("...", f);
+}
+
+static void put_json_short(FILE *f, const json_t *v)
+{
+	char *s = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	put_short(f, s ? s : "null");
+	free(s);
+}
+
+static const char *jstr(const json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+/* One event as a line: seq, type, [task#attempt], what matters of its data. */
+static void print_event(FILE *f, const json_t *e)
+{
+	const char *type = jstr(e, "type"), *task = jstr(e, "task_key");
+	json_t *d = json_object_get(e, "data");
+
+	int pad = 19 - (int) strlen(type ? type : "?");
+
+	fprintf(f, "%4lld %s", (long long) json_integer_value(json_object_get(e, "seq")), type ? type : "?");
+	if (task)
+		fprintf(f, "%*s [%s#%lld]", pad > 0 ? pad : 0, "", task,
+		        (long long) json_integer_value(json_object_get(e, "attempt")));
+	if (str_eq(type, "llm.started") && json_is_true(json_object_get(d, "forced_final_answer"))) {
+		fputs(" max_iter reached: a final answer is forced", f);
+	} else if (str_eq(type, "llm.completed")) {
+		fprintf(f, " %s: %lld in, %lld out, %lld ms", jstr(d, "model") ? jstr(d, "model") : "",
+		        (long long) json_integer_value(json_object_get(d, "prompt_tokens")),
+		        (long long) json_integer_value(json_object_get(d, "completion_tokens")),
+		        (long long) json_integer_value(json_object_get(d, "latency_ms")));
+	} else if (str_eq(type, "tool.started")) {
+		fprintf(f, " %s ", jstr(d, "name") ? jstr(d, "name") : "");
+		put_json_short(f, json_object_get(d, "arguments"));
+	} else if (str_eq(type, "tool.completed")) {
+		fprintf(f, " %s%s: ", jstr(d, "name") ? jstr(d, "name") : "",
+		        json_is_true(json_object_get(d, "cached")) ? " (repeated: the earlier result)" : "");
+		put_short(f, jstr(d, "result") ? jstr(d, "result") : "");
+	} else if (jstr(d, "error")) {
+		fputs(" ", f);
+		if (jstr(d, "name"))
+			fprintf(f, "%s: ", jstr(d, "name"));
+		put_short(f, jstr(d, "error"));
+	}
+	fputc('\n', f);
+	fflush(f);
+}
+
+/* ---------------------------------------------------------------- running */
+
+/* The workspace of the workflow (archived ones excluded): a trusted command
+ * with the database's credentials acts where the workflow lives. */
+static enum status workflow_workspace(struct db *db, const char *id, struct arena *a, const char **ws,
+                                      struct problem *p)
+{
+	struct db_res *r;
+	enum status st =
+	    db_exec1(db, DB_READ, a, &r, "SELECT workspace_id FROM workflows WHERE id = ? AND archived_at IS NULL",
+	             DB_ARGS(db_text(id)), p);
+	if (st != ST_OK)
+		return st;
+	if (db_res_rows(r) != 1)
+		return problem_set(p, ST_NOT_FOUND, "no workflow %s", id);
+	*ws = arena_strdup(a, db_res_text(r, 0, 0));
+	return ST_OK;
+}
+
+static void print_problem(const char *what, const struct problem *p)
+{
+	fprintf(stderr, "troupe: %s: %s\n", what, p->detail ? p->detail : "error");
+	for (int i = 0; i < p->nfields; i++)
+		fprintf(stderr, "troupe:   %s: %s\n", p->fields[i].field, p->fields[i].message);
+}
+
+/* True when SIGINT or SIGTERM is pending (main blocks them in every thread). */
+static bool interrupted(void)
+{
+	sigset_t set;
+	struct timespec zero = {0, 0};
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	return sigtimedwait(&set, NULL, &zero) > 0;
+}
+
+/* Prints events after *seq; the final status once an execution.<end> event is read (else -1). */
+static int follow_once(struct app *app, const struct actor *who, const char *id, int64_t *seq, struct problem *p)
+{
+	struct arena *a = arena_new();
+	json_t *items = NULL, *e;
+	int64_t last = *seq;
+	size_t i;
+	int end = -1;
+
+	problem_init(p, a);
+	if (executions_events(app->db, who, id, *seq, 200, a, &items, &last, p) != ST_OK) {
+		print_problem("cannot read the execution's events", p);
+		arena_free(&a);
+		return EXEC_FAILED;
+	}
+	json_array_foreach(items, i, e)
+	{
+		const char *type = jstr(e, "type");
+		print_event(stdout, e);
+		if (str_startswith(type, "execution.") && !str_eq(type, "execution.queued") &&
+		    !str_eq(type, "execution.started") && !str_eq(type, "execution.resumed"))
+			end = executions_status_parse(type + strlen("execution."));
+	}
+	if (last > *seq)
+		*seq = last;
+	arena_free(&a);
+	return end;
+}
+
+static void print_output(struct app *app, const struct actor *who, const char *id)
+{
+	struct arena *a = arena_new();
+	struct problem p;
+	json_t *x = NULL, *out;
+
+	problem_init(&p, a);
+	if (executions_get(app->db, who, id, a, &x, &p) != ST_OK) {
+		print_problem("cannot read the execution", &p);
+	} else if (json_is_string(out = json_object_get(x, "output"))) {
+		printf("\n%s\n", json_string_value(out));
+	} else if (out && !json_is_null(out)) {
+		char *s = json_dumps(out, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+		printf("\n%s\n", s ? s : "");
+		free(s);
+	}
+	if (x && jstr(x, "error"))
+		fprintf(stderr, "troupe: execution %s %s: %s\n", id, jstr(x, "status"), jstr(x, "error"));
+	fflush(stdout);
+	arena_free(&a);
+}
+
+int cli_run(struct app *app, const struct cli_run_args *args)
+{
+	struct arena *a = arena_new();
+	struct problem p;
+	struct actor who = {.authenticated = true, .role = ROLE_EDITOR, .arena = a};
+	json_t *body = json_pack("{s:O}", "inputs", args->inputs), *started = NULL;
+	const char *id;
+	int64_t seq = 0;
+	int end = -1, rc = 1;
+
+	problem_init(&p, a);
+	who.workspace_id = args->workspace_id;
+	if (!who.workspace_id && workflow_workspace(app->db, args->workflow_id, a, &who.workspace_id, &p) != ST_OK) {
+		print_problem("cannot start", &p);
+		goto out;
+	}
+	if (executions_start(app->db, app->workflows, &who, args->workflow_id, body, a, &started, &p) != ST_OK) {
+		print_problem("cannot start", &p);
+		goto out;
+	}
+	id = arena_strdup(a, jstr(started, "id"));
+	printf("execution %s\n", id);
+	fflush(stdout);
+	while (end < 0) {
+		if (interrupted()) {
+			fprintf(stderr, "troupe: interrupted; execution %s is left to the workers\n", id);
+			rc = 130;
+			goto out;
+		}
+		struct timespec ts = {0, POLL_MS * 1000000L};
+		end = follow_once(app, &who, id, &seq, &p);
+		if (end < 0)
+			nanosleep(&ts, NULL);
+	}
+	print_output(app, &who, id);
+	rc = end == EXEC_SUCCEEDED ? 0 : 1;
+out:
+	json_decref(body);
+	arena_free(&a);
+	return rc;
+}
