@@ -263,22 +263,16 @@ out:
 	return st;
 }
 
-enum status executions_events(struct db *db, const struct actor *who, const char *id, int64_t after_seq, int limit,
-                              struct arena *a, json_t **items, int64_t *last_seq, struct problem *p)
+/* The events of an execution known to be in ws, seq > after_seq. */
+static enum status events_page(struct db *db, const char *ws, const char *id, int64_t after_seq, int limit,
+                               struct arena *a, json_t **items, int64_t *last_seq, struct problem *p)
 {
-	*items = NULL;
-	*last_seq = 0;
 	struct db_res *r;
-	enum status st = db_exec1(db, DB_READ, a, &r, "SELECT 1 FROM executions WHERE workspace_id = ? AND id = ?",
-	                          DB_ARGS(db_text(who->workspace_id), db_text(id)), p);
-	if (st != ST_OK)
-		return st;
-	if (db_res_rows(r) == 0)
-		return problem_set(p, ST_NOT_FOUND, "no execution with this id in this workspace");
-	st = db_exec1(db, DB_READ, a, &r,
-	              "SELECT seq, type, at, task_key, attempt, data FROM execution_events WHERE workspace_id = ? AND "
-	              "execution_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-	              DB_ARGS(db_text(who->workspace_id), db_text(id), db_int(after_seq), db_int(limit)), p);
+	enum status st =
+	    db_exec1(db, DB_READ, a, &r,
+	             "SELECT seq, type, at, task_key, attempt, data FROM execution_events WHERE workspace_id = ? AND "
+	             "execution_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+	             DB_ARGS(db_text(ws), db_text(id), db_int(after_seq), db_int(limit)), p);
 	if (st != ST_OK)
 		return st;
 	json_t *list = own(a, json_array());
@@ -294,6 +288,55 @@ enum status executions_events(struct db *db, const struct actor *who, const char
 	}
 	*items = list;
 	return ST_OK;
+}
+
+enum status executions_events(struct db *db, const struct actor *who, const char *id, int64_t after_seq, int limit,
+                              struct arena *a, json_t **items, int64_t *last_seq, struct problem *p)
+{
+	*items = NULL;
+	*last_seq = 0;
+	struct db_res *r;
+	enum status st = db_exec1(db, DB_READ, a, &r, "SELECT 1 FROM executions WHERE workspace_id = ? AND id = ?",
+	                          DB_ARGS(db_text(who->workspace_id), db_text(id)), p);
+	if (st != ST_OK)
+		return st;
+	if (db_res_rows(r) == 0)
+		return problem_set(p, ST_NOT_FOUND, "no execution with this id in this workspace");
+	return events_page(db, who->workspace_id, id, after_seq, limit, a, items, last_seq, p);
+}
+
+/* ---- streams ---- */
+
+bool executions_event_final(const char *type)
+{
+	return type && (strcmp(type, "execution.succeeded") == 0 || strcmp(type, "execution.failed") == 0 ||
+	                strcmp(type, "execution.cancelled") == 0);
+}
+
+enum status executions_stream_open(struct db *db, const struct actor *who, const char *id, int *status,
+                                   int64_t *last_seq, struct problem *p)
+{
+	struct arena *a = arena_new();
+	struct db_res *r;
+	enum status st =
+	    db_exec1(db, DB_READ, a, &r, "SELECT status, last_seq FROM executions WHERE workspace_id = ? AND id = ?",
+	             DB_ARGS(db_text(who->workspace_id), db_text(id)), p);
+	if (st == ST_OK && db_res_rows(r) == 0)
+		st = problem_set(p, ST_NOT_FOUND, "no execution with this id in this workspace");
+	if (st == ST_OK) {
+		*status = executions_status_parse(db_res_text(r, 0, 0));
+		*last_seq = db_res_int(r, 0, 1);
+	}
+	arena_free(&a);
+	return st;
+}
+
+enum status executions_stream_read(struct db *db, const char *ws, const char *id, int64_t after_seq, int limit,
+                                   struct arena *a, json_t **items, int64_t *last_seq, struct problem *p)
+{
+	*items = NULL;
+	*last_seq = after_seq;
+	return events_page(db, ws, id, after_seq, limit, a, items, last_seq, p);
 }
 
 /* ---- reading ---- */

@@ -76,6 +76,22 @@ enum status executions_list(struct db *db, const struct actor *who, const struct
 enum status executions_events(struct db *db, const struct actor *who, const char *id, int64_t after_seq, int limit,
                               struct arena *a, json_t **items, int64_t *last_seq, struct problem *p);
 
+/* ---- streams (the SSE route) ---- */
+
+/* Is this the type of an event that ends an execution (succeeded, failed,
+ * cancelled)? A resume writes events after one. */
+bool executions_event_final(const char *type);
+/* A stream's start: the execution's status (enum executions_status) and
+ * its last seq. ST_NOT_FOUND for an id not in the actor's workspace. */
+enum status executions_stream_open(struct db *db, const struct actor *who, const char *id, int *status,
+                                   int64_t *last_seq, struct problem *p);
+/* Up to limit events with seq > after_seq of an execution that
+ * executions_stream_open found in ws (no second existence check: the
+ * stream reads often). Items as executions_events; *last_seq the last
+ * item's seq, after_seq when none. */
+enum status executions_stream_read(struct db *db, const char *ws, const char *id, int64_t after_seq, int limit,
+                                   struct arena *a, json_t **items, int64_t *last_seq, struct problem *p);
+
 /* Appends one event in the caller's transaction: seq is the execution's
  * next (the row is locked by the bump, so writers never share a seq).
  * task_key NULL and attempt 0 for execution-wide events; data NULL: {}.

@@ -2,6 +2,7 @@
  * run of a workflow and watching it (src/executions, docs/executions.md).
  * Viewers read; editors start. */
 #include "api.h"
+#include "http_int.h"
 #include "../app.h"
 #include "../engine/engine.h"
 #include "../executions/executions.h"
@@ -192,6 +193,16 @@ static enum status h_events(struct req *rq, struct res *rs)
 	return api_list_reply(rq, rs, st, st == ST_OK ? json_incref(items) : NULL, limit, last > 0 ? key : NULL);
 }
 
+static enum status h_stream(struct req *rq, struct res *rs)
+{
+	return sse_execution_stream(rq, rs, req_param(rq, "id"));
+}
+
+static const struct route_query stream_query[] = {
+    {"after", "integer",
+     "resume after this seq (the header Last-Event-ID, which a reconnecting EventSource sends, wins)"},
+    {0}};
+
 const struct route api_executions_routes[] = {
     {"POST", "/api/v1/workflows/{id}/execute", h_execute, ROLE_EDITOR, .body = &execute_schema,
      .response = &started_schema, .flags = ROUTE_IDEMPOTENT | ROUTE_ACCEPTS, .tag = "executions",
@@ -212,5 +223,11 @@ const struct route api_executions_routes[] = {
                 "tasks' outputs are reused, attempt numbers continue; 409 otherwise"},
     {"GET", "/api/v1/executions/{id}/events", h_events, ROLE_VIEWER, .response = &event_schema, .flags = ROUTE_LIST,
      .summary = "An execution's events, by seq"},
+    {"GET", "/api/v1/executions/{id}/events/stream", h_stream, ROLE_VIEWER, .produces = "text/event-stream",
+     .query = stream_query,
+     .summary = "An execution's events as Server-Sent Events: id is the seq, event the type, data the event's JSON; "
+                "stored events after Last-Event-ID (or ?after=) once each and in order, then live ones "
+                "(output.delta, not stored, without id); a keep-alive comment when idle; closed after the "
+                "execution's final event"},
     {0},
 };

@@ -15,6 +15,7 @@
 #include "../core/schema.h" /* body and response schemas: data in core */
 
 #include <jansson.h>
+#include <sys/types.h> /* ssize_t */
 
 struct app;
 struct http_server;
@@ -157,6 +158,29 @@ void res_header(struct res *rs, const char *name, const char *value);
 enum status http_page(struct req *rq, int *limit, const char **after);
 /* {"items": items, "next_cursor": cursor of last or null}; takes items. */
 json_t *http_page_result(struct req *rq, json_t *items, int limit, const char *last_key);
+
+/* ---- streamed answers (Server-Sent Events: http/sse.c) ----
+ * A handler that calls res_stream and returns ST_OK answers 200 with a body
+ * produced over time (chunked), read from ops->read. */
+struct http_stream;
+struct http_stream_ops {
+	/* Up to max bytes into buf: the count (> 0); 0 when nothing is ready
+	 * (the connection is then suspended, holding no thread, until
+	 * http_stream_wake); -1 to end the answer. Called on a server thread,
+	 * never twice at once for one stream; it must not wait (a database read
+	 * at most). */
+	ssize_t (*read)(void *ctx, char *buf, size_t max);
+	/* Once, when the server is done with the stream (answer ended, client
+	 * gone, server stopping, or an error answered instead); frees ctx.
+	 * Never at the same time as read. */
+	void (*done)(void *ctx);
+};
+/* The answer to rq is a stream of media type ctype. The handle wakes it
+ * until ops->done has returned. */
+struct http_stream *res_stream(struct req *rq, struct res *rs, const char *ctype, const struct http_stream_ops *ops,
+                               void *ctx);
+/* From any thread, without blocking: the stream has something to read. */
+void http_stream_wake(struct http_stream *st);
 
 /* ---- problems as HTTP ---- */
 int status_http_code(enum status st);

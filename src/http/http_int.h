@@ -26,4 +26,10 @@ void metrics_free(struct http_metrics *m);
 void metrics_observe(struct http_metrics *m, int route_idx, int code, int64_t dur_us);
 void metrics_render(struct http_metrics *m, struct buf *b);
 
+/* GET /api/v1/executions/{id}/events/stream (sse.c): answers rq with the
+ * execution's events as Server-Sent Events, resuming after Last-Event-ID
+ * or ?after=. 404 for an execution not in the actor's workspace; 400
+ * naming the field for a resume point that is not a seq of it. */
+enum status sse_execution_stream(struct req *rq, struct res *rs, const char *id);
+
 #endif

@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +42,26 @@ struct http_server {
 	atomic_int inflight;
 	atomic_int open_conns;
 	struct http_metrics metrics;
-	bool check_answers; /* TROUPE_CHECK_RESPONSES=1: answers checked against their documentation */
+	bool check_answers;          /* TROUPE_CHECK_RESPONSES=1: answers checked against their documentation */
+	atomic_bool stopping;        /* http_stop has begun: streams end */
+	pthread_mutex_t streams_mu;  /* guards streams */
+	struct http_stream *streams; /* queued streams, so http_stop can end them */
+};
+
+/* A streamed answer (res_stream). libmicrohttpd calls stream_read on one of
+ * its polling threads whenever the socket can take bytes; when the producer
+ * has nothing, the connection is suspended (out of the event loop: no
+ * thread waits for it) until http_stream_wake resumes it. */
+struct http_stream {
+	struct http_server *s;
+	struct MHD_Connection *c;
+	const struct http_stream_ops *ops;
+	void *ctx;
+	pthread_mutex_t mu;              /* guards suspended and woken */
+	bool suspended;                  /* MHD_suspend_connection was called and not yet undone */
+	bool woken;                      /* a wake came since the last read began */
+	bool queued;                     /* libmicrohttpd owns it (and frees it through stream_free) */
+	struct http_stream *prev, *next; /* in s->streams, under s->streams_mu */
 };
 
 struct conn_state {
@@ -58,7 +78,8 @@ struct conn_state {
 	bool responded;
 	bool has_body;
 	bool started;
-	bool close; /* answer with Connection: close: the request's framing is not trusted */
+	bool close;                 /* answer with Connection: close: the request's framing is not trusted */
+	struct http_stream *stream; /* res_stream: the answer is streamed */
 };
 
 /* ---- request accessors ---- */
@@ -225,9 +246,121 @@ static enum MHD_Result respond_problem(struct conn_state *cs, enum status st)
 	return ret;
 }
 
+/* ---- streamed answers ---- */
+
+struct http_stream *res_stream(struct req *rq, struct res *rs, const char *ctype, const struct http_stream_ops *ops,
+                               void *ctx)
+{
+	struct conn_state *cs = rq->impl;
+	struct http_stream *st = xcalloc(1, sizeof(*st));
+	st->s = cs->s;
+	st->c = cs->c;
+	st->ops = ops;
+	st->ctx = ctx;
+	pthread_mutex_init(&st->mu, NULL);
+	cs->stream = st;
+	rs->content_type = ctype;
+	return st;
+}
+
+void http_stream_wake(struct http_stream *st)
+{
+	pthread_mutex_lock(&st->mu);
+	st->woken = true;
+	if (st->suspended) {
+		st->suspended = false;
+		MHD_resume_connection(st->c);
+	}
+	pthread_mutex_unlock(&st->mu);
+}
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct http_stream *st = cls;
+	(void) pos;
+	for (;;) {
+		if (atomic_load(&st->s->stopping))
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		pthread_mutex_lock(&st->mu);
+		st->woken = false;
+		pthread_mutex_unlock(&st->mu);
+		ssize_t n = st->ops->read(st->ctx, buf, max);
+		if (n < 0)
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		if (n > 0)
+			return n;
+		pthread_mutex_lock(&st->mu);
+		if (st->woken) {
+			/* Woken while reading: read again rather than sleep on it. */
+			pthread_mutex_unlock(&st->mu);
+			continue;
+		}
+		/* libmicrohttpd allows this from a content reader; the 0 returned
+		 * is not busy-waited on, the connection leaves the event loop. */
+		st->suspended = true;
+		MHD_suspend_connection(st->c);
+		pthread_mutex_unlock(&st->mu);
+		return 0;
+	}
+}
+
+static void stream_unlist(struct http_stream *st)
+{
+	struct http_server *s = st->s;
+	pthread_mutex_lock(&s->streams_mu);
+	if (st->prev)
+		st->prev->next = st->next;
+	else if (s->streams == st)
+		s->streams = st->next;
+	if (st->next)
+		st->next->prev = st->prev;
+	st->prev = st->next = NULL;
+	pthread_mutex_unlock(&s->streams_mu);
+}
+
+/* libmicrohttpd is done with the answer (or it was never queued). */
+static void stream_free(void *cls)
+{
+	struct http_stream *st = cls;
+	stream_unlist(st);
+	/* After done(), nobody wakes the stream any more (it unsubscribes). */
+	st->ops->done(st->ctx);
+	pthread_mutex_destroy(&st->mu);
+	free(st);
+}
+
+static enum MHD_Result queue_stream(struct conn_state *cs, int code)
+{
+	struct http_stream *st = cs->stream;
+	struct MHD_Response *r =
+	    MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_read, st, stream_free);
+	if (!r)
+		return MHD_NO;
+	st->queued = true; /* from here libmicrohttpd frees it */
+	pthread_mutex_lock(&cs->s->streams_mu);
+	st->next = cs->s->streams;
+	if (st->next)
+		st->next->prev = st;
+	cs->s->streams = st;
+	pthread_mutex_unlock(&cs->s->streams_mu);
+	MHD_add_response_header(r, "Content-Type", cs->rs.content_type);
+	add_common_headers(cs, r, false);
+	/* A proxy that buffers would hold the events back (nginx reads this). */
+	MHD_add_response_header(r, "X-Accel-Buffering", "no");
+	for (int i = 0; i < cs->rs.nheaders; i++)
+		MHD_add_response_header(r, cs->rs.hname[i], cs->rs.hvalue[i]);
+	enum MHD_Result ret = MHD_queue_response(cs->c, (unsigned) code, r);
+	MHD_destroy_response(r);
+	cs->code = code;
+	cs->responded = true;
+	return ret;
+}
+
 static enum MHD_Result respond_ok(struct conn_state *cs, enum status st)
 {
 	int code = status_http_code(st);
+	if (cs->stream)
+		return queue_stream(cs, code);
 	if (st == ST_NO_CONTENT)
 		return queue(cs, code, NULL, "", 0, false);
 	if (cs->rs.json) {
@@ -1005,6 +1138,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
 	}
 	if (cs->rs.json)
 		json_decref(cs->rs.json);
+	if (cs->stream && !cs->stream->queued)
+		stream_free(cs->stream); /* made, then an error answered instead */
 	buf_free(&cs->body);
 	struct arena *a = cs->rq.arena;
 	arena_free(&a);
@@ -1066,6 +1201,7 @@ static void server_free(struct http_server *s)
 	free(s->web_root);
 	free((char *) s->opt.host);
 	metrics_free(&s->metrics);
+	pthread_mutex_destroy(&s->streams_mu);
 	free(s);
 }
 
@@ -1075,6 +1211,7 @@ enum status http_start(struct app *app, const struct http_options *opt, const st
 	if (check_routes(p) < 0)
 		return p->st;
 	struct http_server *s = xcalloc(1, sizeof(*s));
+	pthread_mutex_init(&s->streams_mu, NULL);
 	s->app = app;
 	s->opt = *opt;
 	s->opt.host = xstrdup(opt->host ? opt->host : "127.0.0.1");
@@ -1094,7 +1231,9 @@ enum status http_start(struct app *app, const struct http_options *opt, const st
 
 	struct sockaddr_storage ss;
 	memset(&ss, 0, sizeof(ss));
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_TURBO;
+	/* Suspend and resume: a stream waiting for events holds no thread. */
+	unsigned flags =
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_TURBO | MHD_ALLOW_SUSPEND_RESUME;
 	struct sockaddr_in *sin = (struct sockaddr_in *) &ss;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *) &ss;
 	if (inet_pton(AF_INET, s->opt.host, &sin->sin_addr) == 1) {
@@ -1145,6 +1284,13 @@ void http_stop(struct http_server **sp)
 	MHD_socket fd = MHD_quiesce_daemon(s->d);
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
+	/* Streams end now: each is woken and reads the end. None stays
+	 * suspended, which MHD_stop_daemon does not allow. */
+	atomic_store(&s->stopping, true);
+	pthread_mutex_lock(&s->streams_mu);
+	for (struct http_stream *st = s->streams; st; st = st->next)
+		http_stream_wake(st);
+	pthread_mutex_unlock(&s->streams_mu);
 	int64_t deadline = time_mono_us() + (int64_t) s->opt.shutdown_timeout_s * 1000000;
 	while (atomic_load(&s->inflight) > 0 && time_mono_us() < deadline)
 		usleep(10000);

@@ -82,6 +82,7 @@ const ROUTES = {
   'GET /api/v1/executions': { role: 'viewer', ok: 200 },
   'GET /api/v1/executions/{id}': { role: 'viewer', ok: 404 },
   'GET /api/v1/executions/{id}/events': { role: 'viewer', ok: 404 },
+  'GET /api/v1/executions/{id}/events/stream': { role: 'viewer', ok: 404 },
   'POST /api/v1/executions/{id}/cancel': { role: 'editor', ok: 404 },
   'POST /api/v1/executions/{id}/resume': { role: 'editor', ok: 404 },
   // State-changing, last: the owner deletes the shared workspace, then

@@ -92,7 +92,8 @@ const OBJECTS = {
       return r.json.id;
     },
     list: '/api/v1/executions',
-    byId: [['GET', '/api/v1/executions/{id}'], ['GET', '/api/v1/executions/{id}/events']],
+    byId: [['GET', '/api/v1/executions/{id}'], ['GET', '/api/v1/executions/{id}/events'],
+      ['GET', '/api/v1/executions/{id}/events/stream']],
   },
 };
 

@@ -1,0 +1,269 @@
+// GET /api/v1/executions/{id}/events/stream: Server-Sent Events. Every
+// stored event after Last-Event-ID (or ?after=) exactly once and in order,
+// across a disconnect; closed after the final event; a finished execution
+// replays and closes; keep-alive comments when idle; 200 clients at once
+// without a new thread; the resume point and the scope checked.
+//
+// Events are written here the way another process's worker writes them:
+// by a second database client (sqlite3 or psql) in one transaction that
+// bumps executions.last_seq and inserts the rows, as executions_event_tx
+// does. The server never hears of them but through its poll of the
+// database (sse_poll_ms), which is the cross-process path; the worker's
+// in-process notify is covered by the hub's unit test.
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const http = require('node:http');
+const fs = require('node:fs');
+const path = require('node:path');
+const { execFileSync } = require('node:child_process');
+const { startServer, api, assertProblem, newUser, addMember, randomId, pgQuery } = require('./authlib');
+
+const AGENT = { name: 'Researcher', role: 'Senior {topic} researcher', goal: 'Find news', backstory: 'Seasoned.' };
+
+// Runs SQL on the server's database from another process.
+function sql(srv, text) {
+  if (srv.db) return pgQuery(srv.db.url, `BEGIN; ${text}; COMMIT;`);
+  return execFileSync('sqlite3', ['-cmd', '.timeout 5000', path.join(srv.dataDir, 'troupe.db'), `BEGIN IMMEDIATE; ${text}; COMMIT;`],
+    { encoding: 'utf8' });
+}
+
+// Stores events for execution id, each as executions_event_tx would.
+function writeEvents(srv, id, events) {
+  const parts = [];
+  for (const e of events) {
+    const data = JSON.stringify(e.data || {}).replace(/'/g, "''");
+    parts.push(`UPDATE executions SET last_seq = last_seq + 1 WHERE id = '${id}'`);
+    parts.push(`INSERT INTO execution_events (execution_id, seq, workspace_id, type, at, task_key, attempt, data) ` +
+      `SELECT id, last_seq, workspace_id, '${e.type}', ${Date.now()}, ${e.task_key ? `'${e.task_key}'` : 'NULL'}, ` +
+      `${e.attempt || 'NULL'}, '${data}' FROM executions WHERE id = '${id}'`);
+    if (e.status) parts.push(`UPDATE executions SET status = '${e.status}' WHERE id = '${id}'`);
+  }
+  sql(srv, parts.join('; '));
+}
+
+// An SSE client: parses the stream as the WHATWG algorithm does (blocks
+// end at a blank line; "field: value"; ":" starts a comment).
+function stream(srv, p, { token, headers = {} } = {}) {
+  const events = [];
+  const comments = [];
+  let waiters = [];
+  let ended = false;
+  let status = 0;
+  let resHeaders = null;
+  let body = '';
+  const h = { ...headers };
+  if (token) h.authorization = `Bearer ${token}`;
+  const req = http.get(srv.url + p, { headers: h, agent: false });
+  const opened = new Promise((resolve, reject) => {
+    req.on('response', (res) => {
+      status = res.statusCode;
+      resHeaders = res.headers;
+      res.setEncoding('utf8');
+      let buf = '';
+      res.on('data', (d) => {
+        body += d;
+        buf += d;
+        let i;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const ev = {};
+          for (const line of block.split('\n')) {
+            if (line.startsWith(':')) { comments.push(line.slice(1).trim()); continue; }
+            const c = line.indexOf(':');
+            const k = line.slice(0, c);
+            const v = line.slice(c + 1).replace(/^ /, '');
+            ev[k] = k === 'data' && ev.data !== undefined ? ev.data + '\n' + v : v;
+          }
+          if (ev.data !== undefined) events.push({ id: ev.id, event: ev.event, data: JSON.parse(ev.data) });
+        }
+        waiters = waiters.filter((w) => !w());
+      });
+      res.on('end', () => { ended = true; waiters = waiters.filter((w) => !w()); });
+      res.on('error', () => {});
+      resolve();
+    });
+    req.on('error', (e) => { ended = true; if (e.code !== 'ECONNRESET') reject(e); });
+  });
+  const s = {
+    events, comments, opened,
+    get status() { return status; },
+    get headers() { return resHeaders; },
+    get ended() { return ended; },
+    get body() { return body; },
+    // Resolves when cond() holds (checked at each chunk), or fails after ms.
+    until(cond, ms = 5000, what = 'condition') {
+      if (cond()) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; got ${JSON.stringify(events.map((e) => e.id))} ended=${ended}`)), ms);
+        waiters.push(() => { if (cond()) { clearTimeout(timer); resolve(); return true; } return false; });
+      });
+    },
+    close() { req.destroy(); },
+  };
+  return s;
+}
+
+const seqs = (s) => s.events.map((e) => Number(e.id));
+
+async function setup(srv) {
+  const u = await newUser(srv, 'sse');
+  const call = (m, p, body, token = u.token) => api(srv, m, p, { token, body });
+  const ag = await call('POST', '/api/v1/agents', AGENT);
+  assert.equal(ag.status, 201, ag.text);
+  const wr = await call('POST', '/api/v1/workflows', {
+    name: 'Streamed crew', inputs: [{ name: 'topic' }],
+    tasks: [{ key: 'research', description: 'Research {topic}', expected_output: 'A list', agent_id: ag.json.id }],
+  });
+  assert.equal(wr.status, 201, wr.text);
+  const execute = async () => {
+    const r = await call('POST', `/api/v1/workflows/${wr.json.id}/execute`, { inputs: { topic: 'AI' } });
+    assert.equal(r.status, 202, r.text);
+    return r.json.id;
+  };
+  return { u, call, execute };
+}
+
+function threads(pid) {
+  return Number(fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/^Threads:\s+(\d+)/m)[1]);
+}
+
+test('event stream', async (t) => {
+  const srv = await startServer({ env: { TROUPE_SSE_KEEPALIVE_MS: '300', TROUPE_SSE_POLL_MS: '50' } });
+  t.after(() => srv.stop());
+  const { u, call, execute } = await setup(srv);
+  const url = (id, q = '') => `/api/v1/executions/${id}/events/stream${q}`;
+
+  await t.test('reconnecting with Last-Event-ID gets every stored event once, in order, then the end', async () => {
+    const id = await execute();
+    const a = stream(srv, url(id), { token: u.token });
+    await a.opened;
+    assert.equal(a.status, 200);
+    assert.match(a.headers['content-type'], /^text\/event-stream/);
+    assert.equal(a.headers['cache-control'], 'no-store');
+    await a.until(() => a.events.length >= 1, 5000, 'the replay');
+    assert.deepEqual(a.events[0], {
+      id: '1', event: 'execution.queued',
+      data: { seq: 1, type: 'execution.queued', at: a.events[0].data.at, data: a.events[0].data.data },
+    });
+    writeEvents(srv, id, [
+      { type: 'execution.started', status: 'running' },
+      { type: 'task.started', task_key: 'research', attempt: 1 },
+      { type: 'llm.started', task_key: 'research', attempt: 1, data: { model: 'm' } },
+    ]);
+    await a.until(() => a.events.length >= 4, 5000, 'events written by another process');
+    assert.deepEqual(seqs(a), [1, 2, 3, 4]);
+    assert.deepEqual(a.events[2].data, { ...a.events[2].data, seq: 3, type: 'task.started', task_key: 'research', attempt: 1 });
+    assert.equal(a.events[3].event, 'llm.started');
+    assert.deepEqual(a.events[3].data.data, { model: 'm' });
+    a.close();
+
+    // Written while nobody listens.
+    writeEvents(srv, id, [
+      { type: 'llm.completed', task_key: 'research', attempt: 1 },
+      { type: 'task.succeeded', task_key: 'research', attempt: 1 },
+    ]);
+    const b = stream(srv, url(id), { token: u.token, headers: { 'last-event-id': '3' } });
+    await b.until(() => b.events.length >= 3, 5000, 'the events after 3');
+    writeEvents(srv, id, [{ type: 'execution.succeeded', status: 'succeeded', data: { output: 'done' } }]);
+    await b.until(() => b.ended, 5000, 'the end after the final event');
+    assert.deepEqual(seqs(b), [4, 5, 6, 7], 'after 3: each once, in order, and the stream closed after the final one');
+    assert.equal(b.events[3].event, 'execution.succeeded');
+
+    // The stored events equal what the paged route gives.
+    const page = await call('GET', `/api/v1/executions/${id}/events?limit=200`);
+    assert.deepEqual([...a.events.slice(0, 3), ...b.events].map((e) => e.data), page.json.items);
+  });
+
+  await t.test('a finished execution replays and closes; ?after= resumes; Last-Event-ID wins over it', async () => {
+    const id = await execute();
+    writeEvents(srv, id, [{ type: 'execution.started', status: 'running' }, { type: 'execution.failed', status: 'failed', data: { error: 'x' } }]);
+    const all = stream(srv, url(id), { token: u.token });
+    await all.until(() => all.ended, 5000, 'the end');
+    assert.deepEqual(seqs(all), [1, 2, 3]);
+    const after = stream(srv, url(id, '?after=1'), { token: u.token });
+    await after.until(() => after.ended, 5000, 'the end');
+    assert.deepEqual(seqs(after), [2, 3]);
+    const both = stream(srv, url(id, '?after=1'), { token: u.token, headers: { 'last-event-id': '2' } });
+    await both.until(() => both.ended, 5000, 'the end');
+    assert.deepEqual(seqs(both), [3]);
+    const none = stream(srv, url(id), { token: u.token, headers: { 'last-event-id': '3' } });
+    await none.until(() => none.ended, 5000, 'the end');
+    assert.equal(none.status, 200);
+    assert.deepEqual(seqs(none), [], 'resumed after the final event: nothing, and closed');
+  });
+
+  await t.test('a resumed execution goes on past its first final event', async () => {
+    const id = await execute();
+    writeEvents(srv, id, [{ type: 'execution.failed', status: 'failed' }, { type: 'execution.resumed', status: 'queued' }]);
+    const s = stream(srv, url(id), { token: u.token });
+    await s.until(() => s.events.length >= 3, 5000, 'the replay');
+    assert.equal(s.ended, false, 'a final event followed by more does not end the stream');
+    writeEvents(srv, id, [{ type: 'execution.cancelled', status: 'cancelled' }]);
+    await s.until(() => s.ended, 5000, 'the end');
+    assert.deepEqual(seqs(s), [1, 2, 3, 4]);
+  });
+
+  await t.test('keep-alive comments while idle', async () => {
+    const id = await execute();
+    const s = stream(srv, url(id), { token: u.token });
+    await s.until(() => s.comments.includes('keep-alive'), 3000, 'a keep-alive (300 ms here)');
+    assert.deepEqual(seqs(s), [1]);
+    s.close();
+  });
+
+  await t.test('bad resume points and scope: 400 naming the field, 404 for another workspace, 401 without credentials', async () => {
+    const id = await execute();
+    const get = (p, headers = {}, token = u.token) => api(srv, 'GET', p, { token, headers });
+    assertProblem(await get(url(id), { 'last-event-id': 'abc' }), 400, 'header.Last-Event-ID');
+    assertProblem(await get(url(id, '?after=-1')), 400, 'query.after');
+    assertProblem(await get(url(id, '?after=x')), 400, 'query.after');
+    assertProblem(await get(url(id, '?after=2')), 400, 'query.after');
+    assertProblem(await get(url(id), { 'last-event-id': '9' }), 400, 'header.Last-Event-ID');
+    assertProblem(await get(url(randomId())), 404);
+    const other = await newUser(srv, 'sse-other');
+    assertProblem(await get(url(id), {}, other.token), 404);
+    assertProblem(await get(url(id), {}, null), 401);
+    // A viewer of the workspace may watch.
+    const viewer = await newUser(srv, 'sse-viewer');
+    await addMember(srv, u.token, u.ws, viewer.email, 'viewer');
+    const s = stream(srv, url(id), { token: viewer.token, headers: { 'x-workspace-id': u.ws } });
+    await s.until(() => s.events.length >= 1, 5000, 'the viewer\'s replay');
+    s.close();
+  });
+
+  await t.test('200 concurrent streams are served without a new thread', async () => {
+    const id = await execute();
+    // One stream first, so whatever a first stream starts is counted before.
+    const warm = stream(srv, url(id), { token: u.token });
+    await warm.until(() => warm.events.length >= 1, 5000, 'the first stream');
+    const before = threads(srv.child.pid);
+    const many = [];
+    for (let i = 0; i < 200; i++) many.push(stream(srv, url(id), { token: u.token }));
+    await Promise.all(many.map((s) => s.until(() => s.events.length >= 1, 20000, 'each replay')));
+    const during = threads(srv.child.pid);
+    writeEvents(srv, id, [{ type: 'execution.started', status: 'running' }]);
+    await Promise.all(many.map((s) => s.until(() => s.events.length >= 2, 20000, 'the new event on each')));
+    const after = threads(srv.child.pid);
+    for (const s of many) assert.deepEqual(seqs(s), [1, 2]);
+    assert.equal(during, before, `threads with 200 streams open: ${during}, before: ${before}`);
+    assert.equal(after, before, `threads after an event to 200 streams: ${after}, before: ${before}`);
+    const m = await api(srv, 'GET', '/metrics');
+    assert.match(m.text, /troupe_http_open_connections (20[1-9]|2[1-9]\d)/, 'the 201 streams are open connections');
+    for (const s of many) s.close();
+    warm.close();
+  });
+});
+
+test('a stream open at shutdown ends, and the server exits cleanly', async () => {
+  const srv = await startServer();
+  const { u, execute } = await setup(srv);
+  const id = await execute();
+  const s = stream(srv, `/api/v1/executions/${id}/events/stream`, { token: u.token });
+  await s.until(() => s.events.length >= 1, 5000, 'the replay');
+  const t0 = Date.now();
+  await srv.stop(); // exit status 0 and no sanitizer report, or it throws
+  await s.until(() => s.ended, 5000, 'the end of the stream');
+  assert.ok(Date.now() - t0 < 10000, 'the stream did not hold the shutdown until its timeout');
+});
