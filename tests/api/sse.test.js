@@ -17,7 +17,7 @@ const http = require('node:http');
 const fs = require('node:fs');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
-const { startServer, api, assertProblem, newUser, addMember, randomId, pgQuery } = require('./authlib');
+const { startServer, api, assertProblem, newUser, addMember, randomId, pgQuery, startFakeLlm } = require('./authlib');
 
 const AGENT = { name: 'Researcher', role: 'Senior {topic} researcher', goal: 'Find news', backstory: 'Seasoned.' };
 
@@ -130,7 +130,8 @@ function threads(pid) {
 }
 
 test('event stream', async (t) => {
-  const srv = await startServer({ env: { TROUPE_SSE_KEEPALIVE_MS: '300', TROUPE_SSE_POLL_MS: '50' } });
+  // No worker here: the events are this test's (see the top).
+  const srv = await startServer({ env: { TROUPE_WORKERS: '0', TROUPE_SSE_KEEPALIVE_MS: '300', TROUPE_SSE_POLL_MS: '50' } });
   t.after(() => srv.stop());
   const { u, call, execute } = await setup(srv);
   const url = (id, q = '') => `/api/v1/executions/${id}/events/stream${q}`;
@@ -266,4 +267,59 @@ test('a stream open at shutdown ends, and the server exits cleanly', async () =>
   await srv.stop(); // exit status 0 and no sanitizer report, or it throws
   await s.until(() => s.ended, 5000, 'the end of the stream');
   assert.ok(Date.now() - t0 < 10000, 'the stream did not hold the shutdown until its timeout');
+});
+
+test('with the worker: live output.delta between the call\'s events, and a reconnect mid-run misses nothing', async (t) => {
+  const fake = await startFakeLlm();
+  const srv = await startServer();
+  t.after(async () => { fake.stop(); await srv.stop(); });
+  const u = await newUser(srv, 'sse-run');
+  const call = (m, p, body) => api(srv, m, p, { token: u.token, body });
+  const mr = await call('POST', '/api/v1/models', { name: 'fake', provider: 'openai_compatible', model: 'fake-model', base_url: `${fake.url}/v1`, api_key: 'sse-key-secret-0123', default: true });
+  assert.equal(mr.status, 201, mr.text);
+  const ag = await call('POST', '/api/v1/agents', AGENT);
+  const text1 = 'Agents plan, act and observe in loops.';
+  // Slow enough that the streams are open before the text comes: the
+  // fake waits, then sends the text four characters at a time.
+  await fake.script([
+    { match: 'MARK-A', replies: [{ text: text1, delay_ms: 300, gap_ms: 20 }] },
+    { match: 'MARK-B', replies: [{ text: 'Report done.', delay_ms: 300, gap_ms: 20 }] },
+  ]);
+  const wr = await call('POST', '/api/v1/workflows', {
+    name: 'live', inputs: [{ name: 'topic' }],
+    tasks: [{ key: 'a', description: 'MARK-A {topic}', expected_output: 'x', agent_id: ag.json.id },
+      { key: 'b', description: 'MARK-B', expected_output: 'y', agent_id: ag.json.id }],
+  });
+  assert.equal(wr.status, 201, wr.text);
+  const ex = await call('POST', `/api/v1/workflows/${wr.json.id}/execute`, { inputs: { topic: 'AI' } });
+  assert.equal(ex.status, 202, ex.text);
+  const url = `/api/v1/executions/${ex.json.id}/events/stream`;
+  const full = stream(srv, url, { token: u.token });
+  const cut = stream(srv, url, { token: u.token });
+  // The second client goes away after the first task's start and comes back.
+  await cut.until(() => cut.events.some((e) => e.event === 'task.started'), 10000, 'task.started');
+  cut.close();
+  const lastSeen = cut.events.filter((e) => e.id).at(-1).id;
+  await full.until(() => full.ended, 20000, 'the end of the execution');
+  const back = stream(srv, url, { token: u.token, headers: { 'last-event-id': lastSeen } });
+  await back.until(() => back.ended, 10000, 'the end after the reconnect');
+
+  const stored = (await call('GET', `/api/v1/executions/${ex.json.id}/events?limit=200`)).json.items;
+  assert.equal(stored.at(-1).type, 'execution.succeeded', JSON.stringify(stored.map((e) => e.type)));
+  const ids = (s) => s.events.filter((e) => e.id).map((e) => e.data);
+  assert.deepEqual(ids(full), stored, 'the whole stream: every stored event once, in order');
+  assert.deepEqual([...ids(cut), ...ids(back)], stored, 'cut and resumed: every stored event once, in order');
+  assert.equal(full.events.at(-1).event, 'execution.succeeded', 'the stream ends with the final event');
+
+  // The deltas: no id, after their call's llm.started and before its llm.completed, the text whole and in order.
+  const ev = full.events;
+  const deltas = ev.filter((e) => e.event === 'output.delta');
+  assert.ok(deltas.length >= 5, `live deltas seen: ${deltas.length}`);
+  for (const d of deltas) assert.equal(d.id, undefined, 'a live event has no id');
+  const started = ev.findIndex((e) => e.event === 'llm.started' && e.data.task_key === 'a');
+  const completed = ev.findIndex((e) => e.event === 'llm.completed' && e.data.task_key === 'a');
+  const ofA = ev.map((e, i) => [e, i]).filter(([e]) => e.event === 'output.delta' && e.data.task_key === 'a');
+  assert.ok(ofA.length > 0 && ofA.every(([, i]) => i > started && i < completed), 'task a\'s deltas sit between its llm.started and llm.completed');
+  assert.equal(ofA.map(([e]) => e.data.data.text).join(''), text1, 'the text, whole and in order');
+  assert.ok(stored.every((e) => e.type !== 'output.delta'), 'output.delta is never stored');
 });
