@@ -34,10 +34,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_CONNS     64   /* concurrent HTTP requests of the client */
-#define POLL_FIRST_MS 2.0  /* first status read after the 202 */
-#define POLL_MAX_MS   50.0 /* backoff cap */
-#define LEVELS_MAX    8
+#define MAX_CONNS 64 /* concurrent HTTP requests of the client */
+/* Status reads cost the server CPU and database round trips, and a read
+ * late by d adds d to what is measured, so they are paced: with one
+ * execution in flight every POLL_ONE_MS; with more, the first read after
+ * half the average execute-to-ended time of the last executions, then
+ * waits doubling from POLL_MIN_MS up to a quarter of that average (at least
+ * POLL_CAP_MS). The average cannot run away: a read is late by at most a
+ * quarter of it. */
+#define POLL_ONE_MS 1.0
+#define POLL_MIN_MS 2.0
+#define POLL_CAP_MS 50.0
+#define LEVELS_MAX  8
 
 struct ex {
 	char id[64];
@@ -65,6 +73,7 @@ struct bench {
 	int nheap, cap;
 	/* the phase */
 	long target, started, done, failed, polls;
+	double latency_ms; /* moving average of execute-to-ended, paces the status reads */
 	int inflight, active;
 	double deadline;
 	char first_error[512];
@@ -242,10 +251,12 @@ static void on_poll(struct bench *b, struct req *r, long code)
 	} else if (!strcmp(st, "succeeded") || !strcmp(st, "failed") || !strcmp(st, "cancelled")) {
 		if (strcmp(st, "succeeded"))
 			note_failure(b, st, r);
+		b->latency_ms = 0.9 * b->latency_ms + 0.1 * (now_ms() - ex->started);
 		free(ex);
 		b->done++;
 	} else {
-		ex->delay = ex->delay * 2 > POLL_MAX_MS ? POLL_MAX_MS : ex->delay * 2;
+		double cap = b->latency_ms / 4 > POLL_CAP_MS ? b->latency_ms / 4 : POLL_CAP_MS;
+		ex->delay = b->inflight == 1 ? POLL_ONE_MS : ex->delay * 2 < cap ? ex->delay * 2 : cap;
 		ex->next = now_ms() + ex->delay;
 		heap_push(b, ex);
 	}
@@ -263,7 +274,9 @@ static void on_execute(struct bench *b, struct req *r, long code)
 		struct ex *ex = xcalloc(1, sizeof(*ex));
 		snprintf(ex->id, sizeof(ex->id), "%s", id);
 		ex->started = now_ms();
-		ex->delay = POLL_FIRST_MS;
+		ex->delay = b->inflight == 1                  ? POLL_ONE_MS
+		            : b->latency_ms / 2 > POLL_MIN_MS ? b->latency_ms / 2
+		                                              : POLL_MIN_MS;
 		ex->next = ex->started + ex->delay;
 		heap_push(b, ex);
 	}

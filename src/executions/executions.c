@@ -234,19 +234,17 @@ enum status executions_event_tx(struct db_conn *c, const char *ws, const char *i
 {
 	struct arena *a = arena_new();
 	struct db_res *r;
-	enum status st =
-	    db_query(c, a, NULL, "UPDATE executions SET last_seq = last_seq + 1 WHERE workspace_id = ? AND id = ?",
-	             DB_ARGS(db_text(ws), db_text(id)), p);
+	/* one statement: the bump locks the row and RETURNING reads the seq it took */
+	enum status st = db_query(
+	    c, a, &r,
+	    "UPDATE executions SET last_seq = last_seq + 1 WHERE workspace_id = ? AND id = ? RETURNING last_seq",
+	    DB_ARGS(db_text(ws), db_text(id)), p);
 	if (st != ST_OK)
 		goto out;
-	if (db_changes(c) != 1) {
+	if (db_res_rows(r) != 1) {
 		st = problem_set(p, ST_NOT_FOUND, "no such execution");
 		goto out;
 	}
-	st = db_query(c, a, &r, "SELECT last_seq FROM executions WHERE workspace_id = ? AND id = ?",
-	              DB_ARGS(db_text(ws), db_text(id)), p);
-	if (st != ST_OK)
-		goto out;
 	int64_t seq = db_res_int(r, 0, 0);
 	st = db_query(
 	    c, a, NULL,
