@@ -380,6 +380,15 @@ int main(int argc, char **argv)
 			cli_run_args_free(&run_args);
 			return urc;
 		}
+		const char *url = getenv("TROUPE_URL");
+		if (url && *url) { /* through a server: nothing runs here */
+			int rrc = nrest ? 2 : cli_run_remote(&run_args);
+			if (nrest)
+				fprintf(stderr, "troupe: with TROUPE_URL set, troupe run takes no setting (%s)\n",
+				        argv[2]);
+			cli_run_args_free(&run_args);
+			return rrc;
+		}
 		run = RUN_WORKER;
 		run_cmd = true;
 		argc = nrest + 2;

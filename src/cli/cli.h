@@ -25,7 +25,8 @@ int cli_crew(int argc, char **argv);
  * troupe run WORKFLOW_ID [--input NAME=VALUE]... [--workspace ID] [OPTIONS]
  *
  * Starts an execution of the workflow (its published version, else its
- * latest) with the inputs and runs it in this process with the worker's code
+ * latest) with the inputs and, unless TROUPE_URL names a server to ask
+ * (cli_run_remote), runs it in this process with the worker's code
  * (main starts the job workers, the engine loops and the tool threads as
  * `troupe worker` does, on --data or TROUPE_DATABASE_URL, with the worker's
  * settings). It prints each event as a line on stdout as it is stored, then
@@ -34,9 +35,9 @@ int cli_crew(int argc, char **argv);
  * the text. The workspace is the workflow's (--workspace checks it). While
  * it runs it is a worker like any other: with a database shared with
  * servers it may take other queued jobs, which it finishes or hands back
- * when it stops. Exit status: 0 succeeded, 1 failed, cancelled or refused
- * (the problem on stderr), 2 a usage error, 130 interrupted (the execution
- * is left to the workers).
+ * when it stops. Ctrl-C cancels the execution and waits for its end; a
+ * second one leaves at once. Exit status: 0 succeeded, 1 failed or refused
+ * (the problem on stderr), 2 a usage error, 130 cancelled or interrupted.
  */
 struct cli_run_args {
 	const char *workflow_id;
@@ -51,5 +52,9 @@ void cli_run_args_free(struct cli_run_args *a);
 struct app;
 /* After main started the job workers; returns the exit status. */
 int cli_run(struct app *app, const struct cli_run_args *args);
+/* With TROUPE_URL set (and TROUPE_API_KEY): the same through the server's
+ * API (POST .../execute, the events pages polled, GET the execution; Ctrl-C
+ * posts .../cancel), nothing run here. */
+int cli_run_remote(const struct cli_run_args *args);
 
 #endif

@@ -1,5 +1,6 @@
 /* troupe import crew / export crew: crewAI files to and from a server. */
 #include "cli/cli.h"
+#include "cli/cli_int.h"
 #include "core/core.h"
 
 #include <curl/curl.h>
@@ -31,9 +32,7 @@ static size_t on_data(char *ptr, size_t size, size_t n, void *ud)
 	return size * n;
 }
 
-/* One request; *out the parsed answer (NULL when not JSON), *code the
- * HTTP status (0: no answer). Returns 0, or -1 with a line on stderr. */
-static int request(const char *method, const char *path, const char *body, long *code, json_t **out)
+int cli_request(const char *method, const char *path, const char *body, long *code, json_t **out)
 {
 	const char *base = getenv("TROUPE_URL"), *key = getenv("TROUPE_API_KEY"), *ws = getenv("TROUPE_WORKSPACE");
 	int rc = -1;
@@ -99,8 +98,7 @@ out:
 	return rc;
 }
 
-/* A refusal: the problem's detail and every field error. */
-static int refused(long code, json_t *pb)
+int cli_refused(long code, json_t *pb)
 {
 	const char *detail = json_string_value(json_object_get(pb, "detail"));
 	fprintf(stderr, "troupe: the server answered %ld: %s\n", code, detail ? detail : "(no detail)");
@@ -165,10 +163,10 @@ static int import_crew(const char *dir)
 		}
 	}
 	body = json_dumps(in, JSON_COMPACT);
-	if (!body || request("POST", "/api/v1/workflows/import", body, &code, &out) < 0)
+	if (!body || cli_request("POST", "/api/v1/workflows/import", body, &code, &out) < 0)
 		goto out;
 	if (code != 201) {
-		rc = refused(code, out);
+		rc = cli_refused(code, out);
 		goto out;
 	}
 	json_t *w = json_object_get(out, "workflow"), *e;
@@ -236,10 +234,10 @@ static int export_crew(const char *id, const char *dir)
 		return 2;
 	}
 	path = xasprintf("/api/v1/workflows/%s/export?format=crewai", id);
-	if (request("GET", path, NULL, &code, &out) < 0)
+	if (cli_request("GET", path, NULL, &code, &out) < 0)
 		goto out;
 	if (code != 200) {
-		rc = refused(code, out);
+		rc = cli_refused(code, out);
 		goto out;
 	}
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {

@@ -1,12 +1,15 @@
 /* troupe run: starts an execution and runs it in this process (cli.h). */
 #include "cli/cli.h"
+#include "cli/cli_int.h"
 
 #include "app.h"
 #include "auth/auth.h"
 #include "db/db.h"
+#include "engine/engine.h"
 #include "executions/executions.h"
 #include "workflows/workflows.h"
 
+#include <curl/curl.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -193,6 +196,25 @@ static bool interrupted(void)
 	return sigtimedwait(&set, NULL, &zero) > 0;
 }
 
+/* Ctrl-C asks the execution to stop and keeps following it; a second one leaves at once. */
+static void cancel_local(struct app *app, const struct actor *who, const char *id)
+{
+	struct arena *a = arena_new();
+	struct problem p;
+	json_t *out = NULL;
+	bool running = false;
+
+	problem_init(&p, a);
+	if (executions_cancel(app->db, who, id, &running, a, &out, &p) == ST_OK) {
+		if (running)
+			engine_runner_cancel(app->runner, id);
+		fprintf(stderr, "troupe: cancelling execution %s (interrupt again to leave it running)\n", id);
+	} else {
+		print_problem("cannot cancel", &p);
+	}
+	arena_free(&a);
+}
+
 /* Prints events after *seq; the final status once an execution.<end> event is read (else -1). */
 static int follow_once(struct app *app, const struct actor *who, const char *id, int64_t *seq, struct problem *p)
 {
@@ -252,7 +274,7 @@ int cli_run(struct app *app, const struct cli_run_args *args)
 	json_t *body = json_pack("{s:O}", "inputs", args->inputs), *started = NULL;
 	const char *id;
 	int64_t seq = 0;
-	int end = -1, rc = 1;
+	int end = -1, rc = 1, cancelled = 0;
 
 	problem_init(&p, a);
 	who.workspace_id = args->workspace_id;
@@ -269,9 +291,12 @@ int cli_run(struct app *app, const struct cli_run_args *args)
 	fflush(stdout);
 	while (end < 0) {
 		if (interrupted()) {
-			fprintf(stderr, "troupe: interrupted; execution %s is left to the workers\n", id);
-			rc = 130;
-			goto out;
+			if (cancelled++) {
+				fprintf(stderr, "troupe: interrupted; execution %s is left to the workers\n", id);
+				rc = 130;
+				goto out;
+			}
+			cancel_local(app, &who, id);
 		}
 		struct timespec ts = {0, POLL_MS * 1000000L};
 		end = follow_once(app, &who, id, &seq, &p);
@@ -279,9 +304,150 @@ int cli_run(struct app *app, const struct cli_run_args *args)
 			nanosleep(&ts, NULL);
 	}
 	print_output(app, &who, id);
-	rc = end == EXEC_SUCCEEDED ? 0 : 1;
+	rc = end == EXEC_SUCCEEDED ? 0 : cancelled ? 130 : 1;
 out:
 	json_decref(body);
 	arena_free(&a);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- through a server */
+
+static volatile sig_atomic_t remote_interrupts; /* written by the signal handler only */
+
+static void on_interrupt(int sig)
+{
+	(void) sig;
+	remote_interrupts++;
+}
+
+/* The events of the execution after *seq, printed; the final status once read (else -1; -2 on an error). */
+static int remote_follow_once(const char *id, int64_t *seq)
+{
+	char raw[48], enc[72], *path;
+	json_t *out = NULL, *e;
+	long code = 0;
+	size_t i;
+	int end = -1;
+
+	/* the events cursor is the last seq, as this server encodes it (http/page.c): one program, both sides */
+	snprintf(raw, sizeof(raw), "k:%lld", (long long) *seq);
+	b64url_encode(raw, strlen(raw), enc);
+	path = xasprintf("/api/v1/executions/%s/events?limit=200%s%s", id, *seq ? "&cursor=" : "", *seq ? enc : "");
+	if (cli_request("GET", path, NULL, &code, &out) < 0) {
+		free(path);
+		return -2;
+	}
+	free(path);
+	if (code != 200) {
+		cli_refused(code, out);
+		json_decref(out);
+		return -2;
+	}
+	json_array_foreach(json_object_get(out, "items"), i, e)
+	{
+		const char *type = jstr(e, "type");
+		print_event(stdout, e);
+		*seq = json_integer_value(json_object_get(e, "seq"));
+		if (str_startswith(type, "execution.") && !str_eq(type, "execution.queued") &&
+		    !str_eq(type, "execution.started") && !str_eq(type, "execution.resumed"))
+			end = executions_status_parse(type + strlen("execution."));
+	}
+	json_decref(out);
+	return end;
+}
+
+static int remote_output(const char *id)
+{
+	char *path = xasprintf("/api/v1/executions/%s", id);
+	json_t *x = NULL, *out;
+	long code = 0;
+	int rc = 1;
+
+	if (cli_request("GET", path, NULL, &code, &x) < 0)
+		goto done;
+	if (code != 200) {
+		cli_refused(code, x);
+		goto done;
+	}
+	if (json_is_string(out = json_object_get(x, "output"))) {
+		printf("\n%s\n", json_string_value(out));
+	} else if (out && !json_is_null(out)) {
+		char *s = json_dumps(out, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+		printf("\n%s\n", s ? s : "");
+		free(s);
+	}
+	fflush(stdout);
+	if (jstr(x, "error"))
+		fprintf(stderr, "troupe: execution %s %s: %s\n", id, jstr(x, "status"), jstr(x, "error"));
+	rc = str_eq(jstr(x, "status"), "succeeded") ? 0 : 1;
+done:
+	json_decref(x);
+	free(path);
+	return rc;
+}
+
+int cli_run_remote(const struct cli_run_args *args)
+{
+	json_t *body = json_pack("{s:O}", "inputs", args->inputs), *out = NULL;
+	char *text = json_dumps(body, JSON_COMPACT), *path = NULL, *id = NULL;
+	struct sigaction sa = {.sa_handler = on_interrupt};
+	long code = 0;
+	int64_t seq = 0;
+	int rc = 1, end = -1, asked = 0;
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		fprintf(stderr, "troupe: libcurl cannot start\n");
+		goto done;
+	}
+	if (args->workspace_id)
+		setenv("TROUPE_WORKSPACE", args->workspace_id, 1);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	path = xasprintf("/api/v1/workflows/%s/execute", args->workflow_id);
+	if (cli_request("POST", path, text, &code, &out) < 0)
+		goto done;
+	if (code != 202 || !jstr(out, "id")) {
+		rc = cli_refused(code, out);
+		goto done;
+	}
+	id = xstrdup(jstr(out, "id"));
+	printf("execution %s\n", id);
+	fflush(stdout);
+	while (end == -1) {
+		struct timespec ts = {0, POLL_MS * 1000000L};
+		if (remote_interrupts > asked) {
+			if (asked++) {
+				fprintf(stderr, "troupe: interrupted; execution %s goes on\n", id);
+				rc = 130;
+				goto done;
+			}
+			char *cp = xasprintf("/api/v1/executions/%s/cancel", id);
+			json_t *cj = NULL;
+			if (cli_request("POST", cp, "{}", &code, &cj) == 0 && code != 200 && code != 202)
+				cli_refused(code, cj);
+			else
+				fprintf(stderr,
+				        "troupe: cancelling execution %s (interrupt again to leave it running)\n", id);
+			json_decref(cj);
+			free(cp);
+		}
+		end = remote_follow_once(id, &seq);
+		if (end == -1)
+			nanosleep(&ts, NULL);
+	}
+	if (end >= 0) {
+		rc = remote_output(id);
+		if (rc && asked)
+			rc = 130;
+	}
+done:
+	curl_global_cleanup();
+	json_decref(out);
+	json_decref(body);
+	free(text);
+	free(path);
+	free(id);
 	return rc;
 }

@@ -276,7 +276,59 @@ test('troupe run starts an execution, runs it in-process and prints its events a
   const unknown = await troupeRun(['00000000-0000-4000-8000-000000000000', '--input', 'topic=x']);
   assert.equal(unknown.code, 1);
   assert.match(unknown.err, /no workflow/);
+  // Ctrl-C cancels the execution (its in-flight call stopped) and waits for its end
+  const slow = await workflow('CLIRUN-SLOW');
+  await fake.script([{ match: 'CLIRUN-SLOW', replies: [{ delay_ms: 10000, text: 'too late' }] }]);
+  const c = spawn(BIN, ['run', slow, '--input', 'topic=x', '--input', 'n=1', ...where], { env });
+  let cout = '';
+  let cerr = '';
+  c.stderr.on('data', (d) => { cerr += d; });
+  const cexit = new Promise((resolve) => c.on('exit', (code) => resolve(code)));
+  await new Promise((resolve) => c.stdout.on('data', (d) => { cout += d; if (/llm\.started/.test(cout)) resolve(); }));
+  const t0 = Date.now();
+  c.kill('SIGINT');
+  assert.equal(await cexit, 130, cout + cerr);
+  assert.ok(Date.now() - t0 < 5000, 'the call in flight was stopped, not waited for');
+  assert.match(cout, /execution\.cancelled/);
+  assert.match(cerr, /cancelling execution/);
+  const cid = cout.split('\n')[0].split(' ')[1];
+  assert.equal((await call('GET', `/api/v1/executions/${cid}`)).json.status, 'cancelled');
+
   assert.equal((await troupeRun([])).code, 2, 'no WORKFLOW_ID');
   assert.equal((await troupeRun([ok, '--input', 'novalue'])).code, 2);
   assert.equal((await troupeRun([ok, '--input', 'n=1', '--input', 'n=2'])).code, 2);
+});
+
+// troupe run with TROUPE_URL: the same through the server's API (the server's
+// workers run it), events paged as they are stored, then the output.
+test('troupe run through a server (TROUPE_URL, TROUPE_API_KEY)', async (t) => {
+  const { newUser, newKey } = require('./authlib');
+  const { startFakeLlm } = require('./lib');
+  const fake = await startFakeLlm();
+  const srv = await startServer();
+  t.after(async () => { fake.stop(); await srv.stop(); });
+  const u = await newUser(srv, 'cli-run-remote');
+  const call = (m, p, body) => api(srv, m, p, { token: u.token, body });
+  assert.equal((await call('POST', '/api/v1/models', { name: 'fake', provider: 'openai_compatible', base_url: `${fake.url}/v1`, api_key: 'cli-remote-key-0123', model: 'fake-model', default: true })).status, 201);
+  const ag = await call('POST', '/api/v1/agents', { name: 'Writer', role: 'Writer', goal: 'Write', backstory: 'Writes.' });
+  const w = await call('POST', '/api/v1/workflows', { name: 'remote', inputs: [{ name: 'topic' }, { name: 'n', type: 'number' }], tasks: [{ key: 'write', description: 'REMOTE-RUN {n} on {topic}', expected_output: 'Lines', agent_id: ag.json.id }] });
+  assert.equal(w.status, 201, w.text);
+  await fake.script([{ match: 'REMOTE-RUN', replies: [{ text: 'Remote lines.' }] }]);
+  const key = await newKey(srv, u.token, {});
+  const env = { PATH: process.env.PATH, ASAN_OPTIONS: process.env.ASAN_OPTIONS || '', TROUPE_URL: srv.url, TROUPE_API_KEY: key.key };
+  const r = spawnSync(BIN, ['run', w.json.id, '--input', 'topic=AI agents', '--input', 'n=2'], { env, encoding: 'utf8', timeout: 20000 });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^execution [0-9a-f-]{36}\n/);
+  assert.match(r.stdout, /execution\.started/);
+  assert.match(r.stdout, /task\.succeeded\s+\[write#1\]/);
+  assert.match(r.stdout, /\n\nRemote lines\.\n$/);
+  assert.doesNotMatch(r.stdout + r.stderr, new RegExp(env.TROUPE_API_KEY), 'the key is never printed');
+  const sent = (await fake.requests()).find((q) => JSON.stringify(q.body.messages || []).includes('REMOTE-RUN'));
+  assert.match(JSON.stringify(sent.body.messages), /REMOTE-RUN 2 on AI agents/);
+  const bad = spawnSync(BIN, ['run', w.json.id, '--input', 'topic=x', '--input', 'n=two'], { env, encoding: 'utf8', timeout: 20000 });
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /422[\s\S]*inputs\.n/);
+  const nokey = spawnSync(BIN, ['run', w.json.id], { env: { ...env, TROUPE_API_KEY: '' }, encoding: 'utf8', timeout: 20000 });
+  assert.equal(nokey.status, 1);
+  assert.match(nokey.stderr, /TROUPE_API_KEY/);
 });
