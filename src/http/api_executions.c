@@ -203,12 +203,21 @@ static const struct route_query stream_query[] = {
      "resume after this seq (the header Last-Event-ID, which a reconnecting EventSource sends, wins)"},
     {0}};
 
+static const struct route_query list_query[] = {
+    {"workflow_id", "string", "executions of this workflow"},
+    {"status", "string", "queued, running, succeeded, failed or cancelled"},
+    {"since", "string", "created at or after this RFC 3339 date-time"},
+    {"until", "string", "created before this RFC 3339 date-time"},
+    {"tag", "string", "executions of the workflows carrying this tag now (exact name, 1 to 200 characters)"},
+    {0}};
+
 const struct route api_executions_routes[] = {
     {"POST", "/api/v1/workflows/{id}/execute", h_execute, ROLE_EDITOR, .body = &execute_schema,
      .response = &started_schema, .flags = ROUTE_IDEMPOTENT | ROUTE_ACCEPTS, .tag = "executions",
      .summary = "Start an execution of the workflow (202 {id, status: queued}); 422 names bad inputs and what this "
                 "engine does not run yet"},
     {"GET", "/api/v1/executions", h_list, ROLE_VIEWER, .response = &summary_schema, .flags = ROUTE_LIST,
+     .query = list_query,
      .summary = "List executions (filters: workflow_id, status, since, until on created_at, tag: the workflow's "
                 "current tags)"},
     {"GET", "/api/v1/executions/{id}", h_get, ROLE_VIEWER, .response = &execution_schema,
