@@ -505,6 +505,27 @@ static json_t *tasks_view(const json_t *snap, const struct db_res *r)
 	return tasks;
 }
 
+/* o.artifacts: [{name, size, url}] by name. */
+static enum status artifacts_view(struct db *db, const char *ws, const char *id, struct arena *a, json_t *o,
+                                  struct problem *p)
+{
+	struct db_res *r;
+	enum status st =
+	    db_exec1(db, DB_READ, a, &r,
+	             "SELECT name, size FROM execution_artifacts WHERE workspace_id = ? AND execution_id = ? "
+	             "ORDER BY name",
+	             DB_ARGS(db_text(ws), db_text(id)), p);
+	if (st != ST_OK)
+		return st;
+	json_t *list = json_array();
+	for (int i = 0; i < db_res_rows(r); i++)
+		json_array_append_new(list, json_pack("{s:s, s:I, s:s+++}", "name", db_res_text(r, i, 0), "size",
+		                                      (json_int_t) db_res_int(r, i, 1), "url", "/api/v1/executions/",
+		                                      id, "/artifacts/", db_res_text(r, i, 0)));
+	json_object_set_new(o, "artifacts", list);
+	return ST_OK;
+}
+
 enum status executions_get(struct db *db, const struct actor *who, const char *id, struct arena *a, json_t **out,
                            struct problem *p)
 {
@@ -533,8 +554,28 @@ enum status executions_get(struct db *db, const struct actor *who, const char *i
 	if (!json_is_object(usage))
 		json_decref(usage);
 	json_object_set_new(o, "tasks", tasks_view(snap, tr));
-	json_object_set_new(o, "artifacts", json_array());
+	if ((st = artifacts_view(db, who->workspace_id, id, a, o, p)) != ST_OK)
+		return st;
 	*out = o;
+	return ST_OK;
+}
+
+enum status executions_artifact_get(struct db *db, const struct actor *who, const char *id, const char *name,
+                                    struct arena *a, const char **content, size_t *len, struct problem *p)
+{
+	struct db_res *r;
+	*content = NULL;
+	*len = 0;
+	enum status st =
+	    db_exec1(db, DB_READ, a, &r,
+	             "SELECT content FROM execution_artifacts WHERE workspace_id = ? AND execution_id = ? AND "
+	             "name = ?",
+	             DB_ARGS(db_text(who->workspace_id), db_text(id), db_text(name)), p);
+	if (st != ST_OK)
+		return st;
+	if (db_res_rows(r) == 0)
+		return problem_set(p, ST_NOT_FOUND, "this execution has no artifact with this name");
+	*content = db_res_blob(r, 0, 0, len);
 	return ST_OK;
 }
 

@@ -48,7 +48,8 @@ enum status executions_start(struct db *db, struct workflows *wf, const struct a
  * {id, name, version}|null, status (pending until its first attempt),
  * output, attempts, started_at, ended_at, usage}], output, error, usage:
  * {prompt_tokens, completion_tokens, cached_tokens, cost (null: a model
- * without a price), currency, by_agent, by_model, by_task}, artifacts: [],
+ * without a price), currency, by_agent, by_model, by_task}, artifacts:
+ * [{name, size, url}] (by name; url: the download route),
  * created_at, started_at, ended_at}. */
 enum status executions_get(struct db *db, const struct actor *who, const char *id, struct arena *a, json_t **out,
                            struct problem *p);
@@ -175,6 +176,12 @@ void executions_hub_stats(struct executions_hub_stats *out);
  * ST_CONFLICT for an execution that has ended. *out {id, status}. */
 enum status executions_cancel(struct db *db, const struct actor *who, const char *id, bool *running, struct arena *a,
                               json_t **out, struct problem *p);
+
+/* A task's output_file as stored (executions_artifact_put_tx): *content
+ * (in a) and *len. ST_NOT_FOUND for another workspace's execution or a
+ * name it has not. */
+enum status executions_artifact_get(struct db *db, const struct actor *who, const char *id, const char *name,
+                                    struct arena *a, const char **content, size_t *len, struct problem *p);
 
 /* Resume (editors): a failed or cancelled execution is queued again, same
  * id and snapshot, with execution.resumed and a new job; the worker starts

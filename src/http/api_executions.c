@@ -134,6 +134,37 @@ static enum status h_resume(struct req *rq, struct res *rs)
 	return reply(rs, st, out);
 }
 
+/* The media type a download is served as: never HTML, so a page a model wrote never runs in the app's origin. */
+static const char *artifact_type(const char *name)
+{
+	const char *dot = strrchr(name, '.');
+	if (dot && (str_eq(dot, ".md") || str_eq(dot, ".markdown")))
+		return "text/markdown; charset=utf-8";
+	if (dot && str_eq(dot, ".json"))
+		return "application/json";
+	if (dot && (str_eq(dot, ".txt") || str_eq(dot, ".csv") || str_eq(dot, ".log") || str_eq(dot, ".html") ||
+	            str_eq(dot, ".htm") || str_eq(dot, ".yaml") || str_eq(dot, ".yml")))
+		return "text/plain; charset=utf-8";
+	return "application/octet-stream";
+}
+
+static enum status h_artifact(struct req *rq, struct res *rs)
+{
+	const char *content = NULL, *name = req_param(rq, "name");
+	size_t len = 0;
+	char clean[EXECUTIONS_ARTIFACT_NAME_MAX + 1];
+	/* stored names are sanitised: any other name cannot exist */
+	if (!executions_artifact_name(name, clean, sizeof(clean)) || !str_eq(clean, name))
+		return problem_set(&rq->problem, ST_NOT_FOUND, "this execution has no artifact with this name");
+	enum status st = executions_artifact_get(rq->app->db, req_actor(rq), req_param(rq, "id"), name, rq->arena,
+	                                         &content, &len, &rq->problem);
+	if (st != ST_OK)
+		return st;
+	res_body(rs, artifact_type(name), arena_memdup(rq->arena, content ? content : "", len), len);
+	res_header(rs, "Content-Disposition", arena_printf(rq->arena, "attachment; filename=\"%s\"", name));
+	return ST_OK;
+}
+
 static enum status time_param(struct req *rq, const char *name, int64_t *out)
 {
 	const char *v = req_query(rq, name);
@@ -230,6 +261,8 @@ const struct route api_executions_routes[] = {
      .flags = ROUTE_ACCEPTS,
      .summary = "Resume a failed or cancelled execution: queued again with the same id and snapshot; succeeded "
                 "tasks' outputs are reused, attempt numbers continue; 409 otherwise"},
+    {"GET", "/api/v1/executions/{id}/artifacts/{name}", h_artifact, ROLE_VIEWER, .produces = "application/octet-stream",
+     .summary = "Download a task's output_file (Content-Disposition: attachment; never served as HTML)"},
     {"GET", "/api/v1/executions/{id}/events", h_events, ROLE_VIEWER, .response = &event_schema, .flags = ROUTE_LIST,
      .summary = "An execution's events, by seq"},
     {"GET", "/api/v1/executions/{id}/events/stream", h_stream, ROLE_VIEWER, .produces = "text/event-stream",

@@ -85,6 +85,7 @@ const ROUTES = {
   'GET /api/v1/executions/{id}/events/stream': { role: 'viewer', ok: 404 },
   'POST /api/v1/executions/{id}/cancel': { role: 'editor', ok: 404 },
   'POST /api/v1/executions/{id}/resume': { role: 'editor', ok: 404 },
+  'GET /api/v1/executions/{id}/artifacts/{name}': { role: 'viewer', ok: 404 },
   // State-changing, last: the owner deletes the shared workspace, then
   // everyone logs out.
   'DELETE /api/v1/workspaces/{id}': { role: 'owner', ok: 204, last: 1 },

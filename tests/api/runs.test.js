@@ -165,6 +165,33 @@ test('runs', async (t) => {
     const rep = userOf(reqs, 'expand each topic');
     assert.match(rep.user, /This is the context you're working with:\n1\. Bees dance\.\n2\. Bees vote\./);
     assert.match(rep.system, /^You are Bees Reporting Analyst\n\./);
+    // its report.md artifact (crew.yaml's output_file) downloads
+    const report = '# Report\n\n## Bees dance\nThey do.';
+    assert.deepEqual(ex.artifacts, [{ name: 'report.md', size: Buffer.byteLength(report), url: `/api/v1/executions/${r.json.id}/artifacts/report.md` }]);
+    const dl = await call('GET', ex.artifacts[0].url);
+    assert.equal(dl.status, 200, dl.text);
+    assert.equal(dl.text, report);
+    assert.equal(dl.headers.get('content-disposition'), 'attachment; filename="report.md"');
+    assert.equal(dl.headers.get('x-content-type-options'), 'nosniff');
+    assert.match(dl.headers.get('content-type'), /^text\/markdown/);
+    assert.equal((await call('GET', `/api/v1/executions/${r.json.id}/artifacts/other.md`)).status, 404);
+    assert.equal((await call('GET', `/api/v1/executions/${r.json.id}/artifacts/..%2Freport.md`)).status, 404);
+    const other = await newUser(srv, 'runs-other');
+    assert.equal((await api(srv, 'GET', ex.artifacts[0].url, { token: other.token })).status, 404, 'another workspace sees nothing');
+  });
+
+  await t.test('an output_file name is one safe path segment, placeholders filled', async () => {
+    await fake.script([{ match: 'MARK-FILE', replies: [{ text: '<script>alert(1)</script>' }] }]);
+    const w = await call('POST', '/api/v1/workflows', { name: 'file', inputs: [{ name: 'topic' }], tasks: [{ key: 'f', description: 'MARK-FILE', expected_output: 'x', agent_id: a1, output_file: '../../etc/.{topic} notes?.html' }] });
+    assert.equal(w.status, 201, w.text);
+    const r = await call('POST', `/api/v1/workflows/${w.json.id}/execute`, { inputs: { topic: 'bees' } });
+    const ex = await waitEnd(call, r.json.id);
+    assert.equal(ex.status, 'succeeded', JSON.stringify(ex.error));
+    assert.deepEqual(ex.artifacts.map((x) => x.name), ['bees_notes_.html']);
+    const dl = await call('GET', ex.artifacts[0].url);
+    assert.equal(dl.status, 200);
+    assert.match(dl.headers.get('content-type'), /^text\/plain/, 'never served as HTML');
+    assert.equal(dl.text, '<script>alert(1)</script>');
   });
 
   await t.test('an agent with a built-in tool: the tool runs and the model sees its result', async () => {
