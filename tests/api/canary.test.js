@@ -6,15 +6,19 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
+const http = require('node:http');
 const { execFileSync } = require('node:child_process');
 const { startServer, api, uniqueEmail, adminToken, PG_URL } = require('./authlib');
 const { startFakeLlm } = require('./lib');
 
 test('secrets never leak', async (t) => {
   const fake = await startFakeLlm();
-  const srv = await startServer({ env: { TROUPE_LOG_LEVEL: 'debug' } });
+  // a tool endpoint that echoes the request's headers back in its body (on 127.0.0.2, the one private address allowed)
+  const echo = http.createServer((req, res) => { res.writeHead(200, { 'content-type': 'text/plain' }); res.end(JSON.stringify(req.headers)); });
+  await new Promise((r) => echo.listen(0, '127.0.0.2', r));
+  const srv = await startServer({ env: { TROUPE_LOG_LEVEL: 'debug', TROUPE_OUTBOUND_ALLOW: '127.0.0.2/32' } });
   let stopped = false;
-  t.after(async () => { fake.stop(); if (!stopped) await srv.stop(); });
+  t.after(async () => { fake.stop(); echo.close(); if (!stopped) await srv.stop(); });
   const canaries = [];
   const answers = []; // every answer's text, with the one that may hold the canary
   const call = async (method, p, opts, issues = []) => {
@@ -91,6 +95,34 @@ test('secrets never leak', async (t) => {
   const refused = await call('POST', `/api/v1/tools/${tool.json.id}/test`, { token: admin, body: { arguments: { q: 'x' } } });
   assert.equal(refused.status, 422, refused.text);
   await call('GET', '/api/v1/audit-events?limit=200', { token: admin });
+  // An execution whose agent calls a custom tool with a secret header, at an endpoint that echoes the header back:
+  // the header reaches the tool, and no event, answer, log line or row holds it (the tool's answer is masked).
+  const runSecret = 'Bearer CanaryRun-' + Date.now().toString(36) + '-RUN9';
+  const runKey = 'sk-CanaryRunModel-' + Date.now().toString(36);
+  canaries.push(runSecret, runKey);
+  const rm = await call('POST', '/api/v1/models', { token: admin, body: { name: 'canary-run', provider: 'openai_compatible', model: 'fake-model', base_url: `${fake.url}/v1`, api_key: runKey, default: true } });
+  assert.equal(rm.status, 201, rm.text);
+  const et = await call('POST', '/api/v1/tools', { token: admin, body: { name: 'echo_headers', url_template: `http://127.0.0.2:${echo.address().port}/{q}`, headers: [{ name: 'Authorization', value: runSecret, secret: true }], parameters: { type: 'object', properties: { q: { type: 'string' } }, required: ['q'] } } });
+  assert.equal(et.status, 201, et.text);
+  const ra = await call('POST', '/api/v1/agents', { token: admin, body: { name: 'canary agent', role: 'r', goal: 'g', backstory: 'b', tool_ids: [et.json.id] } });
+  const rw = await call('POST', '/api/v1/workflows', { token: admin, body: { name: 'canary run', tasks: [{ key: 'k', description: 'CANARY-RUN', expected_output: 'o', agent_id: ra.json.id }] } });
+  assert.equal(rw.status, 201, rw.text);
+  await fake.script([{ match: 'CANARY-RUN', replies: [{ tool_calls: [{ name: 'echo_headers', arguments: { q: 'x' } }] }, { text: 'done' }] }]);
+  const rx = await call('POST', `/api/v1/workflows/${rw.json.id}/execute`, { token: admin, body: { inputs: {} } });
+  assert.equal(rx.status, 202, rx.text);
+  let ended = null;
+  for (let i = 0; i < 500 && !ended; i++) {
+    const g = await call('GET', `/api/v1/executions/${rx.json.id}`, { token: admin });
+    if (['succeeded', 'failed', 'cancelled'].includes(g.json.status)) ended = g.json;
+    else await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.equal(ended && ended.status, 'succeeded', JSON.stringify(ended));
+  const evs = await call('GET', `/api/v1/executions/${rx.json.id}/events?limit=200`, { token: admin });
+  const toolDone = evs.json.items.find((e) => e.type === 'tool.completed');
+  assert.ok(toolDone, evs.text);
+  assert.match(toolDone.data.result, /"authorization":"\*\*\*\*"/, 'the tool was sent the secret and echoed it; the answer masks it');
+  const sentBack = (await fake.requests()).filter((r) => JSON.stringify(r.body.messages || []).includes('CANARY-RUN'));
+  assert.ok(!JSON.stringify(sentBack).includes(runSecret), 'the model was not sent the tool secret');
 
   for (const c of canaries) assert.ok(c && c.length >= 10, 'canary set');
   for (const a of answers) {
