@@ -616,6 +616,7 @@ struct crew_rec {
 	struct rec r;
 	int tasks_done, done;
 	enum engine_outcome outcome;
+	struct engine_crew *cancel_at_task_done; /* cancelled from the first task's on_task_done */
 };
 
 static void crew_task_done(void *ud, int i, const struct engine_result *res)
@@ -624,6 +625,8 @@ static void crew_task_done(void *ud, int i, const struct engine_result *res)
 	(void) i;
 	(void) res;
 	c->tasks_done++;
+	if (c->cancel_at_task_done)
+		engine_crew_cancel(c->cancel_at_task_done);
 }
 
 static void crew_done(void *ud, const struct engine_result *res)
@@ -771,6 +774,75 @@ static void test_sequential_context(void)
 	rec_free(&c.r);
 }
 
+/* Resume: the crew starts at a later task, the stored outputs are its
+ * context, attempt numbers continue; a cancel while a task finishes stops
+ * the crew before the next task. */
+static void test_crew_resume(void)
+{
+	struct engine_agent a1 = agent_for("Resumer");
+	const struct engine_agent *agents[] = {&a1, &a1, &a1};
+	struct engine_task tasks[] = {
+	    {.key = "ra", .description = "RESA never again", .expected_output = "x"},
+	    {.key = "rb", .description = "RESB never again", .expected_output = "x"},
+	    {.key = "rc", .description = "RESC now", .expected_output = "x"},
+	};
+	const char *stored[] = {"STORED-A", "STORED-B"};
+	int before[] = {1, 1, 2};
+	struct crew_rec c;
+
+	memset(&c, 0, sizeof(c));
+	c.r.events = json_array();
+	fake_scriptq(
+	    "{'rules':[{'match':'RESC','replies':[{'text':'OUT-RC'}]},{'match':'RES','replies':[{'text':'no'}]}]}");
+	struct engine_crew_spec s = {.agents = agents,
+	                             .tasks = tasks,
+	                             .ntasks = 3,
+	                             .first_task = 2,
+	                             .outputs = stored,
+	                             .attempts_before = before,
+	                             .on_event = crew_event,
+	                             .on_task_done = crew_task_done,
+	                             .on_done = crew_done,
+	                             .ud = &c};
+	engine_crew_start(loop, &s);
+	run_until(&c.done, 1, 20000);
+	T_OK(c.done == 1 && c.outcome == ENGINE_SUCCEEDED && c.tasks_done == 1 && str_eq(c.r.output, "OUT-RC"),
+	     "resume: only the first task without an output runs (%d tasks)", c.tasks_done);
+	json_t *ra = fake_requests_with("RESA"), *rc = fake_requests_with("RESC");
+	const char *u = json_array_size(rc) == 1 ? user_msg_of(json_array_get(rc, 0)) : NULL;
+	T_OK(json_array_size(ra) == 0 && u && strstr(u, "working with:\nSTORED-A\n\n----------\n\nSTORED-B\n"),
+	     "resume: the stored outputs are the next task's context");
+	json_t *first = json_array_get(c.r.events, 0);
+	T_OK(str_eq(json_string_value(json_object_get(first, "type")), "task.started") &&
+	         json_integer_value(json_object_get(first, "attempt")) == 3,
+	     "resume: attempt numbers continue after the stored ones (3)");
+	json_decref(ra);
+	json_decref(rc);
+	rec_free(&c.r);
+
+	/* a cancel that lands as the first task ends, before the next starts */
+	memset(&c, 0, sizeof(c));
+	c.r.events = json_array();
+	fake_scriptq(
+	    "{'rules':[{'match':'CANA','replies':[{'text':'A done'}]},{'match':'CANB','replies':[{'text':'B'}]}]}");
+	tasks[0].description = "CANA";
+	tasks[1].description = "CANB";
+	struct engine_crew_spec s2 = {.agents = agents,
+	                              .tasks = tasks,
+	                              .ntasks = 2,
+	                              .on_event = crew_event,
+	                              .on_task_done = crew_task_done,
+	                              .on_done = crew_done,
+	                              .ud = &c};
+	c.cancel_at_task_done = engine_crew_start(loop, &s2);
+	run_until(&c.done, 1, 5000);
+	json_t *rb = fake_requests_with("CANB");
+	T_OK(c.done == 1 && c.outcome == ENGINE_CANCELLED && json_array_size(rb) == 0,
+	     "cancel as a task ends: the crew ends cancelled and the next task never starts");
+	json_decref(rb);
+	rec_free(&c.r);
+}
+
 /* ---- many attempts on one loop thread ---- */
 
 static void test_many(void)
@@ -820,6 +892,7 @@ int main(void)
 	test_stream_cut();
 	test_limits();
 	test_sequential_context();
+	test_crew_resume();
 	test_many();
 	engine_loop_free(&loop);
 	json_decref(city_schema);
