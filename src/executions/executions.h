@@ -93,6 +93,28 @@ enum status executions_stream_open(struct db *db, const struct actor *who, const
 enum status executions_stream_read(struct db *db, const char *ws, const char *id, int64_t after_seq, int limit,
                                    struct arena *a, json_t **items, int64_t *last_seq, struct problem *p);
 
+/* ---- stream tokens (tokens.c; migration 0010) ----
+ * For clients that cannot send Authorization (a browser's EventSource):
+ * read-only, for one execution's event stream, valid ttl_s seconds, spent
+ * by its first use (in any API process: the database decides). */
+
+/* *out {token: "tst_...", expires_at (RFC 3339)}; only the token's SHA-256
+ * is stored. ST_NOT_FOUND for an execution not in the actor's workspace.
+ * The token acts for who (its user, its API key if any) with at most the
+ * viewer role. */
+enum status executions_stream_token_new(struct db *db, const struct actor *who, const char *id, int ttl_s,
+                                        struct arena *a, json_t **out, struct problem *p);
+struct executions_token_grant {
+	const char *user_id;      /* who minted it */
+	const char *workspace_id; /* the execution's workspace */
+	const char *api_key_id;   /* the key it was minted with, or NULL */
+};
+/* Spends token on execution id: ST_OK with *out filled (strings in a);
+ * ST_UNAUTHENTICATED for a token unknown, expired, already used or minted
+ * for another execution (not spent then). */
+enum status executions_stream_token_use(struct db *db, const char *token, const char *id, struct arena *a,
+                                        struct executions_token_grant *out, struct problem *p);
+
 /* Appends one event in the caller's transaction: seq is the execution's
  * next (the row is locked by the bump, so writers never share a seq).
  * task_key NULL and attempt 0 for execution-wide events; data NULL: {}.

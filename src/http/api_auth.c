@@ -57,19 +57,30 @@ static enum status hook_authenticate(struct req *rq, void *ctx)
 	if (r->role == ROLE_PUBLIC)
 		return ST_OK;
 	const char *h = req_header(rq, "Authorization");
-	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
-		return problem_set(&rq->problem, ST_UNAUTHENTICATED, "authentication required");
-	const char *tok = h + 7;
-	while (*tok == ' ')
-		tok++;
-	enum status st = auth_authenticate(a, rq->arena, tok, &rq->who);
-	if (st == ST_UNAUTHENTICATED)
-		return problem_set(&rq->problem, st, "the credential is invalid, expired or revoked");
-	if (st != ST_OK)
-		return problem_set(&rq->problem, st, "authentication is unavailable");
+	/* A route's own credential in ?token= (a stream token), only without
+	 * Authorization; it names its workspace and caps the role. */
+	bool by_query = !h && r->query_token && req_query(rq, "token");
+	enum status st;
+	if (by_query) {
+		if ((st = r->query_token(rq)) != ST_OK)
+			return st;
+	} else {
+		if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+			return problem_set(&rq->problem, ST_UNAUTHENTICATED, "authentication required");
+		const char *tok = h + 7;
+		while (*tok == ' ')
+			tok++;
+		st = auth_authenticate(a, rq->arena, tok, &rq->who);
+		if (st == ST_UNAUTHENTICATED)
+			return problem_set(&rq->problem, st, "the credential is invalid, expired or revoked");
+		if (st != ST_OK)
+			return problem_set(&rq->problem, st, "authentication is unavailable");
+	}
 	const char *hdr_ws;
 	if ((st = check_ws_header(a, rq, &hdr_ws)) != ST_OK)
 		return st;
+	if (by_query && hdr_ws && !str_eq(hdr_ws, rq->who.workspace_id))
+		return not_found_ws(rq);
 	/* OWASP (REST Security, Authentication cheat sheets): a key is a delegated
 	 * credential; it must not change its user's account or mint credentials
 	 * that outlive its own revocation (privilege persistence). */
@@ -94,7 +105,7 @@ static enum status hook_authenticate(struct req *rq, void *ctx)
 	if (!ws)
 		return not_found_ws(rq);
 	enum role member = ROLE_UNSET, role;
-	if (rq->who.api_key_id && !str_eq(ws, rq->who.workspace_id))
+	if ((rq->who.api_key_id || by_query) && !str_eq(ws, rq->who.workspace_id))
 		return not_found_ws(rq);
 	st = auth_member_role(a, ws, rq->who.user_id, &member);
 	if (st != ST_OK)
@@ -102,7 +113,7 @@ static enum status hook_authenticate(struct req *rq, void *ctx)
 	if (member == ROLE_UNSET)
 		return not_found_ws(rq);
 	/* A key never acts above its creator's current role. */
-	role = rq->who.api_key_id && rq->who.role < member ? rq->who.role : member;
+	role = (rq->who.api_key_id || by_query) && rq->who.role < member ? rq->who.role : member;
 	rq->who.workspace_id = arena_strdup(rq->arena, ws);
 	rq->who.role = role;
 	if (role < r->role)

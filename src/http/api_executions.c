@@ -232,6 +232,9 @@ static enum status h_stream(struct req *rq, struct res *rs)
 static const struct route_query stream_query[] = {
     {"after", "integer",
      "resume after this seq (the header Last-Event-ID, which a reconnecting EventSource sends, wins)"},
+    {"token", "string",
+     "a stream token (POST .../stream-token) instead of Authorization, for EventSource; used only without "
+     "Authorization, spent by this request"},
     {0}};
 
 static const struct route_query list_query[] = {
@@ -241,6 +244,39 @@ static const struct route_query list_query[] = {
     {"until", "string", "created before this RFC 3339 date-time"},
     {"tag", "string", "executions of the workflows carrying this tag now (exact name, 1 to 200 characters)"},
     {0}};
+
+/* The stream route's ?token=: spent here, read-only (viewer at most), for
+ * the path's execution only. */
+static enum status stream_token_auth(struct req *rq)
+{
+	struct executions_token_grant g;
+	enum status st = executions_stream_token_use(rq->app->db, req_query(rq, "token"), req_param(rq, "id"),
+	                                             rq->arena, &g, &rq->problem);
+	if (st != ST_OK)
+		return st;
+	rq->who.authenticated = true;
+	rq->who.user_id = g.user_id;
+	rq->who.api_key_id = g.api_key_id;
+	rq->who.workspace_id = g.workspace_id;
+	rq->who.role = ROLE_VIEWER;
+	return ST_OK;
+}
+
+static const struct field token_fields[] = {
+    {"token", JT_STRING, .required = true,
+     .description = "for ?token= on this execution's event stream only; spent by its first use"},
+    {"expires_at", JT_STRING, .required = true, .format = "date-time"},
+    {0}};
+static const struct schema token_schema = {"StreamToken", token_fields, false};
+
+static enum status h_stream_token(struct req *rq, struct res *rs)
+{
+	json_t *out = NULL;
+	enum status st =
+	    executions_stream_token_new(rq->app->db, req_actor(rq), req_param(rq, "id"),
+	                                (int) rq->app->cfg->stream_token_ttl_s, rq->arena, &out, &rq->problem);
+	return reply(rs, st, out);
+}
 
 const struct route api_executions_routes[] = {
     {"POST", "/api/v1/workflows/{id}/execute", h_execute, ROLE_EDITOR, .body = &execute_schema,
@@ -266,10 +302,13 @@ const struct route api_executions_routes[] = {
     {"GET", "/api/v1/executions/{id}/events", h_events, ROLE_VIEWER, .response = &event_schema, .flags = ROUTE_LIST,
      .summary = "An execution's events, by seq"},
     {"GET", "/api/v1/executions/{id}/events/stream", h_stream, ROLE_VIEWER, .produces = "text/event-stream",
-     .query = stream_query,
+     .query = stream_query, .query_token = stream_token_auth,
      .summary = "An execution's events as Server-Sent Events: id is the seq, event the type, data the event's JSON; "
                 "stored events after Last-Event-ID (or ?after=) once each and in order, then live ones "
                 "(output.delta, not stored, without id); a keep-alive comment when idle; closed after the "
                 "execution's final event"},
+    {"POST", "/api/v1/executions/{id}/stream-token", h_stream_token, ROLE_VIEWER, .response = &token_schema,
+     .summary = "A token for ?token= on this execution's event stream (for EventSource, which cannot send "
+                "Authorization): read-only, this execution only, valid stream_token_ttl seconds (60), works once"},
     {0},
 };

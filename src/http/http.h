@@ -68,6 +68,12 @@ struct route {
 	const int *also;
 	/* Query parameters read by the handler, ended by {0}; NULL: none. */
 	const struct route_query *query;
+	/* A credential the route also takes as ?token=, for clients that cannot
+	 * send Authorization (EventSource), used only when no Authorization is
+	 * sent: checks it and fills req->who's user_id, api_key_id, workspace_id
+	 * and role (a ceiling: the member's role is capped by it); ST_OK, or
+	 * ST_UNAUTHENTICATED with the problem set. NULL: Authorization only. */
+	enum status (*query_token)(struct req *rq);
 };
 
 /* A route group: one service's routes, declared in src/http/api_<module>.c

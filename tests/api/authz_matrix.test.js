@@ -83,6 +83,7 @@ const ROUTES = {
   'GET /api/v1/executions/{id}': { role: 'viewer', ok: 404 },
   'GET /api/v1/executions/{id}/events': { role: 'viewer', ok: 404 },
   'GET /api/v1/executions/{id}/events/stream': { role: 'viewer', ok: 404 },
+  'POST /api/v1/executions/{id}/stream-token': { role: 'viewer', ok: 404 },
   'POST /api/v1/executions/{id}/cancel': { role: 'editor', ok: 404 },
   'POST /api/v1/executions/{id}/resume': { role: 'editor', ok: 404 },
   'GET /api/v1/executions/{id}/artifacts/{name}': { role: 'viewer', ok: 404 },

@@ -131,7 +131,9 @@ function threads(pid) {
 
 test('event stream', async (t) => {
   // No worker here: the events are this test's (see the top).
-  const srv = await startServer({ env: { TROUPE_WORKERS: '0', TROUPE_SSE_KEEPALIVE_MS: '300', TROUPE_SSE_POLL_MS: '50' } });
+  const srv = await startServer({
+    env: { TROUPE_WORKERS: '0', TROUPE_SSE_KEEPALIVE_MS: '300', TROUPE_SSE_POLL_MS: '50', TROUPE_STREAM_TOKEN_TTL: '1' },
+  });
   t.after(() => srv.stop());
   const { u, call, execute } = await setup(srv);
   const url = (id, q = '') => `/api/v1/executions/${id}/events/stream${q}`;
@@ -232,6 +234,92 @@ test('event stream', async (t) => {
     const s = stream(srv, url(id), { token: viewer.token, headers: { 'x-workspace-id': u.ws } });
     await s.until(() => s.events.length >= 1, 5000, 'the viewer\'s replay');
     s.close();
+  });
+
+  const mint = async (id, token = u.token, headers = {}) => {
+    const r = await api(srv, 'POST', `/api/v1/executions/${id}/stream-token`, { token, headers });
+    assert.equal(r.status, 200, r.text);
+    return r.json;
+  };
+  const byToken = async (id, tok, headers = {}) => {
+    const s = stream(srv, url(id, `?token=${encodeURIComponent(tok)}`), { headers });
+    await s.opened;
+    if (s.status === 200) await s.until(() => s.events.length >= 1, 5000, 'the replay by token');
+    s.close();
+    return s;
+  };
+
+  await t.test('a stream token: works once, for its execution only, only on the stream, and is never logged', async () => {
+    const id = await execute();
+    const other = await execute();
+    const t0 = Date.now();
+    const m = await mint(id);
+    assert.match(m.token, /^tst_[A-Za-z0-9_-]{43}$/);
+    const ttl = Date.parse(m.expires_at) - t0;
+    assert.ok(ttl > 0 && ttl <= 2000, `expires in the configured 1 s (${ttl} ms)`);
+    // Another execution: refused, and the token is not spent by it.
+    assert.equal((await byToken(other, m.token)).status, 401);
+    // Another route: the token is no credential there.
+    assertProblem(await api(srv, 'GET', `/api/v1/executions/${id}/events?token=${m.token}`), 401);
+    assertProblem(await api(srv, 'GET', `/api/v1/executions/${id}?token=${m.token}`), 401);
+    const first = await byToken(id, m.token);
+    assert.equal(first.status, 200);
+    assert.deepEqual(seqs(first), [1]);
+    const again = await byToken(id, m.token);
+    assert.equal(again.status, 401, 'the second use is refused');
+    assert.equal((await byToken(id, 'tst_' + 'A'.repeat(43))).status, 401, 'a token never handed out');
+    assert.equal((await byToken(id, 'nonsense')).status, 401);
+    // Named with another workspace: not found; the one use is gone all the same.
+    const m2 = await mint(id);
+    const otherWs = await newUser(srv, 'sse-tok-other');
+    assert.equal((await byToken(id, m2.token, { 'x-workspace-id': otherWs.ws })).status, 404);
+    assert.equal((await byToken(id, m2.token)).status, 401);
+    // Authorization wins over ?token= (which is then not spent).
+    const m3 = await mint(id);
+    const both = stream(srv, url(id, `?token=${m3.token}`), { token: u.token });
+    await both.until(() => both.events.length >= 1, 5000, 'the replay');
+    both.close();
+    assert.equal((await byToken(id, m3.token)).status, 200);
+    await new Promise((r) => setTimeout(r, 100)); // the access log line of the last request
+    for (const k of [m.token, m2.token, m3.token]) assert.ok(!srv.logs().includes(k), 'a token never reaches the log');
+    assert.ok(!srv.logs().includes('token='), 'nor the query that carried it');
+  });
+
+  await t.test('stream-token: scoped, read-only role enough, no body, and it expires', async () => {
+    const id = await execute();
+    assertProblem(await api(srv, 'POST', `/api/v1/executions/${randomId()}/stream-token`, { token: u.token }), 404);
+    const stranger = await newUser(srv, 'sse-tok-stranger');
+    assertProblem(await api(srv, 'POST', `/api/v1/executions/${id}/stream-token`, { token: stranger.token }), 404);
+    assertProblem(await api(srv, 'POST', `/api/v1/executions/${id}/stream-token`, {}), 401);
+    assertProblem(await api(srv, 'POST', `/api/v1/executions/${id}/stream-token`, { token: u.token, body: { execution_id: randomId() } }), 400);
+    const viewer = await newUser(srv, 'sse-tok-viewer');
+    await addMember(srv, u.token, u.ws, viewer.email, 'viewer');
+    const vm = await mint(id, viewer.token, { 'x-workspace-id': u.ws });
+    assert.equal((await byToken(id, vm.token)).status, 200, 'a viewer\'s token opens the stream');
+    const m = await mint(id);
+    await new Promise((r) => setTimeout(r, Date.parse(m.expires_at) - Date.now() + 50));
+    assert.equal((await byToken(id, m.token)).status, 401, 'expired');
+  });
+
+  await t.test('a token spent in one API process is refused by another', async () => {
+    const id = await execute();
+    const api2 = await startServer({ role: 'api', dataDir: srv.dataDir, db: srv.db || undefined, env: { TROUPE_WORKERS: '0' } });
+    try {
+      const there = { url: api2.url };
+      const m = await mint(id);
+      assert.equal((await byToken(id, m.token)).status, 200);
+      const s2 = stream(there, url(id, `?token=${m.token}`));
+      await s2.opened;
+      s2.close();
+      assert.equal(s2.status, 401, 'spent in the first process: refused in the second');
+      const fresh = await mint(id);
+      const s3 = stream(there, url(id, `?token=${fresh.token}`));
+      await s3.until(() => s3.events.length >= 1, 5000, 'the replay in the second process');
+      s3.close();
+      assert.equal((await byToken(id, fresh.token)).status, 401, 'spent in the second: refused in the first');
+    } finally {
+      await api2.stop();
+    }
   });
 
   await t.test('200 concurrent streams are served without a new thread', async () => {

@@ -93,7 +93,7 @@ const OBJECTS = {
     },
     list: '/api/v1/executions',
     byId: [['GET', '/api/v1/executions/{id}'], ['GET', '/api/v1/executions/{id}/events'],
-      ['GET', '/api/v1/executions/{id}/events/stream']],
+      ['GET', '/api/v1/executions/{id}/events/stream'], ['POST', '/api/v1/executions/{id}/stream-token']],
   },
 };
 
