@@ -461,6 +461,8 @@ static int task_index(const struct run *run, const char *key)
 }
 
 /* The attempt rows and artifacts an event implies, then the event. */
+/* What an event changes beside itself (a task attempt's row, its artifact);
+ * the events themselves are stored together by store_run. */
 static enum status store_event(struct db_conn *c, struct run *run, struct pending *e, struct problem *p)
 {
 	enum status st = ST_OK;
@@ -488,8 +490,6 @@ static enum status store_event(struct db_conn *c, struct run *run, struct pendin
 	}
 	free(output);
 	free(usage);
-	if (st == ST_OK)
-		st = executions_event_tx(c, run->ws, run->id, e->type, e->task_key, e->attempt, e->data, &e->seq, p);
 	return st;
 }
 
@@ -502,8 +502,23 @@ static enum status store_run(struct db_conn *c, struct run *run, struct problem 
 		problem_clear(p);
 		return ST_OK;
 	}
-	for (int k = 0; st == ST_OK && k < run->nev; k++)
-		st = store_event(c, run, &run->ev[k], p);
+	struct executions_event *evs = run->nev ? xcalloc((size_t) run->nev, sizeof(*evs)) : NULL;
+	size_t n = 0;
+	for (int k = 0; st == ST_OK && k < run->nev; k++) {
+		struct pending *e = &run->ev[k];
+		if (e->live)
+			continue;
+		st = store_event(c, run, e, p);
+		evs[n++] = (struct executions_event){
+		    .type = e->type, .task_key = e->task_key, .attempt = e->attempt, .data = e->data};
+	}
+	/* the turn's events in one seq bump and one INSERT */
+	if (st == ST_OK)
+		st = executions_events_tx(c, run->ws, run->id, evs, n, p);
+	for (size_t k = 0, j = 0; st == ST_OK && k < (size_t) run->nev; k++)
+		if (!run->ev[k].live)
+			run->ev[k].seq = evs[j++].seq;
+	free(evs);
 	if (st == ST_OK && run->ended && !run->crew) {
 		st = executions_finish_tx(c, run->ws, run->id, run->final, run->final_output, run->final_error,
 		                          &run->finish_seq, p);

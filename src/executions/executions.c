@@ -232,30 +232,72 @@ enum status executions_event_tx(struct db_conn *c, const char *ws, const char *i
                                 const char *task_key, int attempt, const json_t *data, int64_t *seq_out,
                                 struct problem *p)
 {
-	struct arena *a = arena_new();
+	struct executions_event ev = {.type = type, .task_key = task_key, .attempt = attempt, .data = data};
+	enum status st = executions_events_tx(c, ws, id, &ev, 1, p);
+	if (st == ST_OK && seq_out)
+		*seq_out = ev.seq;
+	return st;
+}
+
+#define EVENT_COLS 8
+
+/* One multi-row INSERT of evs[0, n), n <= EXECUTIONS_EVENTS_CHUNK, seqs set. */
+static enum status insert_events(struct db_conn *c, const char *ws, const char *id, const struct executions_event *evs,
+                                 size_t n, struct arena *a, struct problem *p)
+{
+	struct db_arg args[EXECUTIONS_EVENTS_CHUNK * EVENT_COLS];
+	struct buf sql;
+	int64_t now = time_now_ms();
+	enum status st;
+
+	buf_init(&sql, 0);
+	buf_puts(&sql, "INSERT INTO execution_events (execution_id, seq, workspace_id, type, at, task_key, attempt, "
+	               "data) VALUES ");
+	for (size_t i = 0; i < n; i++) {
+		const struct executions_event *e = &evs[i];
+		struct db_arg *r = &args[i * EVENT_COLS];
+		buf_puts(&sql, i ? ", (?, ?, ?, ?, ?, ?, ?, ?)" : "(?, ?, ?, ?, ?, ?, ?, ?)");
+		r[0] = db_text(id);
+		r[1] = db_int(e->seq);
+		r[2] = db_text(ws);
+		r[3] = db_text(e->type);
+		r[4] = db_int(now);
+		r[5] = e->task_key ? db_text(e->task_key) : db_null();
+		r[6] = e->attempt > 0 ? db_int(e->attempt) : db_null();
+		r[7] = db_text(dump(e->data, a));
+	}
+	st = db_query(c, a, NULL, sql.data, args, n * EVENT_COLS, p);
+	buf_free(&sql);
+	return st;
+}
+
+enum status executions_events_tx(struct db_conn *c, const char *ws, const char *id, struct executions_event *evs,
+                                 size_t n, struct problem *p)
+{
+	struct arena *a;
 	struct db_res *r;
-	/* one statement: the bump locks the row and RETURNING reads the seq it took */
-	enum status st = db_query(
+	enum status st;
+
+	if (n == 0)
+		return ST_OK;
+	a = arena_new();
+	/* one statement: the bump locks the row and RETURNING reads the last seq it took */
+	st = db_query(
 	    c, a, &r,
-	    "UPDATE executions SET last_seq = last_seq + 1 WHERE workspace_id = ? AND id = ? RETURNING last_seq",
-	    DB_ARGS(db_text(ws), db_text(id)), p);
+	    "UPDATE executions SET last_seq = last_seq + ? WHERE workspace_id = ? AND id = ? RETURNING last_seq",
+	    DB_ARGS(db_int((int64_t) n), db_text(ws), db_text(id)), p);
 	if (st != ST_OK)
 		goto out;
 	if (db_res_rows(r) != 1) {
 		st = problem_set(p, ST_NOT_FOUND, "no such execution");
 		goto out;
 	}
-	int64_t seq = db_res_int(r, 0, 0);
-	st = db_query(
-	    c, a, NULL,
-	    "INSERT INTO execution_events (execution_id, seq, workspace_id, type, at, task_key, attempt, data) "
-	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-	    DB_ARGS(db_text(id), db_int(seq), db_text(ws), db_text(type), db_int(time_now_ms()),
-	            task_key ? db_text(task_key) : db_null(), attempt > 0 ? db_int(attempt) : db_null(),
-	            db_text(dump(data, a))),
-	    p);
-	if (st == ST_OK && seq_out)
-		*seq_out = seq;
+	int64_t first = db_res_int(r, 0, 0) - (int64_t) n + 1;
+	for (size_t i = 0; i < n; i++)
+		evs[i].seq = first + (int64_t) i;
+	for (size_t i = 0; st == ST_OK && i < n; i += EXECUTIONS_EVENTS_CHUNK)
+		st = insert_events(c, ws, id, evs + i,
+		                   n - i < EXECUTIONS_EVENTS_CHUNK ? n - i : EXECUTIONS_EVENTS_CHUNK, a, p);
 out:
 	arena_free(&a);
 	return st;
