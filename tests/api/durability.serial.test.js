@@ -147,8 +147,9 @@ async function checkProperties(srv, crew, ids, fake, killedAt) {
       const task = g.json.tasks.find((t) => t.key === key);
       assert.equal(task.status, 'succeeded', `${run}.${key}`);
       const times = calls.get(`${run}.${key}`) || [];
-      // one call per attempt (no tools): a call repeated without a new attempt is a rerun
-      assert.equal(times.length, task.attempts, `${run}.${key}: ${times.length} calls for ${task.attempts} attempts`);
+      // at most one call per attempt (no tools): a call repeated without a new attempt is a rerun; an
+      // attempt stored just before the kill may not have sent its call
+      assert.ok(times.length >= 1 && times.length <= task.attempts, `${run}.${key}: ${times.length} calls for ${task.attempts} attempts`);
       if (task.attempts > 1) retried++;
       const at = Date.parse(done[0].at);
       if (killedAt && at < killedAt) {
