@@ -157,6 +157,7 @@ test('tools: built-ins with their parameters; a custom HTTP tool with a secret h
   );
   // The readable preview follows the schema as it is typed.
   await page.getByRole('table', { name: 'Parameters preview' }).getByText('one of: metric, imperial').waitFor();
+  await page.getByText('Slots used: {city}, {days}, {units}').waitFor();
   await page.getByRole('button', { name: 'Create tool' }).click();
   await page.locator('input[name=url_template][aria-invalid=true]').waitFor();
   assert.match(await helperOf(page, url), /http/, 'the URL field says what to fix');
@@ -226,6 +227,8 @@ test('agents: create with a model and tools through the UI, a field error, edit,
   const page = await open('light');
   await signIn(page, '/agents');
   await page.getByText('No agents yet: create one').waitFor();
+  await checkA11y(page, 'agents list, empty');
+  await shot(page, 'agents-empty-light');
   await page.getByRole('link', { name: 'New agent' }).click();
   await page.waitForURL(/\/agents\/new$/);
   await page.getByLabel(/^Name/).fill('Researcher');
@@ -312,21 +315,31 @@ test('agents: create with a model and tools through the UI, a field error, edit,
   assert.equal(v5.json.max_rpm, 30);
 
   // The list, searched by the API's q.
+  for (const [name, role] of [['Writer', 'Tech content writer'], ['Editor', 'Chief editor']]) {
+    const r = await lib.api(srv, 'POST', '/api/v1/agents', {
+      token: adminToken,
+      body: { name, role, goal: `Write about {topic}`, backstory: 'Experienced.', tool_ids: [CALCULATOR] },
+    });
+    assert.equal(r.status, 201, r.text);
+  }
   await page.getByRole('link', { name: 'All agents' }).click();
-  await page.getByRole('row', { name: /Researcher/ }).waitFor();
+  await page.getByRole('row', { name: /Chief editor/ }).waitFor();
+  assert.equal(await page.getByRole('row').count(), 4, 'a header and three agents');
+  await checkA11y(page, 'agents list');
+  await shot(page, 'agents-light');
   const search = page.getByLabel('Search agents');
   await search.fill('nobody-has-this');
   await page.getByText('No agent’s name or role holds “nobody-has-this”.').waitFor();
   await search.fill('DATA res');
   await page.getByRole('row', { name: /Researcher.*fake gpt/ }).waitFor();
-  await checkA11y(page, 'agents list');
-  await shot(page, 'agents-light');
+  await page.getByRole('row', { name: /Chief editor/ }).waitFor({ state: 'detached' });
+  assert.equal(await page.getByRole('row').count(), 2, 'only the researcher matches');
   noConsoleErrors(page);
   await page.context().close();
 
   const dark = await open('dark');
   await signIn(dark, '/agents');
-  await dark.getByRole('row', { name: /Researcher/ }).waitFor();
+  await dark.getByRole('row', { name: /Chief editor/ }).waitFor();
   await checkA11y(dark, 'agents list (dark)');
   await shot(dark, 'agents-dark');
   await dark.getByRole('link', { name: 'Edit Researcher' }).click();

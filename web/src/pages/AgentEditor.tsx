@@ -322,12 +322,12 @@ function AgentFormView({ agent, canEdit }: { agent: Agent | null; canEdit: boole
           />
         )}
       />
-      <Stack direction="row" spacing={2}>
+      <Stack direction="row" spacing={2} sx={{ mt: 1 }}>
         {num('max_iter', '1 to 200; default 25')}
         {num('max_retry_limit', '0 to 20; default 2')}
         {num('temperature', '0 to 2; empty: the model’s')}
       </Stack>
-      <Stack direction="row" spacing={2}>
+      <Stack direction="row" spacing={2} sx={{ mt: 1 }}>
         {num('max_rpm', '1 to 100000; empty: no limit')}
         {num('max_execution_time_s', '1 to 86400; empty: no limit')}
       </Stack>

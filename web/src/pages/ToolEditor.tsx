@@ -136,14 +136,17 @@ function HeadersField({
         </Typography>
       )}
       {rows.map((h, i) => {
+        const stored = `Stored value${h.last4 ? ` ends in ${h.last4}` : ' is set'}`;
         const keyHelp =
           h.last4 !== null && h.secret
-            ? `Stored value${h.last4 ? ` ends in ${h.last4}` : ' is set'}; leave empty to keep it`
+            ? disabled
+              ? `Secret: ${stored.toLowerCase()}`
+              : `${stored}; leave empty to keep it`
             : h.secret
               ? 'Write-only: never shown again'
               : 'May hold {parameter} slots';
         return (
-          <Stack key={h.key} direction="row" spacing={1} sx={{ alignItems: 'flex-start', mt: 1 }}>
+          <Stack key={h.key} direction="row" spacing={1} sx={{ alignItems: 'flex-start', mt: 1.5 }}>
             <TextField
               label={`Header ${i + 1} name`}
               name={`headers[${i}].name`}

@@ -73,9 +73,9 @@ export function ParamsTable({ schema, label }: { schema: unknown; label: string 
     <Table size="small" aria-label={label}>
       <TableHead>
         <TableRow>
-          <TableCell>Parameter</TableCell>
-          <TableCell>Type</TableCell>
-          <TableCell>Required</TableCell>
+          <TableCell sx={{ width: '20%' }}>Parameter</TableCell>
+          <TableCell sx={{ width: '14%' }}>Type</TableCell>
+          <TableCell sx={{ width: '10%' }}>Required</TableCell>
           <TableCell>Description</TableCell>
         </TableRow>
       </TableHead>
