@@ -135,6 +135,11 @@ enum status tools_delete(struct agents *m, const struct actor *who, const char *
  * wherever the answer would echo them. For the engine and the test route. */
 enum status tools_run(struct agents *m, const char *ws, const char *id, int64_t version, json_t *args, struct arena *a,
                       json_t **out, struct problem *p);
+/* tools_run with the HTTP request's time limit cut to cap_ms (0: none): the
+ * engine's tool runner gives a call what is left of its timeout, so a tool
+ * thread is free when the engine stops waiting. */
+enum status tools_run_within(struct agents *m, const char *ws, const char *id, int64_t version, json_t *args,
+                             int cap_ms, struct arena *a, json_t **out, struct problem *p);
 /* POST /tools/{id}/test: body {arguments}; the tool must be live in the
  * actor's workspace (or a built-in). */
 enum status tools_test(struct agents *m, const struct actor *who, const char *id, json_t *body, struct arena *a,

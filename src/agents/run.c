@@ -109,6 +109,13 @@ struct call {
 	bool readable;   /* web_fetch: the body as readable text */
 };
 
+/* The call's time limit (0: net's default) within cap_ms (0: none). */
+static int within(int timeout_ms, int cap_ms)
+{
+	int t = timeout_ms > 0 ? timeout_ms : NET_DEFAULT_TIMEOUT_MS;
+	return cap_ms > 0 && cap_ms < t ? cap_ms : t;
+}
+
 static enum status fetch(struct agents *m, struct call *c, struct arena *a, json_t **out, struct problem *p)
 {
 	struct net_multi *nm = net_multi_new(m->net_policy);
@@ -151,13 +158,15 @@ static enum status builtin_fetch(struct agents *m, struct call *c, struct arena 
 	return st;
 }
 
-static enum status run_http_request(struct agents *m, json_t *args, struct arena *a, json_t **out, struct problem *p)
+static enum status run_http_request(struct agents *m, json_t *args, int cap_ms, struct arena *a, json_t **out,
+                                    struct problem *p)
 {
 	json_t *h = json_object_get(args, "headers");
 	struct call c = {.method = agents_jstr(args, "method") ? agents_jstr(args, "method") : "GET",
 	                 .url = agents_jstr(args, "url"),
 	                 .body = agents_jstr(args, "body"),
 	                 .headers = arena_zalloc(a, sizeof(struct net_header) * (json_object_size(h) + 1)),
+	                 .timeout_ms = within(0, cap_ms),
 	                 .secrets = agents_own(a, json_object())};
 	const char *k;
 	json_t *v;
@@ -174,7 +183,8 @@ static enum status run_http_request(struct agents *m, json_t *args, struct arena
 	return builtin_fetch(m, &c, a, out, p);
 }
 
-static enum status run_web_fetch(struct agents *m, json_t *args, struct arena *a, json_t **out, struct problem *p)
+static enum status run_web_fetch(struct agents *m, json_t *args, int cap_ms, struct arena *a, json_t **out,
+                                 struct problem *p)
 {
 	struct net_header accept = {.name = "Accept", .value = "text/html, text/plain;q=0.9, */*;q=0.5"};
 	struct call c = {.method = "GET",
@@ -182,6 +192,7 @@ static enum status run_web_fetch(struct agents *m, json_t *args, struct arena *a
 	                 .headers = &accept,
 	                 .nheaders = 1,
 	                 .readable = true,
+	                 .timeout_ms = within(0, cap_ms),
 	                 .secrets = agents_own(a, json_object())};
 	return builtin_fetch(m, &c, a, out, p);
 }
@@ -242,7 +253,7 @@ static enum status fill(const char *tmpl, json_t *vals, struct arena *a, char **
 }
 
 static enum status run_custom(struct agents *m, const char *id, json_t *def, const char *sealed, json_t *args,
-                              struct arena *a, json_t **out, struct problem *p)
+                              int cap_ms, struct arena *a, json_t **out, struct problem *p)
 {
 	json_t *props = json_object_get(json_object_get(def, "parameters"), "properties");
 	json_t *secrets = NULL;
@@ -275,7 +286,8 @@ static enum status run_custom(struct agents *m, const char *id, json_t *def, con
 	}
 	struct call c = {.method = agents_jstr(def, "method"),
 	                 .max_bytes = (size_t) json_integer_value(json_object_get(def, "max_response_bytes")),
-	                 .timeout_ms = 1000 * (int) json_integer_value(json_object_get(def, "timeout_s")),
+	                 .timeout_ms =
+	                     within(1000 * (int) json_integer_value(json_object_get(def, "timeout_s")), cap_ms),
 	                 .secrets = secrets};
 	char *url, *body = NULL;
 	enum status st = fill(agents_jstr(def, "url_template"), slot_values(args, props, "url", a), a, &url, p);
@@ -327,7 +339,7 @@ static enum status arguments_problem(enum status st, struct problem *p)
 }
 
 static enum status tools_run_one(struct agents *m, const char *ws, const char *id, int64_t version, json_t *args,
-                                 struct arena *a, json_t **out, struct problem *p)
+                                 int cap_ms, struct arena *a, json_t **out, struct problem *p)
 {
 	json_t *def = NULL;
 	const char *sealed = NULL;
@@ -353,18 +365,24 @@ static enum status tools_run_one(struct agents *m, const char *ws, const char *i
 		return problem_set(p, ST_UNPROCESSABLE, "the arguments do not match the tool's parameters");
 	const char *name = agents_jstr(def, "name");
 	if (!tools_is_builtin(id))
-		return run_custom(m, id, def, sealed, args, a, out, p);
+		return run_custom(m, id, def, sealed, args, cap_ms, a, out, p);
 	if (str_eq(name, "http_request"))
-		return run_http_request(m, args, a, out, p);
+		return run_http_request(m, args, cap_ms, a, out, p);
 	if (str_eq(name, "web_fetch"))
-		return run_web_fetch(m, args, a, out, p);
+		return run_web_fetch(m, args, cap_ms, a, out, p);
 	return tools_run_pure(name, args, a, out, p);
 }
 
 enum status tools_run(struct agents *m, const char *ws, const char *id, int64_t version, json_t *args, struct arena *a,
                       json_t **out, struct problem *p)
 {
-	return arguments_problem(tools_run_one(m, ws, id, version, args, a, out, p), p);
+	return arguments_problem(tools_run_one(m, ws, id, version, args, 0, a, out, p), p);
+}
+
+enum status tools_run_within(struct agents *m, const char *ws, const char *id, int64_t version, json_t *args,
+                             int cap_ms, struct arena *a, json_t **out, struct problem *p)
+{
+	return arguments_problem(tools_run_one(m, ws, id, version, args, cap_ms, a, out, p), p);
 }
 
 enum status tools_test(struct agents *m, const struct actor *who, const char *id, json_t *body, struct arena *a,

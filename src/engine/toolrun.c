@@ -19,6 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#define TIMEOUT_GRACE_MS 1000
+
 struct item {
 	struct item *next;            /* pool queue, then the port's done queue */
 	struct item *lnext, *lprev;   /* the port's in-flight list (loop thread) */
@@ -168,8 +170,13 @@ static void item_run(struct engine_toolpool *pool, struct item *it)
 	struct problem p;
 	json_t *out = NULL;
 
+	/* what is left of the call's timeout (queue wait included), and a grace second so that the engine's own
+	 * timeout answers first, bounds its HTTP request: the thread is free soon after the engine stops waiting */
+	int64_t left_ms = (it->deadline_us - time_mono_us()) / 1000 + TIMEOUT_GRACE_MS;
 	problem_init(&p, a);
-	if (tools_run(pool->agents, it->ws, it->id, it->version, it->args, a, &out, &p) == ST_OK && out) {
+	if (tools_run_within(pool->agents, it->ws, it->id, it->version, it->args, left_ms > 1 ? (int) left_ms : 1, a,
+	                     &out, &p) == ST_OK &&
+	    out) {
 		answer(it, out);
 	} else {
 		it->ok = false;

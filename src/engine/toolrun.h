@@ -32,9 +32,10 @@
  *
  * Timeout: a call that has not answered tool_timeout seconds after the
  * engine asked (queue wait included) fails with "the tool did not answer
- * within N s"; its thread finishes the call (bounded by the tool's own
- * timeout_s) and the late answer is dropped. Cancel answers the engine at
- * once the same way; a call still queued never runs.
+ * within N s"; its HTTP request was itself limited to what was left of
+ * that time plus a second, so its thread is free soon after, and the late
+ * answer is dropped. Cancel answers the engine at once the same way; a call
+ * still queued never runs.
  *
  * Secrets: a custom tool's secret header values are opened inside the tool
  * thread for the request only; tools_run masks them in answers, and errors

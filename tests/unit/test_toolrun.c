@@ -340,6 +340,25 @@ static void test_version(const char *oracle)
 	run_free(&x);
 }
 
+/* The runner's cap reaches the HTTP request: a tool slower than the cap ends as a timeout, on its thread. */
+static void test_within(const char *oracle)
+{
+	struct problem p;
+	json_t *out = NULL, *args = json_pack("{s:s}", "q", "ASKWITHIN");
+	fake_scriptq("{'rules':[{'match':'ASKWITHIN','replies':[{'delay_ms':3000,'text':'slow'}]}]}");
+	problem_init(&p, A);
+	enum status st = tools_run_within(agents, WS, oracle, 1, args, 300, A, &out, &p);
+	T_EQ_INT(st, ST_TIMEOUT, "within: a 3 s answer under a 300 ms cap is a timeout (%s)", p.detail ? p.detail : "");
+	json_decref(out);
+	out = NULL;
+	fake_scriptq("{'rules':[{'match':'ASKQUICK','replies':[{'text':'quick'}]}]}");
+	json_object_set_new(args, "q", json_string("ASKQUICK"));
+	problem_init(&p, A);
+	T_EQ_INT(tools_run_within(agents, WS, oracle, 1, args, 3000, A, &out, &p), ST_OK, "within: a quick answer passes");
+	json_decref(out);
+	json_decref(args);
+}
+
 static void test_agent_tools_errors(const char *oracle)
 {
 	struct engine_toolset *set = engine_toolset_new(port, WS);
@@ -414,6 +433,7 @@ int main(void)
 	test_cancel(oracle);
 	test_cap(big);
 	test_version(oracle);
+	test_within(oracle);
 	test_agent_tools_errors(oracle);
 	engine_loop_free(&loop);
 	engine_toolport_free(&port);
