@@ -22,6 +22,8 @@ const ToolEditor = lazy(() => import('./pages/ToolEditor').then((m) => ({ defaul
 const Agents = lazy(() => import('./pages/Agents').then((m) => ({ default: m.Agents })));
 const AgentEditor = lazy(() => import('./pages/AgentEditor').then((m) => ({ default: m.AgentEditor })));
 const AgentVersions = lazy(() => import('./pages/AgentVersions').then((m) => ({ default: m.AgentVersions })));
+const Executions = lazy(() => import('./pages/executions/Executions'));
+const ExecutionDetail = lazy(() => import('./pages/executions/ExecutionDetail'));
 
 const queryClient = new QueryClient({
   defaultOptions: { queries: { retry: false, refetchOnWindowFocus: false } },
@@ -94,6 +96,8 @@ export function App() {
               <Route path="/agents" element={<Agents />} />
               <Route path="/agents/:id" element={<AgentEditor />} />
               <Route path="/agents/:id/versions" element={<AgentVersions />} />
+              <Route path="/executions" element={<Executions />} />
+              <Route path="/executions/:id" element={<ExecutionDetail />} />
               <Route path="*" element={<Navigate to="/models" replace />} />
             </Route>
           </Routes>

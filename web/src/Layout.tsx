@@ -69,6 +69,9 @@ export function Layout({ mode, onToggleMode }: { mode: Mode; onToggleMode: () =>
             <Button component={NavLink} to="/profile" color="inherit">
               Profile
             </Button>
+            <Button component={NavLink} to="/executions" color="inherit">
+              Executions
+            </Button>
             <Button component={NavLink} to="/admin" color="inherit">
               Administration
             </Button>
