@@ -6,14 +6,19 @@
  *   - first crew: ms from the exec to the first crew done (its execute
  *     retried until the server listens, then polled every millisecond);
  *   - for each in-flight level K: keeps K executions in flight (POST
- *     …/execute, then GET /api/v1/executions/{id} until it ends, polling on
- *     a doubling backoff), executions per second, and the server's CPU per
+ *     …/execute, then its event stream until the final event, or with
+ *     --wait poll GET /api/v1/executions/{id} until it ends, paced reads),
+ *     executions per second, and the server's CPU per
  *     agent step from /proc/PID/stat (utime + stime over the phase, divided
  *     by 3 steps per execution; the GETs that waited are counted in it and
  *     reported apart, measured alone at the end);
  *   - VmHWM (peak RSS) of the server after the largest level.
  * usage: bench_api --bin TROUPE --data DIR --key KEY --workflow ID
- *                  [--levels 1,200,1000] [--seconds S] [--log FILE] [-- extra serve args]
+ *                  [--levels 1,200,1000] [--seconds S] [--wait stream|poll] [--log FILE]
+ *                  [-- extra serve args]
+ * --wait stream (the default) waits for each execution on its event stream
+ * (GET …/events/stream, closed after the final event); poll reads its
+ * status (GET /executions/{id}) until it ends.
  * The server's log goes to FILE (default /dev/null); it logs every request.
  * The database is the data directory's SQLite file, or TROUPE_DATABASE_URL.
  */
@@ -53,7 +58,10 @@ struct ex {
 	int polls;
 };
 
+enum { KIND_REQ, KIND_STREAM };
+
 struct req {
+	int kind; /* KIND_REQ */
 	CURL *h;
 	struct ex *ex; /* NULL: an execute */
 	char body[4096];
@@ -61,8 +69,21 @@ struct req {
 	bool over;
 };
 
+/* An execution waited for on its event stream (GET …/events/stream):
+ * the server closes it after the final event, whose type is kept. */
+struct stream {
+	int kind; /* KIND_STREAM */
+	CURL *h;
+	struct ex *ex;
+	char tail[64]; /* the end of the last chunk: a type may straddle two */
+	size_t tlen;
+	char final[16]; /* succeeded, failed, cancelled; "" before */
+};
+
 struct bench {
 	const char *base, *key, *workflow, *log;
+	bool stream;  /* wait on the event stream, not by status reads */
+	long streams; /* open */
 	pid_t pid;
 	CURLM *m;
 	struct curl_slist *hdrs;
@@ -193,6 +214,54 @@ static void req_start(struct bench *b, struct ex *ex)
 	b->active++;
 }
 
+static void stream_scan(struct stream *st, const char *p, size_t n)
+{
+	static const char *const finals[] = {"succeeded", "failed", "cancelled"};
+	const char *key = "event: execution.";
+	size_t kl = strlen(key);
+	for (size_t i = 0; i + kl <= n; i++) {
+		if (p[i] != 'e' || memcmp(p + i, key, kl))
+			continue;
+		for (size_t f = 0; f < 3; f++) {
+			size_t fl = strlen(finals[f]);
+			if (i + kl + fl <= n && !memcmp(p + i + kl, finals[f], fl))
+				snprintf(st->final, sizeof(st->final), "%s", finals[f]);
+		}
+	}
+}
+
+static size_t on_stream(char *p, size_t sz, size_t n, void *ud)
+{
+	struct stream *st = ud;
+	size_t k = sz * n, head = k < 64 ? k : 64;
+	char joint[128];
+	memcpy(joint, st->tail, st->tlen);
+	memcpy(joint + st->tlen, p, head);
+	stream_scan(st, joint, st->tlen + head);
+	stream_scan(st, p, k);
+	st->tlen = k < sizeof(st->tail) ? k : sizeof(st->tail);
+	memcpy(st->tail, p + k - st->tlen, st->tlen);
+	return k;
+}
+
+static void stream_start(struct bench *b, struct ex *ex)
+{
+	struct stream *st = xcalloc(1, sizeof(*st));
+	char url[512];
+	st->kind = KIND_STREAM;
+	st->ex = ex;
+	st->h = curl_easy_init();
+	snprintf(url, sizeof(url), "%s/api/v1/executions/%s/events/stream", b->base, ex->id);
+	curl_easy_setopt(st->h, CURLOPT_URL, url);
+	curl_easy_setopt(st->h, CURLOPT_HTTPHEADER, b->hdrs);
+	curl_easy_setopt(st->h, CURLOPT_WRITEFUNCTION, on_stream);
+	curl_easy_setopt(st->h, CURLOPT_WRITEDATA, st);
+	curl_easy_setopt(st->h, CURLOPT_PRIVATE, st);
+	curl_easy_setopt(st->h, CURLOPT_NOSIGNAL, 1L);
+	curl_multi_add_handle(b->m, st->h);
+	b->streams++;
+}
+
 static void heap_push(struct bench *b, struct ex *e)
 {
 	if (b->nheap == b->cap) {
@@ -278,9 +347,27 @@ static void on_execute(struct bench *b, struct req *r, long code)
 		            : b->latency_ms / 2 > POLL_MIN_MS ? b->latency_ms / 2
 		                                              : POLL_MIN_MS;
 		ex->next = ex->started + ex->delay;
-		heap_push(b, ex);
+		if (b->stream)
+			stream_start(b, ex);
+		else
+			heap_push(b, ex);
 	}
 	json_decref(j);
+}
+
+static void stream_end(struct bench *b, struct stream *st, long code)
+{
+	if (code != 200 || strcmp(st->final, "succeeded")) {
+		if (!b->failed++)
+			snprintf(b->first_error, sizeof(b->first_error), "stream of %s: HTTP %ld, final event %s",
+			         st->ex->id, code, st->final[0] ? st->final : "none");
+	}
+	b->latency_ms = 0.9 * b->latency_ms + 0.1 * (now_ms() - st->ex->started);
+	b->done++;
+	b->streams--;
+	curl_easy_cleanup(st->h);
+	free(st->ex);
+	free(st);
 }
 
 static void reap(struct bench *b)
@@ -295,6 +382,10 @@ static void reap(struct bench *b)
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &r);
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &code);
 		curl_multi_remove_handle(b->m, msg->easy_handle);
+		if (r->kind == KIND_STREAM) {
+			stream_end(b, (struct stream *) r, msg->data.result == CURLE_OK ? code : 0);
+			continue;
+		}
 		b->active--;
 		b->free_reqs[b->nfree++] = r;
 		if (msg->data.result != CURLE_OK)
@@ -342,6 +433,8 @@ static void run_phase(struct bench *b, int inflight, long target, double seconds
 		if (b->active == 0 && b->nheap > 0) {
 			double d = b->heap[0]->next - now_ms();
 			wait_ms = d < 0 ? 0 : (int) d + 1;
+		} else if (b->nheap == 0 && b->streams > 0) {
+			wait_ms = 10; /* only streams: their data wakes the poll */
 		}
 		curl_multi_poll(b->m, NULL, 0, wait_ms, NULL);
 	}
@@ -486,7 +579,7 @@ int main(int argc, char **argv)
 {
 	const char *bin = NULL, *data = NULL, *levels_s = "1,200,1000";
 	double seconds = 8;
-	struct bench b = {.log = "/dev/null"};
+	struct bench b = {.log = "/dev/null", .stream = true};
 	int extra = argc;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--")) {
@@ -505,6 +598,8 @@ int main(int argc, char **argv)
 			b.workflow = argv[++i];
 		else if (!strcmp(argv[i], "--levels"))
 			levels_s = argv[++i];
+		else if (!strcmp(argv[i], "--wait"))
+			b.stream = !strcmp(argv[++i], "stream");
 		else if (!strcmp(argv[i], "--log"))
 			b.log = argv[++i];
 		else if (!strcmp(argv[i], "--seconds"))
