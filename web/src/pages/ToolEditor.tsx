@@ -363,27 +363,31 @@ function ToolForm({ tool, canEdit }: { tool: Tool | null; canEdit: boolean }) {
           : 'Slots are filled as JSON: {"city": {city}} sends "city": "Oslo" with its quotes',
         { multiline: true, minRows: 3, inputProps: { style: { fontFamily: 'monospace' }, spellCheck: false } },
       )}
-      {field(
-        'parameters',
-        'Parameters (JSON Schema)',
-        'An object schema: each property is an argument the model passes; every {slot} above must be one',
-        { multiline: true, minRows: 6, inputProps: { style: { fontFamily: 'monospace' }, spellCheck: false } },
-      )}
-      <Box sx={{ mb: 1 }}>
-        <Typography variant="subtitle2">As the model sees them</Typography>
-        {preview === null ? (
-          <Typography variant="body2" color="error">
-            Not JSON yet.
-          </Typography>
-        ) : (
-          <ParamsTable schema={preview} label="Parameters preview" />
-        )}
-        {slots.length > 0 && (
-          <Typography variant="body2" sx={{ mt: 1 }}>
-            Slots used: {slots.map((s) => `{${s}}`).join(', ')}
-          </Typography>
-        )}
-      </Box>
+      <Stack direction="row" spacing={3} sx={{ alignItems: 'flex-start' }}>
+        <Box sx={{ flex: 1, minWidth: 0 }}>
+          {field(
+            'parameters',
+            'Parameters (JSON Schema)',
+            'An object schema: each property is an argument the model passes; every {slot} above must be one',
+            { multiline: true, minRows: 6, inputProps: { style: { fontFamily: 'monospace' }, spellCheck: false } },
+          )}
+        </Box>
+        <Box sx={{ flex: 1, minWidth: 0, pt: 3 }}>
+          <Typography variant="subtitle2">As the model sees them</Typography>
+          {preview === null ? (
+            <Typography variant="body2" color="error">
+              Not JSON yet.
+            </Typography>
+          ) : (
+            <ParamsTable schema={preview} label="Parameters preview" />
+          )}
+          {slots.length > 0 && (
+            <Typography variant="body2" sx={{ mt: 1 }}>
+              Slots used: {slots.map((s) => `{${s}}`).join(', ')}
+            </Typography>
+          )}
+        </Box>
+      </Stack>
       <Stack direction="row" spacing={2}>
         {field('timeout_s', 'Timeout (seconds)', '1 to 120; default 30', { type: 'number' })}
         {field('max_response_bytes', 'Max response bytes', 'Up to 10485760; default 1048576', { type: 'number' })}
