@@ -13,6 +13,7 @@
 #include "form.h"
 #include "web_assets.h"
 #include "../app.h"
+#include "../executions/executions.h"
 
 #include <microhttpd.h>
 
@@ -1312,4 +1313,14 @@ void http_metrics_render(struct http_server *s, struct buf *b)
 	           "# HELP troupe_http_inflight_requests Requests being handled.\n"
 	           "# TYPE troupe_http_inflight_requests gauge\ntroupe_http_inflight_requests %d\n",
 	           atomic_load(&s->inflight));
+	struct executions_hub_stats hs;
+	executions_hub_stats(&hs);
+	buf_printf(b,
+	           "# HELP troupe_sse_streams Execution event streams open (subscribers of the live hub).\n"
+	           "# TYPE troupe_sse_streams gauge\ntroupe_sse_streams %d\n"
+	           "# HELP troupe_sse_live_events_total Live events (output.delta) queued to streams.\n"
+	           "# TYPE troupe_sse_live_events_total counter\ntroupe_sse_live_events_total %lld\n"
+	           "# HELP troupe_sse_live_dropped_total Live events dropped for streams that read too slowly.\n"
+	           "# TYPE troupe_sse_live_dropped_total counter\ntroupe_sse_live_dropped_total %lld\n",
+	           hs.subscribers, (long long) hs.live_sent, (long long) hs.live_dropped);
 }

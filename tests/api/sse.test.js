@@ -340,8 +340,28 @@ test('event stream', async (t) => {
     assert.equal(after, before, `threads after an event to 200 streams: ${after}, before: ${before}`);
     const m = await api(srv, 'GET', '/metrics');
     assert.match(m.text, /troupe_http_open_connections (20[1-9]|2[1-9]\d)/, 'the 201 streams are open connections');
+    const open = Number(m.text.match(/^troupe_sse_streams (\d+)$/m)[1]);
+    assert.ok(open >= 201, `and at least these 201 streams in the hub (${open}: closed ones end at their next keep-alive)`);
     for (const s of many) s.close();
     warm.close();
+    // Gone clients are noticed at the next keep-alive (300 ms here) and their streams end.
+    let streams = -1;
+    for (let i = 0; i < 60 && streams !== 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      streams = Number((await api(srv, 'GET', '/metrics')).text.match(/^troupe_sse_streams (\d+)$/m)[1]);
+    }
+    assert.equal(streams, 0, 'every closed stream ended on the server');
+  });
+
+  await t.test('the OpenAPI document describes the stream and the token', async () => {
+    const doc = (await api(srv, 'GET', '/api/v1/openapi.json')).json;
+    const get = doc.paths['/api/v1/executions/{id}/events/stream'].get;
+    assert.ok(get.responses['200'].content['text/event-stream'], JSON.stringify(get.responses['200']));
+    assert.deepEqual(get.parameters.filter((x) => x.in === 'query').map((x) => x.name).sort(), ['after', 'token']);
+    const post = doc.paths['/api/v1/executions/{id}/stream-token'].post;
+    const schema = JSON.stringify(post.responses['200'].content['application/json']);
+    assert.match(schema, /StreamToken/);
+    assert.deepEqual(doc.components.schemas.StreamToken.required.sort(), ['expires_at', 'token']);
   });
 });
 
