@@ -26,14 +26,17 @@
 #include "models/models.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 
-#define LOOP_SLICE_MS      50 /* a turn's longest wait; new runs and cancels wake the loop (engine_loop_wake) */
-#define RETRY_WAIT_MS      5  /* the wait of a turn with nothing in flight but writes to retry */
-#define WRITE_FAILURES_MAX 3  /* consecutive failed writes of a run before its job is retried */
+#define LOOP_SLICE_MS      50   /* a turn's longest wait; new runs and cancels wake the loop (engine_loop_wake) */
+#define SWEEP_MS           2000 /* how often loop 0 looks for dead-lettered executions */
+#define RETRY_WAIT_MS      5    /* the wait of a turn with nothing in flight but writes to retry */
+#define WRITE_FAILURES_MAX 3    /* consecutive failed writes of a run before its job is retried */
 
 enum drop { DROP_NONE = 0, DROP_LOST, DROP_RETRY, DROP_HAND_BACK };
 
@@ -100,6 +103,7 @@ struct rloop {
 	struct run *runs;    /* the thread's own */
 	struct engine_toolport *port;
 	int64_t next_poll_us;
+	int64_t next_sweep_us, swept_ms; /* loop 0: the dead-letter sweep, and the time it last looked from */
 	atomic_int load;
 };
 
@@ -670,6 +674,27 @@ static void poll_cancels(struct rloop *l)
 	arena_free(&a);
 }
 
+/* Loop 0 ends, every SWEEP_MS, the executions whose job was dead-lettered
+ * without a handler seeing it (first since the epoch, then since the last
+ * sweep, with a margin for clocks). */
+static void sweep_dead(struct rloop *l)
+{
+	int64_t now = time_mono_us(), wall = time_now_ms();
+	int n = 0;
+	if (l != &l->r->loops[0] || now < l->next_sweep_us)
+		return;
+	l->next_sweep_us = now + SWEEP_MS * 1000;
+	struct arena *a = arena_new();
+	struct problem p;
+	problem_init(&p, a);
+	if (executions_fail_dead(l->r->db, l->swept_ms ? l->swept_ms - 60000 : 0, &n, &p) == ST_OK)
+		l->swept_ms = wall;
+	if (n)
+		log_kv(LOG_WARN, "executions whose job was dead-lettered ended failed", "count",
+		       arena_printf(a, "%d", n), NULL);
+	arena_free(&a);
+}
+
 /* The lease of each run, as the pool's heartbeat last saw it. */
 static void check_leases(struct rloop *l, bool stopping)
 {
@@ -688,8 +713,18 @@ static bool take(struct rloop *l, bool *stopping)
 	char(*cancels)[37] = NULL;
 	int nc;
 	pthread_mutex_lock(&l->mu);
-	while (!l->stop && !l->inbox && !l->ncancels && !l->runs)
-		pthread_cond_wait(&l->cv, &l->mu);
+	while (!l->stop && !l->inbox && !l->ncancels && !l->runs) {
+		if (l != &l->r->loops[0]) {
+			pthread_cond_wait(&l->cv, &l->mu);
+			continue;
+		}
+		/* loop 0 wakes for its sweep even when idle */
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += SWEEP_MS / 1000;
+		if (pthread_cond_timedwait(&l->cv, &l->mu, &ts) == ETIMEDOUT)
+			break;
+	}
 	in = l->inbox;
 	l->inbox = NULL;
 	nc = l->ncancels;
@@ -723,6 +758,7 @@ static void *loop_main(void *arg)
 	if (l->r->tools)
 		l->port = engine_toolport_new(l->r->tools, l->el);
 	while (take(l, &stopping)) {
+		sweep_dead(l);
 		poll_cancels(l);
 		check_leases(l, stopping);
 		if (engine_loop_pending(l->el) > 0)

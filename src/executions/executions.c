@@ -872,7 +872,8 @@ enum status executions_finish_tx(struct db_conn *c, const char *ws, const char *
 	if (st == ST_OK)
 		st = db_query(c, a, NULL,
 		              "UPDATE executions SET status = ?, output = ?, error = ?, usage = ?, ended_at = ?, "
-		              "cancel_requested_at = NULL WHERE workspace_id = ? AND id = ? AND status = 'running'",
+		              "cancel_requested_at = NULL WHERE workspace_id = ? AND id = ? AND status IN ('queued', "
+		              "'running')",
 		              DB_ARGS(db_text(executions_status_name(st_end)),
 		                      output ? db_text(dump(output, a)) : db_null(),
 		                      err ? db_text(dump(err, a)) : db_null(), db_text(dump(usage, a)),
@@ -885,6 +886,52 @@ enum status executions_finish_tx(struct db_conn *c, const char *ws, const char *
 		st = executions_event_tx(c, ws, id, arena_printf(a, "execution.%s", executions_status_name(st_end)),
 		                         NULL, 0, d, seq_out, p);
 		json_decref(d);
+	}
+	arena_free(&a);
+	return st;
+}
+
+struct dead {
+	const char *ws, *id, *error;
+	int64_t seq;
+};
+
+static enum status dead_tx(struct db_conn *c, void *ctx, struct problem *p)
+{
+	struct dead *d = ctx;
+	d->seq = 0;
+	enum status st = executions_finish_tx(c, d->ws, d->id, EXEC_FAILED, NULL, d->error, &d->seq, p);
+	if (st == ST_CONFLICT) { /* it ended meanwhile */
+		problem_clear(p);
+		return ST_OK;
+	}
+	return st;
+}
+
+enum status executions_fail_dead(struct db *db, int64_t since_ms, int *n, struct problem *p)
+{
+	struct arena *a = arena_new();
+	struct db_res *r;
+	*n = 0;
+	/* jobs' own partial indexes (state dead / failed, by finished_at) find them */
+	enum status st =
+	    db_exec1(db, DB_READ, a, &r,
+	             "SELECT e.workspace_id, e.id, j.state, j.last_error, j.attempts FROM jobs j JOIN "
+	             "executions e ON e.job_id = j.id WHERE j.state IN ('dead', 'failed') AND j.finished_at "
+	             ">= ? AND j.kind = ? AND e.status IN ('queued', 'running') LIMIT 100",
+	             DB_ARGS(db_int(since_ms), db_text(EXECUTIONS_JOB_KIND)), p);
+	for (int i = 0; st == ST_OK && i < db_res_rows(r); i++) {
+		const char *err = db_res_text(r, i, 3);
+		struct dead d = {
+		    .ws = db_res_text(r, i, 0),
+		    .id = db_res_text(r, i, 1),
+		    .error = arena_printf(a, "the job %s after %lld attempts: %s",
+		                          str_eq(db_res_text(r, i, 2), "dead") ? "was dead-lettered" : "failed",
+		                          (long long) db_res_int(r, i, 4), err ? err : "no error was recorded")};
+		if ((st = db_tx(db, dead_tx, &d, p)) == ST_OK && d.seq) {
+			executions_notify(d.id, d.seq);
+			(*n)++;
+		}
 	}
 	arena_free(&a);
 	return st;

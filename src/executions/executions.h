@@ -290,6 +290,12 @@ bool executions_artifact_name(const char *raw, char *out, size_t n);
 enum status executions_finish_tx(struct db_conn *c, const char *ws, const char *id, enum executions_status st,
                                  const json_t *output, const char *error, int64_t *seq_out, struct problem *p);
 
+/* Dead letters: ends failed, with the job's last error, each queued or
+ * running execution whose job went dead or failed at or after since_ms (a
+ * job buried by the claim that found its lease expired on its last attempt
+ * never reaches a handler). *n: how many were ended. */
+enum status executions_fail_dead(struct db *db, int64_t since_ms, int *n, struct problem *p);
+
 /* The ids of running executions whose cancel was asked (the poll of
  * workers in other processes than the API's), a new array in a. */
 enum status executions_cancel_requests(struct db *db, struct arena *a, json_t **ids, struct problem *p);

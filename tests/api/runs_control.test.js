@@ -190,6 +190,31 @@ test('cancel a queued execution: cancelled at once; the worker that claims its j
   assert.equal((await fake.requests()).length, 0);
 });
 
+// A job dead-lettered without a handler seeing it (buried by the claim that
+// found its lease expired on the last attempt): the worker's sweep ends its
+// execution failed with the job's error.
+test('a dead-lettered job shows its error on the execution', async (t) => {
+  const fake = await startFakeLlm();
+  const srv = await startServer({ env: { TROUPE_WORKERS: '0' } });
+  t.after(async () => { fake.stop(); await srv.stop(); });
+  const { call, flow } = await setup(srv, fake, 'control-dead');
+  const wf = await flow('doomed', [['d', 'MARK-DEAD']]);
+  const r = await call('POST', `/api/v1/workflows/${wf}/execute`, { inputs: {} });
+  assert.equal(r.status, 202, r.text);
+  const sql = `UPDATE jobs SET state = 'dead', attempts = 5, last_error = 'the lease expired on the last attempt', finished_at = ${Date.now()} WHERE payload LIKE '%${r.json.id}%'`;
+  if (srv.db) pgQuery(srv.db.url, sql);
+  else execFileSync('sqlite3', [path.join(srv.dataDir, 'troupe.db'), sql]);
+  const ex = await waitFor(async () => {
+    const g = await call('GET', `/api/v1/executions/${r.json.id}`);
+    return ended(g.json.status) ? g.json : null;
+  }, 5000, 'the sweep');
+  assert.equal(ex.status, 'failed');
+  assert.equal(ex.error, 'the job was dead-lettered after 5 attempts: the lease expired on the last attempt');
+  const evs = await events(call, r.json.id);
+  assert.deepEqual(evs.map((e) => e.type), ['execution.queued', 'execution.failed']);
+  assert.equal((await fake.requests()).length, 0);
+});
+
 // troupe api and troupe worker as two processes on one PostgreSQL database:
 // the API marks the cancel, the worker's poll (<= 250 ms) stops the call.
 test('cancel across processes: troupe api + troupe worker on PostgreSQL', { skip: !PG_URL && 'no PostgreSQL (set TROUPE_TEST_PG_URL)' }, async (t) => {
