@@ -16,8 +16,11 @@ const assert = require('node:assert/strict');
 const http = require('node:http');
 const fs = require('node:fs');
 const path = require('node:path');
-const { execFileSync } = require('node:child_process');
-const { startServer, api, assertProblem, newUser, addMember, randomId, pgQuery, startFakeLlm } = require('./authlib');
+const os = require('node:os');
+const { execFileSync, spawn } = require('node:child_process');
+const {
+  startServer, api, assertProblem, newUser, addMember, randomId, pgQuery, startFakeLlm, pgDatabase, BIN, PG_URL,
+} = require('./authlib');
 
 const AGENT = { name: 'Researcher', role: 'Senior {topic} researcher', goal: 'Find news', backstory: 'Seasoned.' };
 
@@ -430,4 +433,45 @@ test('with the worker: live output.delta between the call\'s events, and a recon
   assert.ok(ofA.length > 0 && ofA.every(([, i]) => i > started && i < completed), 'task a\'s deltas sit between its llm.started and llm.completed');
   assert.equal(ofA.map(([e]) => e.data.data.text).join(''), text1, 'the text, whole and in order');
   assert.ok(stored.every((e) => e.type !== 'output.delta'), 'output.delta is never stored');
+});
+
+// troupe api streams what a troupe worker (another process) writes: the
+// API process hears of nothing but through its poll of the database.
+test('troupe api streams a troupe worker\'s execution (PostgreSQL)', { skip: !PG_URL && 'no PostgreSQL (set TROUPE_TEST_PG_URL)' }, async (t) => {
+  const fake = await startFakeLlm();
+  const db = pgDatabase();
+  const env = { PATH: process.env.PATH, TROUPE_DATABASE_URL: db.url, TROUPE_SECRET_KEY: 'test-secret-key-0123456789-abcdefghijkl', ASAN_OPTIONS: process.env.ASAN_OPTIONS || '', UBSAN_OPTIONS: process.env.UBSAN_OPTIONS || '', LSAN_OPTIONS: process.env.LSAN_OPTIONS || '' };
+  execFileSync(BIN, ['migrate'], { env, stdio: 'pipe' });
+  const srv = await startServer({ role: 'api', db });
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'troupe-sse-worker-'));
+  const worker = spawn(BIN, ['worker', '--data', dataDir], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let werr = '';
+  worker.stderr.on('data', (d) => { werr += d; });
+  const wexit = new Promise((resolve) => worker.on('exit', (code, signal) => resolve({ code, signal })));
+  t.after(async () => {
+    fake.stop();
+    worker.kill('SIGTERM');
+    const w = await wexit;
+    await srv.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    try { pgQuery(PG_URL, `DROP DATABASE IF EXISTS ${db.name} WITH (FORCE)`); } catch (e) { /* best effort */ }
+    assert.equal(w.code, 0, `worker exited ${w.code} (${w.signal}):\n${werr.slice(-3000)}`);
+  });
+  const u = await newUser(srv, 'sse-pg');
+  const call = (m, p, body) => api(srv, m, p, { token: u.token, body });
+  assert.equal((await call('POST', '/api/v1/models', { name: 'fake', provider: 'openai_compatible', model: 'fake-model', base_url: `${fake.url}/v1`, api_key: 'sse-key-secret-0123', default: true })).status, 201);
+  const ag = await call('POST', '/api/v1/agents', AGENT);
+  await fake.script([{ match: 'MARK-P', replies: [{ text: 'one', delay_ms: 200 }] }, { match: 'MARK-Q', replies: [{ text: 'two', delay_ms: 200 }] }]);
+  const wr = await call('POST', '/api/v1/workflows', {
+    name: 'split', inputs: [{ name: 'topic' }],
+    tasks: [{ key: 'p', description: 'MARK-P {topic}', expected_output: 'x', agent_id: ag.json.id },
+      { key: 'q', description: 'MARK-Q', expected_output: 'y', agent_id: ag.json.id }],
+  });
+  const ex = await call('POST', `/api/v1/workflows/${wr.json.id}/execute`, { inputs: { topic: 'AI' } });
+  assert.equal(ex.status, 202, ex.text);
+  const s = stream(srv, `/api/v1/executions/${ex.json.id}/events/stream`, { token: u.token });
+  await s.until(() => s.ended, 20000, 'the end of the worker\'s execution');
+  const stored = (await call('GET', `/api/v1/executions/${ex.json.id}/events?limit=200`)).json.items;
+  assert.equal(stored.at(-1).type, 'execution.succeeded', JSON.stringify(stored.map((e) => e.type)));
+  assert.deepEqual(s.events.map((e) => e.data), stored, 'every stored event once, in order, from the other process');
 });
