@@ -91,14 +91,14 @@ function Tasks({
           const v = view.tasks.get(t.key);
           const status = view.lastSeq > 0 && v ? v.status : t.status;
           return (
+            <Box key={t.key} role="listitem">
             <ButtonBase
-              key={t.key}
-              role="listitem"
               onClick={() => onSelect(t.key)}
               aria-pressed={selected === t.key}
               aria-label={`Task ${t.key}, ${status}`}
               sx={{
                 display: 'block',
+                width: '100%',
                 textAlign: 'left',
                 p: 1,
                 borderRadius: 1,
@@ -127,6 +127,7 @@ function Tasks({
                 </Typography>
               )}
             </ButtonBase>
+            </Box>
           );
         })}
       </Stack>
@@ -234,6 +235,7 @@ function Timeline({ events, selected, onSelect }: { events: ExecEvent[]; selecte
               width: '100%',
               height: '100%',
               justifyContent: 'flex-start',
+              textAlign: 'left',
               gap: 1.5,
               px: 1,
               fontSize: 14,
@@ -242,16 +244,16 @@ function Timeline({ events, selected, onSelect }: { events: ExecEvent[]; selecte
               bgcolor: selected === e.seq ? 'action.selected' : 'transparent',
             }}
           >
-            <Box component="span" sx={{ width: 48, textAlign: 'right', fontFamily: 'monospace' }}>
+            <Box component="span" sx={{ flexShrink: 0, width: 48, textAlign: 'right', fontFamily: 'monospace' }}>
               {e.seq}
             </Box>
-            <Box component="span" sx={{ width: 84, fontFamily: 'monospace' }}>
+            <Box component="span" sx={{ flexShrink: 0, width: 84, fontFamily: 'monospace' }}>
               {new Date(e.at).toLocaleTimeString()}
             </Box>
-            <Box component="span" sx={{ width: 150, fontWeight: 600, color: statusColour(st, mode) }}>
+            <Box component="span" sx={{ flexShrink: 0, width: 150, fontWeight: 600, color: statusColour(st, mode) }}>
               {e.type}
             </Box>
-            <Box component="span" sx={{ width: 130, overflow: 'hidden', textOverflow: 'ellipsis' }}>
+            <Box component="span" sx={{ flexShrink: 0, width: 130, overflow: 'hidden', textOverflow: 'ellipsis' }}>
               {e.task_key ?? ''}
             </Box>
             <Box component="span" sx={{ overflow: 'hidden', textOverflow: 'ellipsis' }}>

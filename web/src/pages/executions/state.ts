@@ -67,6 +67,9 @@ export interface ExecView {
   tasks: Map<string, TaskView>;
   calls: LlmCall[];
   byModel: Map<string, Usage>;
+  // Deltas that came before their call's llm.started (stored events reach
+  // the stream after their transaction commits; deltas go at once).
+  early: Map<string, string>;
   error?: string;
 }
 
@@ -79,7 +82,7 @@ export function emptyUsage(): Usage {
 export function newView(taskKeys: string[] = []): ExecView {
   const tasks = new Map<string, TaskView>();
   for (const k of taskKeys) tasks.set(k, { key: k, status: 'pending', attempt: 0, models: [], usage: emptyUsage() });
-  return { status: null, final: false, lastSeq: 0, events: [], tasks, calls: [], byModel: new Map() };
+  return { status: null, final: false, lastSeq: 0, events: [], tasks, calls: [], byModel: new Map(), early: new Map() };
 }
 
 function obj(v: unknown): Record<string, unknown> {
@@ -179,13 +182,16 @@ export function apply(v: ExecView, e: ExecEvent): boolean {
       break;
     case 'llm.started': {
       const messages = Array.isArray(d.messages) ? (d.messages as { role: string; content: unknown }[]) : [];
+      const key = `${e.task_key ?? ''}#${e.attempt ?? 1}`;
+      const early = v.early.get(key) ?? '';
+      v.early.delete(key);
       v.calls.push({
         task_key: e.task_key ?? '',
         attempt: e.attempt ?? 1,
         iteration: num(d.iteration),
         model: str(d.model),
         messages,
-        text: '',
+        text: early,
         status: 'running',
         prompt_tokens: 0,
         completion_tokens: 0,
@@ -198,6 +204,10 @@ export function apply(v: ExecView, e: ExecEvent): boolean {
     case 'output.delta': {
       const c = openCall(v, e);
       if (c && c.status === 'running') c.text += str(d.text);
+      else {
+        const key = `${e.task_key ?? ''}#${e.attempt ?? 1}`;
+        v.early.set(key, (v.early.get(key) ?? '') + str(d.text));
+      }
       break;
     }
     case 'llm.completed': {
