@@ -93,7 +93,9 @@ const OBJECTS = {
     },
     list: '/api/v1/executions',
     byId: [['GET', '/api/v1/executions/{id}'], ['GET', '/api/v1/executions/{id}/events'],
-      ['GET', '/api/v1/executions/{id}/events/stream'], ['POST', '/api/v1/executions/{id}/stream-token']],
+      ['GET', '/api/v1/executions/{id}/events/stream'], ['POST', '/api/v1/executions/{id}/stream-token'],
+      ['POST', '/api/v1/executions/{id}/cancel'], ['POST', '/api/v1/executions/{id}/resume'],
+      ['GET', '/api/v1/executions/{id}/artifacts/report.md']],
   },
 };
 
