@@ -899,8 +899,25 @@ struct dead {
 static enum status dead_tx(struct db_conn *c, void *ctx, struct problem *p)
 {
 	struct dead *d = ctx;
+	int64_t now = time_now_ms();
 	d->seq = 0;
-	enum status st = executions_finish_tx(c, d->ws, d->id, EXEC_FAILED, NULL, d->error, &d->seq, p);
+	/* a worker that died between its claim and marking it running left it queued; the attempt its worker
+	 * was running when it died is over too */
+	enum status st =
+	    db_query(c, NULL, NULL,
+	             "UPDATE executions SET status = 'running', started_at = COALESCE(started_at, ?) WHERE "
+	             "workspace_id = ? AND id = ? AND status = 'queued'",
+	             DB_ARGS(db_int(now), db_text(d->ws), db_text(d->id)), p);
+	if (st == ST_OK)
+		st = db_query(
+		    c, NULL, NULL,
+		    "UPDATE execution_tasks SET status = 'failed', error = ?, ended_at = ? WHERE workspace_id = ? "
+		    "AND execution_id = ? AND status = 'running'",
+		    DB_ARGS(db_text("interrupted: the worker running this attempt stopped"), db_int(now),
+		            db_text(d->ws), db_text(d->id)),
+		    p);
+	if (st == ST_OK)
+		st = executions_finish_tx(c, d->ws, d->id, EXEC_FAILED, NULL, d->error, &d->seq, p);
 	if (st == ST_CONFLICT) { /* it ended meanwhile */
 		problem_clear(p);
 		return ST_OK;

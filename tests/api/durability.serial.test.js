@@ -329,3 +329,48 @@ test('(c) PostgreSQL: a worker past its lease cannot write its late result', { s
   await checkProperties(srv, crew, ids, fake, 0);
   await a.stop();
 });
+
+// (d) A dead letter: an execution whose worker dies on it every time (a call
+// that never answers, then SIGKILL, five times: the job's attempts) ends
+// failed with the error on it, not running forever, when the next claim
+// buries its job.
+test('(d) SQLite: an execution that kills its worker on every attempt ends failed with the error visible', { skip: PG_URL ? 'runs in the SQLite pass' : false, timeout: 90000 }, async (t) => {
+  const fake = await startFakeLlm();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'troupe-durable-'));
+  const args = ['--job-lease', '1'];
+  let srv = await startServer({ sqlite: true, dataDir, args });
+  let live = srv;
+  t.after(async () => {
+    fake.stop();
+    if (live) await live.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+  const crew = await setupCrew(srv, fake, 'durable-d');
+  await fake.script([{ match: 'TASK[poison.t1]', replies: [{ delay_ms: 600000, text: 'never' }] }]);
+  const r0 = await crew.call('POST', `/api/v1/workflows/${crew.wf}/execute`, { inputs: { run: 'poison' } });
+  assert.equal(r0.status, 202, r0.text);
+  const id = r0.json.id;
+  const calls = async () => (await fake.requests()).filter((r) => marker(r) === 'poison.t1').length;
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    await waitFor(`the call of attempt ${attempt}`, async () => (await calls()) >= attempt, 20000);
+    srv.child.kill('SIGKILL');
+    await srv.exited;
+    live = null;
+    srv = await startServer({ sqlite: true, dataDir, args });
+    live = srv;
+  }
+  // the sixth claim finds the lease expired on the last attempt and buries the job
+  const g = await waitFor('the execution to end', async () => {
+    const r = await api(srv, 'GET', `/api/v1/executions/${id}`, { token: crew.u.token });
+    return r.json && r.json.status !== 'running' ? r : null;
+  }, 20000);
+  assert.equal(g.json.status, 'failed', g.text);
+  assert.match(g.json.error, /dead-lettered after 5 attempts: the lease expired on the last attempt/);
+  assert.equal(await calls(), 5, 'no sixth call');
+  const t1 = g.json.tasks.find((x) => x.key === 't1');
+  assert.notEqual(t1.status, 'running', 'no attempt is left running');
+  const ev = await allEvents(srv, crew.u.token, id);
+  assert.deepEqual(ev.map((e) => e.seq), ev.map((_, i) => i + 1));
+  assert.equal(ev[ev.length - 1].type, 'execution.failed');
+  assert.match(ev[ev.length - 1].data.error, /dead-lettered after 5 attempts/);
+});
