@@ -354,7 +354,8 @@ static void test_within(const char *oracle)
 	fake_scriptq("{'rules':[{'match':'ASKQUICK','replies':[{'text':'quick'}]}]}");
 	json_object_set_new(args, "q", json_string("ASKQUICK"));
 	problem_init(&p, A);
-	T_EQ_INT(tools_run_within(agents, WS, oracle, 1, args, 3000, A, &out, &p), ST_OK, "within: a quick answer passes");
+	T_EQ_INT(tools_run_within(agents, WS, oracle, 1, args, 3000, A, &out, &p), ST_OK,
+	         "within: a quick answer passes");
 	json_decref(out);
 	json_decref(args);
 }
