@@ -22,6 +22,7 @@ const ToolEditor = lazy(() => import('./pages/ToolEditor').then((m) => ({ defaul
 const Agents = lazy(() => import('./pages/Agents').then((m) => ({ default: m.Agents })));
 const AgentEditor = lazy(() => import('./pages/AgentEditor').then((m) => ({ default: m.AgentEditor })));
 const AgentVersions = lazy(() => import('./pages/AgentVersions').then((m) => ({ default: m.AgentVersions })));
+const ToolVersions = lazy(() => import('./pages/AgentVersions').then((m) => ({ default: m.ToolVersions })));
 const Executions = lazy(() => import('./pages/executions/Executions'));
 const ExecutionDetail = lazy(() => import('./pages/executions/ExecutionDetail'));
 
@@ -93,6 +94,7 @@ export function App() {
               <Route path="/admin/*" element={<Admin />} />
               <Route path="/tools" element={<Tools />} />
               <Route path="/tools/:id" element={<ToolEditor />} />
+              <Route path="/tools/:id/versions" element={<ToolVersions />} />
               <Route path="/agents" element={<Agents />} />
               <Route path="/agents/:id" element={<AgentEditor />} />
               <Route path="/agents/:id/versions" element={<AgentVersions />} />

@@ -184,3 +184,16 @@ export const AGENT_LABELS: Record<string, string> = {
   system_prompt_extra: 'Extra system prompt',
   metadata: 'Metadata',
 };
+
+// The labels of a custom tool's fields, for its diff.
+export const TOOL_LABELS: Record<string, string> = {
+  name: 'Name',
+  description: 'Description',
+  method: 'Method',
+  url_template: 'URL template',
+  headers: 'Headers',
+  body_template: 'Body template',
+  parameters: 'Parameters',
+  timeout_s: 'Timeout (s)',
+  max_response_bytes: 'Max response bytes',
+};

@@ -203,6 +203,33 @@ test('tools: built-ins with their parameters; a custom HTTP tool with a secret h
   await page.getByRole('button', { name: 'Test call' }).click();
   await page.getByRole('status').filter({ hasText: /URL template: refused: .*10\.0\.0\.5.*private/ }).waitFor();
 
+  // Edit (version 2); a save over someone else's version 3 is explained and
+  // reloads theirs; the versions page compares them and restores version 1.
+  await page.goto(`${srv.url}/tools/${toolId}`);
+  await page.getByLabel('Description').fill('The forecast of a city, by day');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('Saved as version 2.').waitFor();
+  const other = await lib.api(srv, 'PATCH', `/api/v1/tools/${toolId}`, { token: adminToken, body: { timeout_s: 10 } });
+  assert.equal(other.json.version, 3, other.text);
+  await page.getByLabel('Description').fill('Mine');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('Someone else saved version 3 of this tool while you were editing version 2').waitFor();
+  await page.getByRole('button', { name: 'Reload version 3' }).click();
+  assert.equal(await page.getByLabel('Timeout (seconds)').inputValue(), '10');
+  assert.equal(await page.getByLabel('Description').inputValue(), 'The forecast of a city, by day');
+  await page.getByRole('link', { name: 'Versions' }).click();
+  await page.waitForURL(/\/tools\/.*\/versions$/);
+  const tdiff = page.getByRole('table', { name: 'Changes from version 2 to version 3' });
+  await tdiff.getByRole('row', { name: /Timeout \(s\).*30.*10/ }).waitFor();
+  await page.getByRole('button', { name: 'Restore version 1' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Restore' }).click();
+  await page.getByText('Version 1 restored as version 4.').waitFor();
+  const t4 = await lib.api(srv, 'GET', `/api/v1/tools/${toolId}`, { token: adminToken });
+  assert.equal(t4.json.description, 'The forecast of a city');
+  assert.equal(t4.json.headers[0].value_last4, '9876', 'the restored version keeps its secret');
+  await checkA11y(page, 'tool versions');
+  await shot(page, 'tool-versions-light');
+
   await page.getByRole('link', { name: 'All tools' }).click();
   await page.getByRole('row', { name: /weather/ }).waitFor();
   await checkA11y(page, 'tools list');

@@ -1,5 +1,6 @@
-// An agent's versions (/agents/:id/versions): the list, a field-by-field
-// diff between any two, and restore (a new version equal to an old one).
+// An agent's or a tool's versions (/agents/:id/versions, /tools/:id/versions):
+// the list, a field-by-field diff between any two, and restore (a new
+// version equal to an old one).
 import { useState } from 'react';
 import {
   Alert,
@@ -20,26 +21,78 @@ import {
 } from '@mui/material';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link as RouterLink, useParams } from 'react-router-dom';
-import { api, type Schemas } from '../api/client';
+import { api } from '../api/client';
 import { problemText, type Problem } from '../problem';
-import { AGENT_LABELS, diffRows, formatValue } from '../forms';
+import { AGENT_LABELS, diffRows, formatValue, TOOL_LABELS, type DiffEntry } from '../forms';
 import { useSession } from '../App';
 import { Loading } from '../ui';
 import { ConfirmDialog, useCanEdit, useChatModels, useTools } from './shared';
 
-function useVersions(id: string) {
+interface Summary {
+  version: number;
+  change_note: string | null;
+  created_at: string | null;
+}
+interface Diff {
+  added: DiffEntry[];
+  removed: DiffEntry[];
+  changed: DiffEntry[];
+}
+
+// Where an object's versions come from: agents and tools have the same
+// routes under their own paths (docs/agents.md, docs/tools.md).
+interface Source {
+  kind: 'agent' | 'tool';
+  plural: 'agents' | 'tools';
+  labels: Record<string, string>;
+  get(id: string): Promise<{ id: string; name: string; version: number }>;
+  page(id: string, cursor?: string): Promise<{ items: Summary[]; next_cursor: string | null }>;
+  diff(id: string, from: number, to: number): Promise<Diff>;
+  restore(id: string, n: number): Promise<{ version: number }>;
+}
+
+function must<T>(r: { data?: T; error?: unknown }): T {
+  if (r.error !== undefined || r.data === undefined) throw r.error;
+  return r.data;
+}
+
+const path = (id: string) => ({ path: { id } });
+const at = (id: string, n: number) => ({ path: { id, version: String(n) } });
+
+const AGENTS: Source = {
+  kind: 'agent',
+  plural: 'agents',
+  labels: AGENT_LABELS,
+  get: async (id) => must(await api.GET('/api/v1/agents/{id}', { params: path(id) })),
+  page: async (id, cursor) =>
+    must(await api.GET('/api/v1/agents/{id}/versions', { params: { ...path(id), query: { limit: 200, cursor } } })),
+  diff: async (id, from, to) =>
+    must(await api.GET('/api/v1/agents/{id}/versions/{version}/diff/{to}', { params: { path: { id, version: String(from), to: String(to) } } })),
+  restore: async (id, n) => must(await api.POST('/api/v1/agents/{id}/versions/{version}/restore', { params: at(id, n), body: {} })),
+};
+
+const TOOLS: Source = {
+  kind: 'tool',
+  plural: 'tools',
+  labels: TOOL_LABELS,
+  get: async (id) => must(await api.GET('/api/v1/tools/{id}', { params: path(id) })),
+  page: async (id, cursor) =>
+    must(await api.GET('/api/v1/tools/{id}/versions', { params: { ...path(id), query: { limit: 200, cursor } } })),
+  diff: async (id, from, to) =>
+    must(await api.GET('/api/v1/tools/{id}/versions/{version}/diff/{to}', { params: { path: { id, version: String(from), to: String(to) } } })),
+  restore: async (id, n) => must(await api.POST('/api/v1/tools/{id}/versions/{version}/restore', { params: at(id, n), body: {} })),
+};
+
+function useVersions(src: Source, id: string) {
   const { workspaceId } = useSession();
   return useQuery({
-    queryKey: ['agent-versions', workspaceId, id],
+    queryKey: [`${src.kind}-versions`, workspaceId, id],
     enabled: !!workspaceId,
     queryFn: async () => {
-      const out: Schemas['AgentVersionSummary'][] = [];
+      const out: Summary[] = [];
       let cursor: string | undefined;
       for (let i = 0; i < 50; i++) {
-        const { data, error } = await api.GET('/api/v1/agents/{id}/versions', {
-          params: { path: { id }, query: { limit: 200, cursor } },
-        });
-        if (error) throw error;
+        const data = await src.page(id, cursor);
         out.push(...data.items);
         if (!data.next_cursor) break;
         cursor = data.next_cursor;
@@ -49,32 +102,26 @@ function useVersions(id: string) {
   });
 }
 
-function useDiff(id: string, from: number, to: number) {
+function useDiff(src: Source, id: string, from: number, to: number) {
   const { workspaceId } = useSession();
   return useQuery({
-    queryKey: ['agent-diff', workspaceId, id, from, to],
+    queryKey: [`${src.kind}-diff`, workspaceId, id, from, to],
     enabled: !!workspaceId && from > 0 && to > 0 && from !== to,
-    queryFn: async () => {
-      const { data, error } = await api.GET('/api/v1/agents/{id}/versions/{version}/diff/{to}', {
-        params: { path: { id, version: String(from), to: String(to) } },
-      });
-      if (error) throw error;
-      return data;
-    },
+    queryFn: () => src.diff(id, from, to),
   });
 }
 
-function label(path: string): string {
-  const top = path.split('.')[0] ?? path;
-  const name = AGENT_LABELS[top];
-  if (!name) return path;
-  return path === top ? name : `${name}: ${path.slice(top.length + 1)}`;
+function label(labels: Record<string, string>, p: string): string {
+  const top = p.split(/[.[]/)[0] ?? p;
+  const name = labels[top];
+  if (!name) return p;
+  return p === top ? name : `${name}: ${p.slice(top.length).replace(/^\./, '')}`;
 }
 
 const KIND_COLOUR = { added: 'success', removed: 'error', changed: 'default' } as const;
 
-function DiffView({ id, from, to }: { id: string; from: number; to: number }) {
-  const diff = useDiff(id, from, to);
+function DiffView({ src, id, from, to }: { src: Source; id: string; from: number; to: number }) {
+  const diff = useDiff(src, id, from, to);
   const tools = useTools();
   const models = useChatModels();
   const names: Record<string, string> = {};
@@ -99,7 +146,7 @@ function DiffView({ id, from, to }: { id: string; from: number; to: number }) {
           {rows.map((r) => (
             <TableRow key={r.path}>
               <TableCell>
-                {label(r.path)}{' '}
+                {label(src.labels, r.path)}{' '}
                 <Chip size="small" variant="outlined" color={KIND_COLOUR[r.kind]} label={r.kind} sx={{ ml: 0.5 }} />
               </TableCell>
               <TableCell sx={{ whiteSpace: 'pre-wrap', wordBreak: 'break-word' }}>
@@ -116,40 +163,29 @@ function DiffView({ id, from, to }: { id: string; from: number; to: number }) {
   );
 }
 
-export function AgentVersions() {
+function Versions({ src }: { src: Source }) {
   const { id = '' } = useParams();
   const { workspaceId } = useSession();
   const qc = useQueryClient();
   const canEdit = useCanEdit();
   const agent = useQuery({
-    queryKey: ['agent', workspaceId, id],
+    queryKey: [src.kind, workspaceId, id],
     enabled: !!workspaceId,
-    queryFn: async () => {
-      const { data, error } = await api.GET('/api/v1/agents/{id}', { params: { path: { id } } });
-      if (error) throw error;
-      return data;
-    },
+    queryFn: () => src.get(id),
   });
-  const versions = useVersions(id);
+  const versions = useVersions(src, id);
   const [pick, setPick] = useState<{ from: number; to: number } | null>(null);
   const [restoring, setRestoring] = useState<number | null>(null);
   const [outcome, setOutcome] = useState<{ ok: boolean; text: string } | null>(null);
 
   const restore = useMutation({
     mutationFn: async (n: number) => {
-      const { data, error } = await api.POST('/api/v1/agents/{id}/versions/{version}/restore', {
-        params: { path: { id, version: String(n) } },
-        body: {},
-      });
-      if (error) throw error;
-      return { n, agent: data };
+      return { n, agent: await src.restore(id, n) };
     },
     onSuccess: ({ n, agent: a }) => {
       setOutcome({ ok: true, text: `Version ${n} restored as version ${a.version}.` });
       setPick(null);
-      void qc.invalidateQueries({ queryKey: ['agent'] });
-      void qc.invalidateQueries({ queryKey: ['agent-versions'] });
-      void qc.invalidateQueries({ queryKey: ['agents'] });
+      for (const k of [src.kind, `${src.kind}-versions`, src.plural]) void qc.invalidateQueries({ queryKey: [k] });
     },
     onError: (e) => setOutcome({ ok: false, text: problemText(e as Problem) }),
     onSettled: () => setRestoring(null),
@@ -188,11 +224,11 @@ export function AgentVersions() {
         <Typography component="h1" variant="h4" sx={{ flexGrow: 1 }}>
           Versions of {a.name}
         </Typography>
-        <Button component={RouterLink} to={`/agents/${a.id}`}>
-          {canEdit ? 'Edit agent' : 'Open agent'}
+        <Button component={RouterLink} to={`/${src.plural}/${a.id}`}>
+          {canEdit ? 'Edit' : 'Open'} {src.kind}
         </Button>
-        <Button component={RouterLink} to="/agents">
-          All agents
+        <Button component={RouterLink} to={`/${src.plural}`}>
+          All {src.plural}
         </Button>
       </Box>
       {outcome && (
@@ -217,7 +253,7 @@ export function AgentVersions() {
                   {v.version}
                   {v.version === current && <Chip size="small" label="current" color="primary" variant="outlined" sx={{ ml: 1 }} />}
                 </TableCell>
-                <TableCell>{new Date(v.created_at).toLocaleString()}</TableCell>
+                <TableCell>{v.created_at ? new Date(v.created_at).toLocaleString() : ''}</TableCell>
                 <TableCell>{v.change_note ?? ''}</TableCell>
                 <TableCell>
                   <Stack direction="row" spacing={1}>
@@ -247,7 +283,7 @@ export function AgentVersions() {
             {versionSelect('from', from)}
             {versionSelect('to', to)}
           </Stack>
-          <DiffView id={a.id} from={from} to={to} />
+          <DiffView src={src} id={a.id} from={from} to={to} />
         </Box>
       ) : (
         <Typography>Only one version so far: each save writes a new one, to compare and restore here.</Typography>
@@ -263,4 +299,12 @@ export function AgentVersions() {
       )}
     </Stack>
   );
+}
+
+export function AgentVersions() {
+  return <Versions src={AGENTS} />;
+}
+
+export function ToolVersions() {
+  return <Versions src={TOOLS} />;
 }

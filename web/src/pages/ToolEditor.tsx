@@ -567,6 +567,11 @@ export function ToolEditor() {
             </Typography>
           )}
         </Typography>
+        {t && !t.builtin && (
+          <Button component={RouterLink} to={`/tools/${t.id}/versions`}>
+            Versions
+          </Button>
+        )}
         <Button component={RouterLink} to="/tools">
           All tools
         </Button>
