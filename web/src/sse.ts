@@ -35,19 +35,16 @@ export class SseParser {
     // A CR that ended the previous chunk: a following LF belongs to it.
     if (this.pendingCR && text.startsWith('\n')) text = text.slice(1);
     this.pendingCR = false;
-    this.buf += text;
+    const buf = this.buf + text;
+    const eol = /\r\n|\r|\n/g;
     let start = 0;
-    for (let i = 0; i < this.buf.length; i++) {
-      const c = this.buf[i];
-      if (c !== '\n' && c !== '\r') continue;
-      this.line(this.buf.slice(start, i));
-      if (c === '\r') {
-        if (i + 1 === this.buf.length) this.pendingCR = true;
-        else if (this.buf[i + 1] === '\n') i++;
-      }
-      start = i + 1;
+    for (let m = eol.exec(buf); m !== null; m = eol.exec(buf)) {
+      // A CR ending the text so far: its LF may open the next chunk.
+      if (m[0] === '\r' && m.index + 1 === buf.length) this.pendingCR = true;
+      this.line(buf.slice(start, m.index));
+      start = m.index + m[0].length;
     }
-    this.buf = this.buf.slice(start);
+    this.buf = buf.slice(start);
   }
 
   private line(line: string) {

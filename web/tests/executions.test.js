@@ -49,7 +49,7 @@ before(async () => {
     { match: 'MARK-ONE', replies: [{ text: 'First findings on bees.', delay_ms: 700 }] },
     { match: 'MARK-TWO', replies: [{ text: 'Second: more on bees.', delay_ms: 700 }] },
     { match: 'MARK-THREE', replies: [{ text: FINAL_MD, delay_ms: 700 }] },
-    { match: 'MARK-SLOW', replies: [{ text: 'slow answer', delay_ms: 8000 }, { text: 'quick answer after the resume' }] },
+    { match: 'MARK-SLOW', replies: [{ text: 'slow answer', delay_ms: 30000 }, { text: 'quick answer after the resume' }] },
   ]);
   const wf = (name, tasks) => call('POST', '/api/v1/workflows', { name, inputs: [{ name: 'topic' }], tasks });
   ids.crew = (
@@ -202,7 +202,7 @@ test('cancel a running execution, a viewer sees no cancel or resume, then resume
   // Within the app (a reload would forget the chosen workspace).
   await vp.getByRole('link', { name: 'Executions' }).click();
   await vp.getByRole('link', { name: `…${ex.id.slice(-8)}` }).click();
-  await vp.getByRole('button', { name: 'Task slow, running' }).waitFor();
+  await vp.getByRole('button', { name: 'Task slow, running' }).waitFor({ timeout: 20000 });
   assert.equal(await vp.getByRole('button', { name: /^(Cancel|Resume)$/ }).count(), 0);
   const refused = await lib.api(srv, 'POST', `/api/v1/executions/${ex.id}/cancel`, { token: viewer.token, workspace: ws.id });
   assert.equal(refused.status, 403, refused.text);

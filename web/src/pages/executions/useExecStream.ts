@@ -43,7 +43,11 @@ export function useExecStream(id: string, taskKeys: string[] | undefined, onFina
       url: `/api/v1/executions/${encodeURIComponent(id)}/events/stream`,
       headers: sessionHeaders,
       lastEventId: v.lastSeq > 0 ? String(v.lastSeq) : null,
-      onOpen: () => setConn('live'),
+      onOpen: () => {
+        // bench/web measures the render from here.
+        performance.mark('troupe:stream-open');
+        setConn('live');
+      },
       onMessage: (m) => {
         let e: ExecEvent;
         try {
