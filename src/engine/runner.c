@@ -82,6 +82,9 @@ struct run {
 	char *final_error;
 	char *failed_task;
 	bool cancel_asked;
+	int timeout_s;       /* the workflow's timeout_s: the whole execution's bound (0: none) */
+	int64_t deadline_us; /* monotonic; set when the crew starts (0: none) */
+	bool timed_out;
 	enum drop drop;
 	const char *drop_error;
 	int write_failures;
@@ -307,6 +310,7 @@ static enum status build(struct engine_runner *r, struct run *run, const struct 
 	run->outputs = arena_zalloc(run->a, sizeof(*run->outputs) * (size_t) n);
 	run->attempts_before = arena_zalloc(run->a, sizeof(*run->attempts_before) * (size_t) n);
 	run->workflow_rpm.max = int_of(def, "max_rpm");
+	run->timeout_s = int_of(def, "timeout_s");
 	for (int i = 0; i < n && st == ST_OK; i++) {
 		json_t *t = json_array_get(tasks, (size_t) i);
 		const char *aid = str_of(t, "agent_id");
@@ -367,6 +371,12 @@ static void on_crew_done(void *ud, const struct engine_result *res)
 		run->final = EXEC_SUCCEEDED;
 		run->final_output =
 		    res->output_json ? json_deep_copy(res->output_json) : json_string(res->output ? res->output : "");
+	} else if (res->outcome == ENGINE_CANCELLED && run->timed_out) {
+		struct buf b;
+		buf_init(&b, 0);
+		buf_printf(&b, "the execution ran past the workflow's timeout_s (%d s)", run->timeout_s);
+		run->final = EXEC_FAILED;
+		run->final_error = buf_steal(&b);
 	} else if (res->outcome == ENGINE_CANCELLED && run->cancel_asked) {
 		run->final = EXEC_CANCELLED;
 	} else {
@@ -434,6 +444,8 @@ static void run_start(struct rloop *l, struct run *run)
 	if (!run_tools(l, run))
 		return;
 	spec.tools = run->tools ? engine_toolset_runner(run->tools) : NULL;
+	/* this run's bound: a resumed or reclaimed execution gets the whole of it again */
+	run->deadline_us = run->timeout_s > 0 ? time_mono_us() + (int64_t) run->timeout_s * 1000000 : 0;
 	run->crew = engine_crew_start(l->el, &spec);
 }
 
@@ -698,7 +710,12 @@ static void sweep_dead(struct rloop *l)
 /* The lease of each run, as the pool's heartbeat last saw it. */
 static void check_leases(struct rloop *l, bool stopping)
 {
+	int64_t now = time_mono_us();
 	for (struct run *run = l->runs; run; run = run->next) {
+		if (run->crew && run->deadline_us && now >= run->deadline_us && !run->timed_out) {
+			run->timed_out = true; /* the workflow's timeout_s: its calls stop, it ends failed */
+			engine_crew_cancel(run->crew);
+		}
 		if (jobs_run_lost(run->jr))
 			run_drop(run, DROP_LOST, NULL);
 		else if (stopping || jobs_run_stopping(run->jr))

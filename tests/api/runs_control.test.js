@@ -147,6 +147,24 @@ test('cancel and resume in troupe serve', async (t) => {
     assertProblem(await call('POST', `/api/v1/executions/${id}/cancel`), 409);
   });
 
+  await t.test("the workflow's timeout_s ends the execution failed, its call stopped", async () => {
+    await fake.script([{ match: 'MARK-TIMEOUT', replies: [{ delay_ms: 20000, text: 'too late' }] }]);
+    const ag = (await call('GET', '/api/v1/agents')).json.items[0].id;
+    const w = await call('POST', '/api/v1/workflows', { name: 'bounded', timeout_s: 1, tasks: [{ key: 'slow', description: 'MARK-TIMEOUT', expected_output: 'x', agent_id: ag }] });
+    assert.equal(w.status, 201, w.text);
+    const t0 = Date.now();
+    const r = await call('POST', `/api/v1/workflows/${w.json.id}/execute`, { inputs: {} });
+    const ex = await waitFor(async () => {
+      const g = await call('GET', `/api/v1/executions/${r.json.id}`);
+      return ended(g.json.status) ? g.json : null;
+    }, 10000, 'the timeout');
+    const took = Date.now() - t0;
+    assert.equal(ex.status, 'failed');
+    assert.equal(ex.error, "the execution ran past the workflow's timeout_s (1 s)");
+    assert.ok(took >= 1000 && took < 3000, `ended after ${took} ms`);
+    assert.deepEqual(ex.tasks.map((x) => x.status), ['cancelled']);
+  });
+
   await t.test('roles: a viewer can neither cancel nor resume', async () => {
     const v = await newUser(srv, 'control-viewer');
     await addMember(srv, u.token, u.ws, v.email, 'viewer');
