@@ -319,9 +319,20 @@ static enum status h_export(struct req *rq, struct res *rs)
 	return reply(rs, st, out);
 }
 
+static const struct route_query list_query[] = {
+    {"q", "string", "part of the name, case-insensitive; at most 200 characters"},
+    {"tag", "string", "only workflows with this tag; at most 200 characters"},
+    {0},
+};
+
+static const struct route_query export_query[] = {
+    {"format", "string", "crewai (the default and, for now, the only one)"},
+    {0},
+};
+
 const struct route api_workflows_routes[] = {
     {"GET", "/api/v1/workflows", h_list, ROLE_VIEWER, .response = &workflow_schema, .flags = ROUTE_LIST,
-     .summary = "List workflows (q: part of the name; tag: with this tag)"},
+     .query = list_query, .summary = "List workflows (q: part of the name; tag: with this tag)"},
     {"POST", "/api/v1/workflows", h_create, ROLE_EDITOR, .body = &workflows_create_schema, .response = &workflow_schema,
      .flags = ROUTE_IDEMPOTENT | ROUTE_CREATES,
      .summary = "Create a workflow (version 1); 422 lists every validation error"},
@@ -349,7 +360,7 @@ const struct route api_workflows_routes[] = {
     {"POST", "/api/v1/workflows/import", h_import, ROLE_EDITOR, .body = &import_schema, .response = &import_out_schema,
      .flags = ROUTE_IDEMPOTENT | ROUTE_CREATES | ROUTE_FORM,
      .summary = "Create agents and a workflow from crewAI YAML (JSON or multipart/form-data), in one transaction"},
-    {"GET", "/api/v1/workflows/{id}/export", h_export, ROLE_VIEWER, .response = &export_schema,
+    {"GET", "/api/v1/workflows/{id}/export", h_export, ROLE_VIEWER, .response = &export_schema, .query = export_query,
      .summary = "The workflow as crewAI YAML (format=crewai): agents.yaml, tasks.yaml and troupe's crew.yaml"},
     {0},
 };

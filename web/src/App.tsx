@@ -7,6 +7,11 @@ import { getSession, refresh, subscribe } from './session';
 import { initialMode, makeTheme, type Mode } from './theme';
 import { Layout } from './Layout';
 import { Loading } from './ui';
+// Workflows pages: loaded when first visited (code split by route).
+const Workflows = lazy(() => import('./pages/workflows/Workflows').then((m) => ({ default: m.Workflows })));
+const WorkflowEditor = lazy(() => import('./pages/workflows/WorkflowEditor').then((m) => ({ default: m.WorkflowEditor })));
+const WorkflowVersions = lazy(() => import('./pages/workflows/Versions').then((m) => ({ default: m.Versions })));
+const WorkflowImport = lazy(() => import('./pages/workflows/Import').then((m) => ({ default: m.Import })));
 
 // Every page is its own chunk, loaded when its route is first shown: the
 // sign-in page loads only what it needs (web/tests/size.test.js holds it
@@ -100,6 +105,10 @@ export function App() {
               <Route path="/agents/:id/versions" element={<AgentVersions />} />
               <Route path="/executions" element={<Executions />} />
               <Route path="/executions/:id" element={<ExecutionDetail />} />
+              <Route path="/workflows" element={<Workflows />} />
+              <Route path="/workflows/import" element={<WorkflowImport />} />
+              <Route path="/workflows/:id" element={<WorkflowEditor />} />
+              <Route path="/workflows/:id/versions" element={<WorkflowVersions />} />
               <Route path="*" element={<Navigate to="/models" replace />} />
             </Route>
           </Routes>

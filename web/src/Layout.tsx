@@ -66,6 +66,9 @@ export function Layout({ mode, onToggleMode }: { mode: Mode; onToggleMode: () =>
             <Button component={NavLink} to="/agents" color="inherit">
               Agents
             </Button>
+            <Button component={NavLink} to="/workflows" color="inherit">
+              Workflows
+            </Button>
             <Button component={NavLink} to="/profile" color="inherit">
               Profile
             </Button>

@@ -6332,6 +6332,10 @@ export interface operations {
             query?: {
                 limit?: number;
                 cursor?: string;
+                /** @description part of the name, case-insensitive; at most 200 characters */
+                q?: string;
+                /** @description only workflows with this tag; at most 200 characters */
+                tag?: string;
             };
             header?: {
                 /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
@@ -7493,7 +7497,10 @@ export interface operations {
     };
     "GET /api/v1/workflows/{id}/export": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description crewai (the default and, for now, the only one) */
+                format?: string;
+            };
             header?: {
                 /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
                 "X-Workspace-Id"?: string;
