@@ -847,7 +847,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List executions (filters: workflow_id, status, since, until on created_at) */
+        /** List executions (filters: workflow_id, status, since, until on created_at, tag: the workflow's current tags) */
         get: operations["GET /api/v1/executions"];
         put?: never;
         post?: never;
@@ -874,6 +874,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/executions/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel: a queued execution at once (status cancelled); a running one within a second, its in-flight calls stopped (status running until the worker ends it); 409 once it has ended */
+        post: operations["POST /api/v1/executions/{id}/cancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resume a failed or cancelled execution: queued again with the same id and snapshot; succeeded tasks' outputs are reused, attempt numbers continue; 409 otherwise */
+        post: operations["POST /api/v1/executions/{id}/resume"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions/{id}/artifacts/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download a task's output_file (Content-Disposition: attachment; never served as HTML) */
+        get: operations["GET /api/v1/executions/{id}/artifacts/{name}"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/executions/{id}/events": {
         parameters: {
             query?: never;
@@ -885,6 +936,40 @@ export interface paths {
         get: operations["GET /api/v1/executions/{id}/events"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions/{id}/events/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An execution's events as Server-Sent Events: id is the seq, event the type, data the event's JSON; stored events after Last-Event-ID (or ?after=) once each and in order, then live ones (output.delta, not stored, without id); a keep-alive comment when idle; closed after the execution's final event */
+        get: operations["GET /api/v1/executions/{id}/events/stream"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions/{id}/stream-token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A token for ?token= on this execution's event stream (for EventSource, which cannot send Authorization): read-only, this execution only, valid stream_token_ttl seconds (60), works once */
+        post: operations["POST /api/v1/executions/{id}/stream-token"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2000,6 +2085,12 @@ export interface components {
             items: components["schemas"]["ExecutionEvent"][];
             /** @description pass as ?cursor= for the next page; null on the last */
             next_cursor: string | null;
+        };
+        StreamToken: {
+            /** @description for ?token= on this execution's event stream only; spent by its first use */
+            token: string;
+            /** Format: date-time */
+            expires_at: string;
         };
     };
     responses: never;
@@ -7684,6 +7775,16 @@ export interface operations {
             query?: {
                 limit?: number;
                 cursor?: string;
+                /** @description executions of this workflow */
+                workflow_id?: string;
+                /** @description queued, running, succeeded, failed or cancelled */
+                status?: string;
+                /** @description created at or after this RFC 3339 date-time */
+                since?: string;
+                /** @description created before this RFC 3339 date-time */
+                until?: string;
+                /** @description executions of the workflows carrying this tag now (exact name, 1 to 200 characters) */
+                tag?: string;
             };
             header?: {
                 /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
@@ -7838,6 +7939,244 @@ export interface operations {
             };
         };
     };
+    "POST /api/v1/executions/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
+                "X-Workspace-Id"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionStarted"];
+                };
+            };
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description role too low */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "POST /api/v1/executions/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
+                "X-Workspace-Id"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionStarted"];
+                };
+            };
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description role too low */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "GET /api/v1/executions/{id}/artifacts/{name}": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
+                "X-Workspace-Id"?: string;
+            };
+            path: {
+                id: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description role too low */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     "GET /api/v1/executions/{id}/events": {
         parameters: {
             query?: {
@@ -7862,6 +8201,169 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ExecutionEventPage"];
+                };
+            };
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description role too low */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "GET /api/v1/executions/{id}/events/stream": {
+        parameters: {
+            query?: {
+                /** @description resume after this seq (the header Last-Event-ID, which a reconnecting EventSource sends, wins) */
+                after?: number;
+                /** @description a stream token (POST .../stream-token) instead of Authorization, for EventSource; used only without Authorization, spent by this request */
+                token?: string;
+            };
+            header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
+                "X-Workspace-Id"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description role too low */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such object in this workspace, or X-Workspace-Id names a workspace the caller is not in */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "POST /api/v1/executions/{id}/stream-token": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */
+                "X-Workspace-Id"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StreamToken"];
                 };
             };
             /** @description invalid request (a field, a path id, a query parameter or X-Workspace-Id) */
