@@ -439,6 +439,8 @@ int main(int argc, char **argv)
 	              : str_eq(cfg.log_level, "error") ? LOG_ERROR
 	                                               : LOG_INFO);
 	log_set_json(str_eq(cfg.log_format, "json"));
+	if (run_cmd && cfg.workers < 1)
+		cfg.workers = 1; /* troupe run runs its execution here: at least one worker */
 	if ((run == RUN_SERVE || run == RUN_API) && check_limits(&cfg) < 0) {
 		config_free(&cfg);
 		return 2;

@@ -73,7 +73,9 @@ int cli_run_args(int argc, char **argv, struct cli_run_args *out, int *nrest)
 			if (!id_valid(v))
 				return usage_error("invalid --workspace \"%s\": want an id (UUID)", v);
 			out->workspace_id = v;
-		} else if (a[0] != '-' && !out->workflow_id) {
+		} else if (a[0] != '-' && !out->workflow_id &&
+		           (id_valid(a) || i == 0 || !str_startswith(argv[i - 1], "--") || strchr(argv[i - 1], '='))) {
+			/* the first id, or a word that is no setting's value (--data DIR) */
 			if (!id_valid(a))
 				return usage_error("invalid WORKFLOW_ID \"%s\": want an id (UUID)", a);
 			out->workflow_id = a;
