@@ -71,6 +71,7 @@ struct run {
 	struct engine_rpm workflow_rpm;
 	int first_task;
 	const char **outputs; /* stored outputs of the tasks before first_task */
+	json_t *last_stored;  /* the last task's stored output as stored (borrowed from the load, in a), or NULL */
 	int *attempts_before;
 	struct engine_crew *crew;
 	/* what the loop has not stored yet */
@@ -273,8 +274,11 @@ static void build_progress(struct run *run, const json_t *stored)
 				continue;
 			if (int_of(row, "attempt") > run->attempts_before[i])
 				run->attempts_before[i] = int_of(row, "attempt");
-			if (str_eq(str_of(row, "status"), "succeeded") && !run->outputs[i])
+			if (str_eq(str_of(row, "status"), "succeeded") && !run->outputs[i]) {
 				run->outputs[i] = output_text(json_object_get(row, "output"), run->a);
+				if (i == run->ntasks - 1)
+					run->last_stored = json_object_get(row, "output");
+			}
 		}
 		if (!run->outputs[i] && run->first_task == run->ntasks)
 			run->first_task = i;
@@ -344,7 +348,7 @@ static void on_event(void *ud, const struct engine_event *ev)
 	struct run *run = ud;
 	if (run->drop)
 		return;
-	if (str_eq(ev->type, "task.failed") && !run->failed_task) {
+	if (str_eq(ev->type, "task.failed")) { /* the last one is the task the crew ends on */
 		free(run->failed_task);
 		run->failed_task = xstrdup(ev->task_key ? ev->task_key : "");
 	}
@@ -438,7 +442,8 @@ static void run_start(struct rloop *l, struct run *run)
 		/* every task's output is stored: a worker died between the last task and the end */
 		run->ended = true;
 		run->final = EXEC_SUCCEEDED;
-		run->final_output = json_string(run->outputs[run->ntasks - 1]);
+		run->final_output =
+		    run->last_stored ? json_incref(run->last_stored) : json_string(run->outputs[run->ntasks - 1]);
 		return;
 	}
 	if (!run_tools(l, run))

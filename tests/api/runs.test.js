@@ -241,4 +241,18 @@ test('runs', async (t) => {
     assert.deepEqual(ex.tasks.map((x) => x.status), ['succeeded', 'failed']);
     assert.equal(ex.output, null);
   });
+
+  await t.test('the error names the task the crew ended on, not an earlier one that was retried', async () => {
+    await fake.script([
+      { match: 'MARK-CUT', replies: [{ sse: [{ choices: [{ index: 0, delta: { role: 'assistant', content: 'partial' } }] }], cut: true }, { text: 'whole' }] },
+      { match: 'MARK-FAIL2', replies: [{ status: 400, body: { error: { message: 'no', type: 'invalid_request_error' } } }] },
+    ]);
+    const w = await call('POST', '/api/v1/workflows', { name: 'retried', inputs: [{ name: 'topic' }], tasks: [{ key: 'cut', description: 'MARK-CUT', expected_output: 'y', agent_id: a1 }, { key: 'second', description: 'MARK-FAIL2', expected_output: 'y', agent_id: a3 }] });
+    assert.equal(w.status, 201, w.text);
+    const r = await call('POST', `/api/v1/workflows/${w.json.id}/execute`, { inputs: { topic: 'x' } });
+    const ex = await waitEnd(call, r.json.id);
+    assert.equal(ex.status, 'failed');
+    assert.deepEqual(ex.tasks.map((x) => [x.key, x.status, x.attempts, x.output]), [['cut', 'succeeded', 2, 'whole'], ['second', 'failed', 1, null]]);
+    assert.match(ex.error, /^task "second": /);
+  });
 });
