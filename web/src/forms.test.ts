@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { argsFromForm, diffRows, errorUnder, formatValue, paramRows, placeholders } from './forms';
+import { argsFromForm, diffRows, errorsOutside, errorUnder, formatValue, paramRows, placeholders } from './forms';
 
 describe('paramRows', () => {
   it('reads types, required, bounds, enums and defaults in the written order', () => {
@@ -92,5 +92,12 @@ describe('errorUnder', () => {
     expect(errorUnder({ name: 'too long' }, 'name')).toBe('too long');
     expect(errorUnder({ names: 'x' }, 'name')).toBeUndefined();
     expect(errorUnder({ 'parameters.properties.d.minimum': 'not a number' }, 'parameters')).toMatch(/^parameters\.properties/);
+  });
+});
+
+describe('errorsOutside', () => {
+  it('keeps the errors no form field shows', () => {
+    const errs = { name: 'x', 'tool_ids[0]': 'y', 'workflows[0]': 'Crew (id)', base_version: 'stale' };
+    expect(errorsOutside(errs, ['name', 'tool_ids'])).toEqual([['workflows[0]', 'Crew (id)']]);
   });
 });

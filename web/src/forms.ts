@@ -166,6 +166,14 @@ export function errorUnder(errs: Record<string, string>, field: string): string 
   return undefined;
 }
 
+// The field errors no field of the form shows (a delete's "workflows[0]"):
+// the form's alert lists them, so no message is lost.
+export function errorsOutside(errs: Record<string, string>, fields: string[]): [string, string][] {
+  return Object.entries(errs).filter(
+    ([k]) => k !== 'base_version' && !fields.some((f) => k === f || k.startsWith(f + '.') || k.startsWith(f + '[')),
+  );
+}
+
 // The labels of the agent's fields: the editor's and the diff's.
 export const AGENT_LABELS: Record<string, string> = {
   name: 'Name',

@@ -369,6 +369,11 @@ test('agents: create with a model and tools through the UI, a field error, edit,
   await page.getByRole('row', { name: /Researcher.*fake gpt/ }).waitFor();
   await page.getByRole('row', { name: /Chief editor/ }).waitFor({ state: 'detached' });
   assert.equal(await page.getByRole('row').count(), 2, 'only the researcher matches');
+  // A tool an agent lists cannot be deleted: the alert names the agent.
+  await page.goto(`${srv.url}/tools/${toolId}`);
+  await page.getByRole('button', { name: 'Delete' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+  await page.getByRole('alert').filter({ hasText: /agents\[0\]: .*Researcher/ }).waitFor();
   noConsoleErrors(page);
   await page.context().close();
 

@@ -19,7 +19,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link as RouterLink, useNavigate, useParams } from 'react-router-dom';
 import { api, type Schemas } from '../api/client';
 import { fieldErrors, problemText, type Problem } from '../problem';
-import { AGENT_LABELS, errorUnder, placeholders } from '../forms';
+import { AGENT_LABELS, errorsOutside, errorUnder, placeholders } from '../forms';
 import { useSession } from '../App';
 import { Loading } from '../ui';
 import { ConfirmDialog, StaleAlert, useCanEdit, useChatModels, useTools } from './shared';
@@ -247,6 +247,11 @@ function AgentFormView({ agent, canEdit }: { agent: Agent | null; canEdit: boole
       {problem && (
         <Alert severity="error" sx={{ mb: 1 }}>
           {problemText(problem)}
+          {errorsOutside(errs, [...Object.keys(AGENT_LABELS), 'change_note']).map(([k, v]) => (
+            <Box key={k}>
+              {k}: {v}
+            </Box>
+          ))}
         </Alert>
       )}
       {saved && (

@@ -19,7 +19,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link as RouterLink, useNavigate, useParams } from 'react-router-dom';
 import { api, type Schemas } from '../api/client';
 import { fieldErrors, problemText, type Problem } from '../problem';
-import { argsFromForm, errorUnder, paramRows, placeholders } from '../forms';
+import { argsFromForm, errorsOutside, errorUnder, paramRows, placeholders, TOOL_LABELS } from '../forms';
 import { useSession } from '../App';
 import { Loading } from '../ui';
 import { ConfirmDialog, ParamsTable, StaleAlert, useCanEdit } from './shared';
@@ -316,6 +316,11 @@ function ToolForm({ tool, canEdit }: { tool: Tool | null; canEdit: boolean }) {
       {problem && (
         <Alert severity="error" sx={{ mb: 1 }}>
           {problemText(problem)}
+          {errorsOutside(errs, [...Object.keys(TOOL_LABELS), 'url', 'change_note']).map(([k, v]) => (
+            <Box key={k}>
+              {k}: {v}
+            </Box>
+          ))}
         </Alert>
       )}
       {saved && (
