@@ -247,7 +247,7 @@ function Timeline({ events, selected, onSelect }: { events: ExecEvent[]; selecte
             <Box component="span" sx={{ flexShrink: 0, width: 48, textAlign: 'right', fontFamily: 'monospace' }}>
               {e.seq}
             </Box>
-            <Box component="span" sx={{ flexShrink: 0, width: 84, fontFamily: 'monospace' }}>
+            <Box component="span" sx={{ flexShrink: 0, width: 110, fontFamily: 'monospace' }}>
               {new Date(e.at).toLocaleTimeString()}
             </Box>
             <Box component="span" sx={{ flexShrink: 0, width: 150, fontWeight: 600, color: statusColour(st, mode) }}>
