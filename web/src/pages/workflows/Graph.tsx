@@ -110,8 +110,8 @@ export function Graph({
     selected: e.id === selected,
     deletable: editable,
     animated: false,
-    markerEnd: { type: MarkerType.ArrowClosed, width: 18, height: 18 },
-    style: e.implicit ? { strokeDasharray: '6 4' } : undefined,
+    markerEnd: { type: MarkerType.ArrowClosed, width: 18, height: 18, color: theme.palette.text.secondary },
+    style: { stroke: theme.palette.text.secondary, strokeWidth: 1.5, ...(e.implicit ? { strokeDasharray: '6 4' } : {}) },
     ariaLabel: `${e.target} gets the output of ${e.source}${e.implicit ? ' (every earlier task)' : ''}`,
     data: { implicit: e.implicit },
   }));
