@@ -56,7 +56,12 @@ export function Layout({ mode, onToggleMode }: { mode: Mode; onToggleMode: () =>
           <Typography component="span" variant="h6" sx={{ fontWeight: 700 }}>
             troupe
           </Typography>
-          <Box component="nav" aria-label="Main" sx={{ display: 'flex', gap: 1, flexGrow: 1 }}>
+          {/* Seven pages, the switcher and two buttons fit one line at 1280 px. */}
+          <Box
+            component="nav"
+            aria-label="Main"
+            sx={{ display: 'flex', gap: 0.5, flexGrow: 1, '& .MuiButton-root': { minWidth: 0, px: 1 } }}
+          >
             <Button component={NavLink} to="/models" color="inherit">
               Models
             </Button>
@@ -96,10 +101,10 @@ export function Layout({ mode, onToggleMode }: { mode: Mode; onToggleMode: () =>
               </Select>
             </FormControl>
           )}
-          <Button color="inherit" onClick={onToggleMode}>
+          <Button color="inherit" onClick={onToggleMode} sx={{ whiteSpace: 'nowrap' }}>
             {mode === 'light' ? 'Dark' : 'Light'} theme
           </Button>
-          <Button color="inherit" onClick={() => void signOut()}>
+          <Button color="inherit" onClick={() => void signOut()} sx={{ whiteSpace: 'nowrap' }}>
             Sign out
           </Button>
         </Toolbar>
