@@ -12,12 +12,15 @@
 #include <math.h>
 #include <pthread.h>
 #include <regex.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define PATH_MAX_BYTES 1024
 #define RE_CACHE       32
+#define RE_COST_MAX    1000 /* atom copies regcomp may build for one pattern (ere_bounded) */
+#define RE_DEPTH_MAX   32   /* nested groups */
 
 /* ---- paths ---- */
 
@@ -452,6 +455,8 @@ static int re_translate(const char *src, struct buf *out, const char **why)
 	return 0;
 }
 
+static bool ere_bounded(const char *s);
+
 /* Compiles an ECMA-262 pattern; 0, or -1 with *why. */
 static int re_build(const char *src, regex_t *re, const char **why)
 {
@@ -466,6 +471,11 @@ static int re_build(const char *src, regex_t *re, const char **why)
 	if (re_translate(src, &ere, why) < 0)
 		goto out;
 	(void) buf_append(&ere, "", 0);
+	if (!ere_bounded(ere.data)) {
+		*why = "repeats more than this engine allows (a quantifier right after another, or repetitions that "
+		       "multiply past 1000 copies)";
+		goto out;
+	}
 	if (jsonschema_regcomp(re, ere.data) < 0) {
 		*why = "is not a valid regular expression";
 		goto out;
@@ -476,8 +486,121 @@ out:
 	return rc;
 }
 
+/* The end of the bracket expression that starts at s[0] == '[' (POSIX
+ * 9.3.5: a leading "^", a leading "]" as itself, "[:class:]", "[=e=]" and
+ * "[.c.]" inside), or NULL when it never ends. */
+static const char *ere_bracket_end(const char *s)
+{
+	size_t i = 1;
+	if (s[i] == '^')
+		i++;
+	if (s[i] == ']')
+		i++;
+	for (; s[i] && s[i] != ']'; i++) {
+		if (s[i] == '[' && (s[i + 1] == ':' || s[i + 1] == '=' || s[i + 1] == '.')) {
+			const char *close = strchr("]:=.", s[i + 1]);
+			const char *end = strstr(s + i + 2, (char[]){*close, ']', '\0'});
+			if (!end)
+				return NULL;
+			i = (size_t) (end - s) + 1;
+		}
+	}
+	return s[i] ? s + i : NULL;
+}
+
+/* How many copies of the atom a quantifier at s asks glibc's regcomp to
+ * build (it expands "x{n,m}" into m copies and "x+" into "xx*"), 1 for
+ * "*" and "?", 0 when s is no quantifier; *len gets its length. */
+static size_t ere_number(const char *s, uint64_t *v)
+{
+	size_t i = 0;
+	for (*v = 0; s[i] >= '0' && s[i] <= '9'; i++)
+		if (*v <= RE_COST_MAX)
+			*v = *v * 10 + (uint64_t) (s[i] - '0');
+	return i;
+}
+
+static uint64_t ere_quantifier(const char *s, size_t *len)
+{
+	uint64_t n, m;
+	size_t i = 1, used;
+	*len = 1;
+	if (*s == '*' || *s == '?')
+		return 1;
+	if (*s == '+')
+		return 2;
+	if (*s != '{' || !(used = ere_number(s + i, &n)))
+		return 0;
+	i += used, m = n;
+	if (s[i] == ',') {
+		i++;
+		used = ere_number(s + i, &m);
+		if (!used)
+			m = n + 1; /* "{n,}": n copies and a star */
+		i += used;
+	}
+	if (s[i] != '}')
+		return 0;
+	*len = i + 1;
+	return m > n ? m : (n ? n : 1);
+}
+
+/* True when regcomp can build ere in bounded time and memory. glibc's
+ * regcomp (2.36) builds a copy of an atom per repetition and takes time
+ * exponential in stacked quantifiers ("a+++...": 24 of them ran past 10 s
+ * and gigabytes, found by the fuzz smoke), and "(a{1000}){1000}" takes
+ * 200 MB. So a quantifier right after a quantifier is refused (neither
+ * ECMA-262 nor I-Regexp, RFC 9485 section 4, allows one: a lazy "?" is
+ * dropped before it gets here), and so is a pattern whose copies, summed
+ * over the pattern and multiplied through nested groups, pass
+ * RE_COST_MAX. */
+static bool ere_bounded(const char *s)
+{
+	uint64_t seq[RE_DEPTH_MAX + 1] = {0}; /* copies so far at each open group */
+	uint64_t last = 0;                    /* copies of the last atom: what a quantifier multiplies */
+	bool quantified = false;
+	int d = 0;
+
+	for (size_t i = 0; s[i]; i++) {
+		size_t qlen;
+		uint64_t f = ere_quantifier(s + i, &qlen);
+		if (f) {
+			if (quantified)
+				return false;
+			seq[d] += last * (f - 1);
+			i += qlen - 1;
+			quantified = true;
+		} else if (s[i] == '(') {
+			if (++d > RE_DEPTH_MAX)
+				return false;
+			seq[d] = 0, last = 0, quantified = false;
+		} else if (s[i] == ')' && d > 0) {
+			last = seq[d] ? seq[d] : 1;
+			seq[--d] += last;
+			quantified = false;
+		} else if (s[i] == '|' || s[i] == '^' || s[i] == '$') {
+			last = 0, quantified = false;
+		} else {
+			if (s[i] == '\\' && s[i + 1])
+				i++;
+			else if (s[i] == '[') {
+				const char *end = ere_bracket_end(s + i);
+				if (!end)
+					return false;
+				i = (size_t) (end - s);
+			}
+			seq[d] += 1, last = 1, quantified = false;
+		}
+		if (seq[d] > RE_COST_MAX)
+			return false;
+	}
+	return seq[0] <= RE_COST_MAX;
+}
+
 int jsonschema_regcomp(regex_t *re, const char *ere)
 {
+	if (!ere_bounded(ere))
+		return -1;
 	locale_t old = utf8_enter();
 	int rc = regcomp(re, ere, REG_EXTENDED | REG_NOSUB);
 	utf8_leave(old);

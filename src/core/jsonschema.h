@@ -59,7 +59,11 @@ int jsonschema_path_name(struct buf *b, const char *name);
 /* POSIX extended expressions compiled and searched in a per-thread
  * C.UTF-8 locale ("." is one character; the process's locale is left
  * alone): the patterns here and json_query's match() and search().
- * jsonschema_regcomp returns 0 or -1 (then re needs no regfree). */
+ * jsonschema_regcomp returns 0 or -1 (then re needs no regfree); it
+ * refuses, before glibc's regcomp sees them, expressions that would take it
+ * unbounded time or memory: a quantifier right after another (exponential;
+ * neither ECMA-262 nor I-Regexp, RFC 9485 section 4, allows one) and
+ * repetitions whose copies, multiplied through nested groups, pass 1000. */
 int jsonschema_regcomp(regex_t *re, const char *ere);
 bool jsonschema_regsearch(const regex_t *re, const char *s, size_t n);
 

@@ -99,6 +99,12 @@ static const struct {
     {&filter_doc, NULL, "$.a[?match(@.b, $.e)]", "[]"},
     {&filter_doc, NULL, "$.a[?search(@.b, '(')]", "[]"},
     {&filter_doc, NULL, "$.a[?search(@.b, '\\\\p{L}')]", "[]"},
+    /* a pattern regcomp cannot build in bounded time or memory is not a
+     * valid I-Regexp (RFC 9485 4: one quantifier per atom): no match */
+    {NULL, "[\"88\", \"aa\"]", "$[?search(@, '8++++++++++++++++++++++++')]", "[]"},
+    {NULL, "[\"88\", \"aa\"]", "$[?search(@, '8+*')]", "[]"},
+    {NULL, "[\"88\", \"aa\"]", "$[?match(@, '(8{1000}){1000}')]", "[]"},
+    {NULL, "[\"88\", \"aa\"]", "$[?match(@, '(8{1}){2}')]", "[\"88\"]"},
     /* match/search: a pattern that is not a string, anchors, case classes */
     {NULL, "[\"1\", \"a\"]", "$[?match(@, 1)]", "[]"},
     {NULL, "[\"1\", \"a\"]", "$[?search(@, null)]", "[]"},

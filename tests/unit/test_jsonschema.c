@@ -197,6 +197,22 @@ static void test_check(void)
 	    {"{\"pattern\": \"(a)\\\\1\"}", "schema.pattern: the pattern uses a backreference, which is not supported"},
 	    {"{\"pattern\": \"[a\"}", "schema.pattern: the pattern has an unclosed ["},
 	    {"{\"pattern\": \"a(\"}", "schema.pattern: the pattern is not a valid regular expression"},
+	    /* what glibc's regcomp cannot build in bounded time or memory (ere_bounded) */
+	    {"{\"pattern\": \"8++++++++++++++++++++++++\"}",
+	     "schema.pattern: the pattern repeats more than this engine allows (a quantifier right after another, or "
+	     "repetitions that multiply past 1000 copies)"},
+	    {"{\"pattern\": \"a*{2}\"}",
+	     "schema.pattern: the pattern repeats more than this engine allows (a quantifier right after another, or "
+	     "repetitions that multiply past 1000 copies)"},
+	    {"{\"pattern\": \"(a{1000}){1000}\"}",
+	     "schema.pattern: the pattern repeats more than this engine allows (a quantifier right after another, or "
+	     "repetitions that multiply past 1000 copies)"},
+	    {"{\"pattern\": \"((a{10}){10}b){11}\"}",
+	     "schema.pattern: the pattern repeats more than this engine allows (a quantifier right after another, or "
+	     "repetitions that multiply past 1000 copies)"},
+	    {"{\"pattern\": \"[a-z]{1,600}[0-9]{1,600}\"}",
+	     "schema.pattern: the pattern repeats more than this engine allows (a quantifier right after another, or "
+	     "repetitions that multiply past 1000 copies)"},
 	    {"{\"patternProperties\": {\"\\\\p{L}\": {}}}",
 	     "schema.patternProperties[\"\\\\p{L}\"]: the pattern uses an escape that is not supported (\\p{...}, "
 	     "\\x.., \\c.., \\k<...>)"},
@@ -325,6 +341,11 @@ static void test_validate(void)
 	    {"{\"pattern\": \"^[\\\\]\\\\-^a]+$\"}", "\"b\"", "$: must match the pattern \"^[\\\\]\\\\-^a]+$\""},
 	    {"{\"pattern\": \"a{\"}", "\"xa{\"", ""},
 	    {"{\"pattern\": \"^\\\\u00e9+$\"}", "\"\xc3\xa9\xc3\xa9\"", ""},
+	    /* repetition within ere_bounded's limit still works */
+	    {"{\"pattern\": \"^.{1,1000}$\"}", "\"abc\"", ""},
+	    {"{\"pattern\": \"^(a{2}){3}[\\\\]x]{1,3}$\"}", "\"aaaaaa]x\"", ""},
+	    {"{\"pattern\": \"^(a{2}){3}$\"}", "\"aaaaa\"", "$: must match the pattern \"^(a{2}){3}$\""},
+	    {"{\"pattern\": \"^[a-z]{2}\\\\d+?x*$\"}", "\"ab1x\"", ""},
 	    {"{\"pattern\": \"caf\\\\u00e9\"}", "\"cafe\"", "$: must match the pattern \"caf\\\\u00e9\""},
 	    {"{\"pattern\": \"b\"}", "\"a\\u0000b\"", ""},
 	    {"{\"patternProperties\": {\"^x-\": {\"type\": \"string\"}}, \"additionalProperties\": false}",
