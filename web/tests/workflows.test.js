@@ -112,6 +112,18 @@ async function getWf(id = wfId) {
 }
 
 const edgeIds = (page) => page.locator('.react-flow__edge').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')).sort());
+// React Flow draws edges only once it has measured their nodes, a frame or
+// more after a save re-renders the graph: wait for the edges to settle on
+// what is expected (10 s), then assert, so the failure shows the difference.
+async function expectEdges(page, want) {
+  const end = Date.now() + 10000;
+  let got = await edgeIds(page);
+  while (JSON.stringify(got) !== JSON.stringify(want) && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 50));
+    got = await edgeIds(page);
+  }
+  assert.deepEqual(got, want);
+}
 
 // A MUI select: open it, pick the options, close it.
 async function pick(page, combo, names) {
@@ -161,7 +173,7 @@ test('import the crewAI template, edit its graph and form, versions, run (light)
   // The graph: two tasks, one (implicit: every earlier task) context edge.
   await page.locator('.react-flow__node').nth(1).waitFor();
   assert.equal(await page.locator('.react-flow__node').count(), 2);
-  assert.deepEqual(await edgeIds(page), ['research_task->reporting_task']);
+  await expectEdges(page, ['research_task->reporting_task']);
   assert.equal((await getWf()).tasks[1].context, null);
 
   // Drawing the edge makes the context explicit, saved through the API at once.
@@ -176,10 +188,10 @@ test('import the crewAI template, edit its graph and form, versions, run (light)
   await card.locator('[name="tasks[2].expected_output"]').fill('One line');
   await pick(page, card.getByRole('combobox', { name: /^Agent/ }), ['researcher']);
   await page.locator('[data-testid="rf__node-task_3"]').waitFor();
-  assert.deepEqual(await edgeIds(page), ['reporting_task->task_3', 'research_task->reporting_task', 'research_task->task_3']);
+  await expectEdges(page, ['reporting_task->task_3', 'research_task->reporting_task', 'research_task->task_3']);
   await card.getByLabel(/Context: every earlier/).uncheck();
   await pick(page, card.getByRole('combobox', { name: /^Context/ }), ['research_task']);
-  assert.deepEqual(await edgeIds(page), ['reporting_task->task_3', 'research_task->reporting_task']);
+  await expectEdges(page, ['reporting_task->task_3', 'research_task->reporting_task']);
   await page.getByLabel('Change note').fill('a summary task');
   await page.getByRole('button', { name: 'Save', exact: true }).click();
   await page.getByText('Saved as version 3.').waitFor();
@@ -196,7 +208,7 @@ test('import the crewAI template, edit its graph and form, versions, run (light)
   await page.keyboard.press('Delete');
   await page.getByText('Saved as version 5.').waitFor();
   assert.deepEqual((await getWf()).tasks[2].context, ['reporting_task']);
-  assert.deepEqual(await edgeIds(page), ['reporting_task->task_3', 'research_task->reporting_task']);
+  await expectEdges(page, ['reporting_task->task_3', 'research_task->reporting_task']);
   await checkA11y(page, 'editor with graph');
   await shot(page, 'workflow-editor-light');
 
