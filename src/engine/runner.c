@@ -45,6 +45,7 @@ struct pending {
 	int attempt;
 	json_t *data;
 	bool live;   /* output.delta: to live streams only, after the events before it are notified */
+	bool merged; /* an attempt's end stored with its start (one row insert): no row update of its own */
 	int64_t seq; /* set by the transaction that stores it */
 };
 
@@ -64,6 +65,7 @@ struct run {
 	const struct engine_agent **agent_ptrs;
 	const char **agent_ids;    /* per task */
 	const char **distinct;     /* the distinct agents' ids, [0, nresolved) */
+	const char **model_ids;    /* per distinct agent: the model asked for (NULL: the default) */
 	const char **output_files; /* per task: the sanitised artifact name, or NULL */
 	struct model_resolved *resolved;
 	int nresolved;
@@ -73,6 +75,9 @@ struct run {
 	const char **outputs; /* stored outputs of the tasks before first_task */
 	json_t *last_stored;  /* the last task's stored output as stored (borrowed from the load, in a), or NULL */
 	int *attempts_before;
+	json_t *models;     /* the stored map {agent_id: {id, model, prices...}} (owned) */
+	json_t *usage_rows; /* [{task_key, agent_id, usage}] of every ended attempt, stored or not yet (owned):
+	                     * the end's usage is summed from it, not read back */
 	struct engine_crew *crew;
 	/* what the loop has not stored yet */
 	struct pending *ev;
@@ -138,6 +143,8 @@ static void run_free(struct run *run)
 	free(run->rpms);
 	engine_rpm_free(&run->workflow_rpm);
 	json_decref(run->final_output);
+	json_decref(run->models);
+	json_decref(run->usage_rows);
 	free(run->final_error);
 	free(run->failed_task);
 	arena_free(&run->a);
@@ -174,7 +181,18 @@ static enum status resolve_model(struct engine_runner *r, struct run *run, int k
 	json_t *stored = json_object_get(models, agent_id);
 	const char *mid = stored ? str_of(stored, "id") : str_of(agent, "model_id");
 	struct model_resolved *m = &run->resolved[k];
-	enum status st = models_resolve(r->models, run->ws, mid, "chat", run->a, m, p);
+	enum status st = ST_OK;
+	int j = 0;
+	/* agents sharing a model share its resolution: one read and one key opening per model */
+	while (j < k && !(run->model_ids[j] == mid || (run->model_ids[j] && mid && str_eq(run->model_ids[j], mid))))
+		j++;
+	run->model_ids[k] = mid;
+	if (j < k) {
+		*m = run->resolved[j];
+		m->api_key = m->api_key ? arena_strdup(run->a, m->api_key) : NULL; /* each wiped on its own */
+	} else {
+		st = models_resolve(r->models, run->ws, mid, "chat", run->a, m, p);
+	}
 	if (st == ST_NOT_FOUND) {
 		problem_clear(p);
 		return problem_set(p, ST_UNPROCESSABLE,
@@ -266,6 +284,12 @@ static void build_progress(struct run *run, const json_t *stored)
 {
 	size_t j;
 	json_t *row;
+	run->usage_rows = json_array();
+	json_array_foreach(stored, j, row)
+	{
+		if (json_is_object(json_object_get(row, "usage")))
+			json_array_append(run->usage_rows, row);
+	}
 	run->first_task = run->ntasks;
 	for (int i = 0; i < run->ntasks; i++) {
 		json_array_foreach(stored, j, row)
@@ -308,6 +332,7 @@ static enum status build(struct engine_runner *r, struct run *run, const struct 
 	run->tool_ids = arena_zalloc(run->a, sizeof(*run->tool_ids) * (size_t) n);
 	run->agent_ids = arena_zalloc(run->a, sizeof(*run->agent_ids) * (size_t) n);
 	run->distinct = arena_zalloc(run->a, sizeof(*run->distinct) * (size_t) n);
+	run->model_ids = arena_zalloc(run->a, sizeof(*run->model_ids) * (size_t) n);
 	run->output_files = arena_zalloc(run->a, sizeof(*run->output_files) * (size_t) n);
 	run->resolved = arena_zalloc(run->a, sizeof(*run->resolved) * (size_t) n);
 	run->rpms = xcalloc((size_t) n, sizeof(*run->rpms));
@@ -343,6 +368,8 @@ static enum status build(struct engine_runner *r, struct run *run, const struct 
 
 /* ---------------------------------------------------------------- engine callbacks (loop thread) */
 
+static int task_index(const struct run *run, const char *key);
+
 static void on_event(void *ud, const struct engine_event *ev)
 {
 	struct run *run = ud;
@@ -363,7 +390,14 @@ static void on_event(void *ud, const struct engine_event *ev)
 	/* the engine builds each event's data fresh and never changes it after: a reference, not a copy */
 	e->data = json_incref(ev->data);
 	e->live = str_eq(ev->type, "output.delta"); /* never stored */
+	e->merged = false;
 	e->seq = 0;
+	/* the usage the end will sum: what store_event writes into the attempt's row */
+	int i = task_index(run, ev->task_key);
+	json_t *u = json_object_get(ev->data, "usage");
+	if (i >= 0 && u && !json_is_null(u) && (str_eq(ev->type, "task.succeeded") || str_eq(ev->type, "task.failed")))
+		json_array_append_new(run->usage_rows, json_pack("{s:s, s:s, s:O}", "task_key", run->tasks[i].key,
+		                                                 "agent_id", run->agent_ids[i], "usage", u));
 }
 
 static void on_crew_done(void *ud, const struct engine_result *res)
@@ -482,42 +516,70 @@ static int task_index(const struct run *run, const char *key)
 	return -1;
 }
 
-/* What an event changes beside itself (a task attempt's row, its artifact);
- * the events themselves are stored together by store_run. */
-static enum status store_event(struct db_conn *c, struct run *run, struct pending *e, struct problem *p)
+/* The end of attempt (key, attempt) among the turn's events after k, or NULL. */
+static struct pending *attempt_end(struct run *run, int k, const char *key, int attempt)
 {
+	for (int j = k + 1; j < run->nev; j++) {
+		struct pending *e = &run->ev[j];
+		if (e->attempt == attempt && str_eq(e->task_key, key) &&
+		    (str_eq(e->type, "task.succeeded") || str_eq(e->type, "task.failed")))
+			return e;
+	}
+	return NULL;
+}
+
+/* What an event changes beside itself (a task attempt's row, its artifact);
+ * the events themselves are stored together by store_run. An attempt that
+ * starts and ends within the turn is one row insert. */
+static enum status store_event(struct db_conn *c, struct run *run, int k, struct problem *p)
+{
+	struct pending *e = &run->ev[k], *end = NULL;
 	enum status st = ST_OK;
-	if (e->live)
+	if (e->live || e->merged)
 		return ST_OK;
 	int i = task_index(run, e->task_key);
 	char *output = NULL, *usage = NULL;
-	if (i >= 0 && str_eq(e->type, "task.started")) {
-		st = executions_task_started_tx(c, run->ws, run->id, e->task_key, e->attempt, run->agent_ids[i], p);
-	} else if (i >= 0 && str_eq(e->type, "task.succeeded")) {
-		json_t *oj = json_object_get(e->data, "output_json"), *text = json_object_get(e->data, "output");
-		output = dumps(oj && !json_is_null(oj) ? oj : text);
-		usage = dumps(json_object_get(e->data, "usage"));
-		st = executions_task_ended_tx(c, run->ws, run->id, e->task_key, e->attempt, "succeeded", output, NULL,
-		                              usage, p);
-		if (st == ST_OK && run->output_files[i])
-			st = executions_artifact_put_tx(c, run->ws, run->id, e->task_key, run->output_files[i],
-			                                json_string_value(text), json_string_length(text), p);
-	} else if (i >= 0 && str_eq(e->type, "task.failed")) {
-		const char *outcome = str_of(e->data, "outcome");
-		usage = dumps(json_object_get(e->data, "usage"));
-		st = executions_task_ended_tx(c, run->ws, run->id, e->task_key, e->attempt,
-		                              str_eq(outcome, "cancelled") ? "cancelled" : "failed", NULL,
-		                              str_of(e->data, "error"), usage, p);
+	const char *status = NULL, *error = NULL;
+	json_t *text = NULL;
+	if (i >= 0 && str_eq(e->type, "task.started") && !(end = attempt_end(run, k, e->task_key, e->attempt)))
+		return executions_task_started_tx(c, run->ws, run->id, e->task_key, e->attempt, run->agent_ids[i], p);
+	if (end) {
+		end->merged = true;
+		e = end;
 	}
+	if (i >= 0 && str_eq(e->type, "task.succeeded")) {
+		json_t *oj = json_object_get(e->data, "output_json");
+		text = json_object_get(e->data, "output");
+		output = dumps(oj && !json_is_null(oj) ? oj : text);
+		status = "succeeded";
+	} else if (i >= 0 && str_eq(e->type, "task.failed")) {
+		status = str_eq(str_of(e->data, "outcome"), "cancelled") ? "cancelled" : "failed";
+		error = str_of(e->data, "error");
+	}
+	if (status) {
+		usage = dumps(json_object_get(e->data, "usage"));
+		st = end ? executions_task_row_tx(c, run->ws, run->id, e->task_key, e->attempt, run->agent_ids[i],
+		                                  status, output, error, usage, p)
+		         : executions_task_ended_tx(c, run->ws, run->id, e->task_key, e->attempt, status, output, error,
+		                                    usage, p);
+	}
+	if (st == ST_OK && text && run->output_files[i])
+		st = executions_artifact_put_tx(c, run->ws, run->id, e->task_key, run->output_files[i],
+		                                json_string_value(text), json_string_length(text), p);
 	free(output);
 	free(usage);
 	return st;
 }
 
-/* One run's writes of this turn, fenced on its epoch. */
+/* One run's writes of this turn, fenced on its epoch: the fence is the
+ * first statement (at the end, the job's completion, which is fenced the
+ * same way, takes its place), then the attempts' rows, then the events
+ * (with the end: one UPDATE and one INSERT for all). */
 static enum status store_run(struct db_conn *c, struct run *run, struct problem *p)
 {
-	enum status st = jobs_fence_tx(c, run->job_id, run->epoch, p);
+	bool end = run->ended && !run->crew;
+	enum status st =
+	    end ? jobs_complete_tx(c, run->job_id, run->epoch, p) : jobs_fence_tx(c, run->job_id, run->epoch, p);
 	if (st == ST_CONFLICT) {
 		run->conflict = true;
 		problem_clear(p);
@@ -525,27 +587,28 @@ static enum status store_run(struct db_conn *c, struct run *run, struct problem 
 	}
 	struct executions_event *evs = run->nev ? xcalloc((size_t) run->nev, sizeof(*evs)) : NULL;
 	size_t n = 0;
+	for (int k = 0; k < run->nev; k++)
+		run->ev[k].merged = false;
 	for (int k = 0; st == ST_OK && k < run->nev; k++) {
 		struct pending *e = &run->ev[k];
 		if (e->live)
 			continue;
-		st = store_event(c, run, e, p);
+		st = store_event(c, run, k, p);
 		evs[n++] = (struct executions_event){
 		    .type = e->type, .task_key = e->task_key, .attempt = e->attempt, .data = e->data};
 	}
-	/* the turn's events in one seq bump and one INSERT */
-	if (st == ST_OK)
-		st = executions_events_tx(c, run->ws, run->id, evs, n, p);
+	if (st == ST_OK && end) {
+		json_t *usage = executions_usage_sum(run->usage_rows, run->models);
+		st = executions_end_tx(c, run->ws, run->id, run->final, run->final_output, run->final_error, usage, evs,
+		                       n, &run->finish_seq, p);
+		json_decref(usage);
+	} else if (st == ST_OK) {
+		st = executions_events_tx(c, run->ws, run->id, evs, n, p); /* one seq bump and one INSERT */
+	}
 	for (size_t k = 0, j = 0; st == ST_OK && k < (size_t) run->nev; k++)
 		if (!run->ev[k].live)
 			run->ev[k].seq = evs[j++].seq;
 	free(evs);
-	if (st == ST_OK && run->ended && !run->crew) {
-		st = executions_finish_tx(c, run->ws, run->id, run->final, run->final_output, run->final_error,
-		                          &run->finish_seq, p);
-		if (st == ST_OK)
-			st = jobs_complete_tx(c, run->job_id, run->epoch, p);
-	}
 	return st;
 }
 
@@ -801,6 +864,7 @@ struct begin {
 	struct run *run;
 	const json_t *models;
 	int job_attempt;
+	bool interrupted;           /* an attempt was left running */
 	enum executions_status end; /* EXEC_RUNNING: begin; else end at once with this status */
 	const char *error;
 	bool lost, gone;
@@ -817,8 +881,8 @@ static enum status begin_tx(struct db_conn *c, void *ctx, struct problem *p)
 		b->lost = true;
 		return st;
 	}
-	if (st == ST_OK &&
-	    (st = executions_begin_tx(c, run->ws, run->id, b->models, b->job_attempt, &b->seq, p)) == ST_CONFLICT)
+	if (st == ST_OK && (st = executions_begin_tx(c, run->ws, run->id, b->models, b->job_attempt, b->interrupted,
+	                                             &b->seq, p)) == ST_CONFLICT)
 		b->gone = true;
 	if (st == ST_OK && b->end != EXEC_RUNNING) {
 		st = executions_finish_tx(c, run->ws, run->id, b->end, NULL, b->error, &b->seq, p);
@@ -839,6 +903,7 @@ static enum jobs_outcome infra_error(struct engine_runner *r, const struct jobs_
 		struct begin b = {.run = run,
 		                  .models = json_object(),
 		                  .job_attempt = job->attempts,
+		                  .interrupted = true, /* not known: the load may not have read the attempts */
 		                  .end = EXEC_FAILED,
 		                  .error = arena_printf(a, "the worker gave up after %d attempts: %s", job->attempts,
 		                                        p->detail ? p->detail : "database error")};
@@ -884,7 +949,11 @@ static enum jobs_outcome handle(const struct jobs_job *job, struct jobs_run *jr,
 		goto out;
 	}
 	models = er.models ? json_deep_copy(er.models) : json_object();
-	struct begin b = {.run = run, .models = models, .job_attempt = job->attempts, .end = EXEC_RUNNING};
+	struct begin b = {.run = run,
+	                  .models = models,
+	                  .job_attempt = job->attempts,
+	                  .interrupted = er.interrupted,
+	                  .end = EXEC_RUNNING};
 	if (er.cancel_requested) {
 		b.end = EXEC_CANCELLED;
 	} else if ((st = build(r, run, &er, models, p)) == ST_UNPROCESSABLE) {
@@ -913,6 +982,7 @@ static enum jobs_outcome handle(const struct jobs_job *job, struct jobs_run *jr,
 		for (int i = 1; i < r->nloops; i++)
 			if (atomic_load(&r->loops[i].load) < atomic_load(&l->load))
 				l = &r->loops[i];
+		run->models = json_incref(models);
 		run->jr = jobs_run_detach(jr);
 		atomic_fetch_add(&l->load, 1);
 		pthread_mutex_lock(&l->mu);

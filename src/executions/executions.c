@@ -629,8 +629,8 @@ enum status executions_load_run(struct db *db, const char *id, struct arena *a, 
 	struct db_res *r, *tr;
 	memset(out, 0, sizeof(*out));
 	enum status st = db_exec1(db, DB_READ, a, &r,
-	                          "SELECT workspace_id, status, snapshot, inputs, models, cancel_requested_at FROM "
-	                          "executions WHERE id = ?",
+	                          "SELECT workspace_id, status, snapshot, inputs, models, cancel_requested_at, "
+	                          "started_at FROM executions WHERE id = ?",
 	                          DB_ARGS(db_text(id)), p);
 	if (st != ST_OK)
 		return st;
@@ -643,34 +643,47 @@ enum status executions_load_run(struct db *db, const char *id, struct arena *a, 
 	out->inputs = own(a, column_json(r, 0, 3));
 	out->models = db_res_null(r, 0, 4) ? NULL : own(a, column_json(r, 0, 4));
 	out->cancel_requested = !db_res_null(r, 0, 5);
+	out->tasks = own(a, json_array());
+	/* attempts are written only after started_at is set (executions_begin_tx, same transaction as
+	 * the first attempt's or earlier): a first start has none to read */
+	if (db_res_null(r, 0, 6))
+		goto check;
 	st = db_exec1(db, DB_READ, a, &tr,
-	              "SELECT task_key, attempt, status, output FROM execution_tasks WHERE workspace_id = ? AND "
-	              "execution_id = ? ORDER BY task_key, attempt",
+	              "SELECT task_key, attempt, status, output, agent_id, usage FROM execution_tasks WHERE "
+	              "workspace_id = ? AND execution_id = ? ORDER BY task_key, attempt",
 	              DB_ARGS(db_text(out->workspace_id), db_text(id)), p);
 	if (st != ST_OK)
 		return st;
-	out->tasks = own(a, json_array());
-	for (int i = 0; i < db_res_rows(tr); i++)
-		json_array_append_new(out->tasks, json_pack("{s:s, s:I, s:s, s:o}", "task_key", db_res_text(tr, i, 0),
-		                                            "attempt", (json_int_t) db_res_int(tr, i, 1), "status",
-		                                            db_res_text(tr, i, 2), "output", column_json(tr, i, 3)));
+	for (int i = 0; i < db_res_rows(tr); i++) {
+		const char *status = db_res_text(tr, i, 2);
+		out->interrupted = out->interrupted || str_eq(status, "running");
+		json_array_append_new(out->tasks,
+		                      json_pack("{s:s, s:I, s:s, s:o, s:s?, s:o}", "task_key", db_res_text(tr, i, 0),
+		                                "attempt", (json_int_t) db_res_int(tr, i, 1), "status", status,
+		                                "output", column_json(tr, i, 3), "agent_id", db_res_text(tr, i, 4),
+		                                "usage", column_json(tr, i, 5)));
+	}
+check:
 	if (!json_is_object(out->snapshot) || !json_is_object(out->inputs))
 		return problem_set(p, ST_INTERNAL, "the execution's stored snapshot or inputs do not read");
 	return ST_OK;
 }
 
 enum status executions_begin_tx(struct db_conn *c, const char *ws, const char *id, const json_t *models,
-                                int job_attempt, int64_t *seq_out, struct problem *p)
+                                int job_attempt, bool interrupted, int64_t *seq_out, struct problem *p)
 {
 	struct arena *a = arena_new();
+	struct db_res *r = NULL;
 	int64_t now = time_now_ms();
-	enum status st = db_query(c, a, NULL,
+	/* execution.started's seq taken by the same statement: one round trip, not two */
+	enum status st = db_query(c, a, &r,
 	                          "UPDATE executions SET status = 'running', started_at = COALESCE(started_at, ?), "
-	                          "models = ? WHERE workspace_id = ? AND id = ? AND status IN ('queued', 'running')",
+	                          "models = ?, last_seq = last_seq + 1 WHERE workspace_id = ? AND id = ? AND status IN "
+	                          "('queued', 'running') RETURNING last_seq",
 	                          DB_ARGS(db_int(now), db_text(dump(models, a)), db_text(ws), db_text(id)), p);
-	if (st == ST_OK && db_changes(c) != 1)
+	if (st == ST_OK && db_res_rows(r) != 1)
 		st = problem_set(p, ST_CONFLICT, "the execution is no longer queued or running");
-	if (st == ST_OK)
+	if (st == ST_OK && interrupted)
 		st = db_query(
 		    c, a, NULL,
 		    "UPDATE execution_tasks SET status = 'failed', error = ?, ended_at = ? WHERE workspace_id = "
@@ -680,8 +693,11 @@ enum status executions_begin_tx(struct db_conn *c, const char *ws, const char *i
 		    p);
 	if (st == ST_OK) {
 		json_t *d = json_pack("{s:i}", "job_attempt", job_attempt);
-		st = executions_event_tx(c, ws, id, "execution.started", NULL, 0, d, seq_out, p);
+		struct executions_event ev = {.type = "execution.started", .data = d, .seq = db_res_int(r, 0, 0)};
+		st = insert_events(c, ws, id, &ev, 1, a, p);
 		json_decref(d);
+		if (st == ST_OK && seq_out)
+			*seq_out = ev.seq;
 	}
 	arena_free(&a);
 	return st;
@@ -695,6 +711,20 @@ enum status executions_task_started_tx(struct db_conn *c, const char *ws, const 
 	                "started_at) VALUES (?, ?, ?, ?, ?, 'running', ?)",
 	                DB_ARGS(db_text(id), db_text(task_key), db_int(attempt), db_text(ws), db_text(agent_id),
 	                        db_int(time_now_ms())),
+	                p);
+}
+
+enum status executions_task_row_tx(struct db_conn *c, const char *ws, const char *id, const char *task_key, int attempt,
+                                   const char *agent_id, const char *status, const char *output, const char *error,
+                                   const char *usage, struct problem *p)
+{
+	int64_t now = time_now_ms();
+	return db_query(c, NULL, NULL,
+	                "INSERT INTO execution_tasks (execution_id, task_key, attempt, workspace_id, agent_id, status, "
+	                "output, error, usage, started_at, ended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	                DB_ARGS(db_text(id), db_text(task_key), db_int(attempt), db_text(ws), db_text(agent_id),
+	                        db_text(status), db_text(output), db_text(error), db_text(usage), db_int(now),
+	                        db_int(now)),
 	                p);
 }
 
@@ -820,7 +850,45 @@ static json_t *groups_json(const struct usage_group *g, int n)
 	return o;
 }
 
-/* Usage of every attempt of the execution, per task, agent and model. */
+json_t *executions_usage_sum(const json_t *rows, const json_t *models)
+{
+	size_t rows_n = json_array_size(rows), i;
+	int nt = 0, na = 0, nm = 0, max = (int) rows_n + 1;
+	struct usage_group *bt = xcalloc((size_t) max, sizeof(*bt));
+	struct usage_group *ba = xcalloc((size_t) max, sizeof(*ba));
+	struct usage_group *bm = xcalloc((size_t) max, sizeof(*bm));
+	struct usage_sum all = {0};
+	json_t *row;
+	json_array_foreach(rows, i, row)
+	{
+		json_t *u = json_object_get(row, "usage");
+		const char *task = json_string_value(json_object_get(row, "task_key"));
+		const char *agent = json_string_value(json_object_get(row, "agent_id"));
+		const char *model =
+		    agent ? json_string_value(json_object_get(json_object_get(models, agent), "model")) : NULL;
+		if (!json_is_object(u))
+			continue;
+		usage_add(&all, u);
+		if (task)
+			group_add(bt, &nt, max, task, u);
+		if (agent)
+			group_add(ba, &na, max, agent, u);
+		if (model)
+			group_add(bm, &nm, max, model, u);
+	}
+	json_t *o = usage_json(&all);
+	json_object_del(o, "llm_calls");
+	json_object_del(o, "tool_calls");
+	json_object_set_new(o, "by_task", groups_json(bt, nt));
+	json_object_set_new(o, "by_agent", groups_json(ba, na));
+	json_object_set_new(o, "by_model", groups_json(bm, nm));
+	free(bt);
+	free(ba);
+	free(bm);
+	return o;
+}
+
+/* Usage of every attempt of the execution, per task, agent and model, read back from its rows. */
 static enum status usage_total(struct db_conn *c, const char *ws, const char *id, struct arena *a, json_t **out,
                                struct problem *p)
 {
@@ -835,60 +903,64 @@ static enum status usage_total(struct db_conn *c, const char *ws, const char *id
 	if (st != ST_OK)
 		return st;
 	json_t *models = db_res_rows(mr) ? own(a, column_json(mr, 0, 0)) : NULL;
-	int rows = db_res_rows(r), nt = 0, na = 0, nm = 0;
-	struct usage_group *bt = arena_zalloc(a, sizeof(*bt) * (size_t) (rows + 1));
-	struct usage_group *ba = arena_zalloc(a, sizeof(*ba) * (size_t) (rows + 1));
-	struct usage_group *bm = arena_zalloc(a, sizeof(*bm) * (size_t) (rows + 1));
-	struct usage_sum all = {0};
-	for (int i = 0; i < rows; i++) {
-		json_t *u = own(a, column_json(r, i, 2));
-		const char *agent = db_res_text(r, i, 1);
-		const char *model =
-		    agent ? json_string_value(json_object_get(json_object_get(models, agent), "model")) : NULL;
-		usage_add(&all, u);
-		group_add(bt, &nt, rows, db_res_text(r, i, 0), u);
-		if (agent)
-			group_add(ba, &na, rows, agent, u);
-		if (model)
-			group_add(bm, &nm, rows, model, u);
-	}
-	json_t *o = usage_json(&all);
-	json_object_del(o, "llm_calls");
-	json_object_del(o, "tool_calls");
-	json_object_set_new(o, "by_task", groups_json(bt, nt));
-	json_object_set_new(o, "by_agent", groups_json(ba, na));
-	json_object_set_new(o, "by_model", groups_json(bm, nm));
-	*out = own(a, o);
+	json_t *rows = own(a, json_array());
+	for (int i = 0; i < db_res_rows(r); i++)
+		json_array_append_new(rows, json_pack("{s:s?, s:s?, s:o}", "task_key", db_res_text(r, i, 0), "agent_id",
+		                                      db_res_text(r, i, 1), "usage", column_json(r, i, 2)));
+	*out = own(a, executions_usage_sum(rows, models));
 	return ST_OK;
+}
+
+enum status executions_end_tx(struct db_conn *c, const char *ws, const char *id, enum executions_status st_end,
+                              const json_t *output, const char *error, const json_t *usage,
+                              struct executions_event *evs, size_t n, int64_t *seq_out, struct problem *p)
+{
+	struct arena *a = arena_new();
+	struct db_res *r = NULL;
+	enum status st = ST_OK;
+	json_t *summed = NULL;
+	if (!usage && (st = usage_total(c, ws, id, a, &summed, p)) == ST_OK)
+		usage = summed;
+	json_t *err = error ? own(a, json_string(error)) : NULL;
+	/* the status, and the seqs of the turn's events and of execution.<status>, in one statement */
+	if (st == ST_OK)
+		st = db_query(
+		    c, a, &r,
+		    "UPDATE executions SET status = ?, output = ?, error = ?, usage = ?, ended_at = ?, "
+		    "cancel_requested_at = NULL, last_seq = last_seq + ? WHERE workspace_id = ? AND id = ? AND "
+		    "status IN ('queued', 'running') RETURNING last_seq",
+		    DB_ARGS(db_text(executions_status_name(st_end)), output ? db_text(dump(output, a)) : db_null(),
+		            err ? db_text(dump(err, a)) : db_null(), db_text(dump(usage, a)), db_int(time_now_ms()),
+		            db_int((int64_t) n + 1), db_text(ws), db_text(id)),
+		    p);
+	if (st == ST_OK && db_res_rows(r) != 1)
+		st = problem_set(p, ST_CONFLICT, "the execution is not running");
+	if (st != ST_OK)
+		goto out;
+	int64_t first = db_res_int(r, 0, 0) - (int64_t) n;
+	json_t *d = own(a, json_pack("{s:O?, s:O?, s:O}", "output", output, "error", err, "usage", usage));
+	struct executions_event *all = arena_zalloc(a, sizeof(*all) * (n + 1));
+	for (size_t i = 0; i < n; i++) {
+		evs[i].seq = first + (int64_t) i;
+		all[i] = evs[i];
+	}
+	all[n] = (struct executions_event){.type = arena_printf(a, "execution.%s", executions_status_name(st_end)),
+	                                   .data = d,
+	                                   .seq = first + (int64_t) n};
+	for (size_t i = 0; st == ST_OK && i <= n; i += EXECUTIONS_EVENTS_CHUNK)
+		st = insert_events(c, ws, id, all + i,
+		                   n + 1 - i < EXECUTIONS_EVENTS_CHUNK ? n + 1 - i : EXECUTIONS_EVENTS_CHUNK, a, p);
+	if (st == ST_OK && seq_out)
+		*seq_out = all[n].seq;
+out:
+	arena_free(&a);
+	return st;
 }
 
 enum status executions_finish_tx(struct db_conn *c, const char *ws, const char *id, enum executions_status st_end,
                                  const json_t *output, const char *error, int64_t *seq_out, struct problem *p)
 {
-	struct arena *a = arena_new();
-	json_t *usage = NULL;
-	enum status st = usage_total(c, ws, id, a, &usage, p);
-	json_t *err = error ? own(a, json_string(error)) : NULL;
-	if (st == ST_OK)
-		st = db_query(c, a, NULL,
-		              "UPDATE executions SET status = ?, output = ?, error = ?, usage = ?, ended_at = ?, "
-		              "cancel_requested_at = NULL WHERE workspace_id = ? AND id = ? AND status IN ('queued', "
-		              "'running')",
-		              DB_ARGS(db_text(executions_status_name(st_end)),
-		                      output ? db_text(dump(output, a)) : db_null(),
-		                      err ? db_text(dump(err, a)) : db_null(), db_text(dump(usage, a)),
-		                      db_int(time_now_ms()), db_text(ws), db_text(id)),
-		              p);
-	if (st == ST_OK && db_changes(c) != 1)
-		st = problem_set(p, ST_CONFLICT, "the execution is not running");
-	if (st == ST_OK) {
-		json_t *d = json_pack("{s:O?, s:O?, s:O}", "output", output, "error", err, "usage", usage);
-		st = executions_event_tx(c, ws, id, arena_printf(a, "execution.%s", executions_status_name(st_end)),
-		                         NULL, 0, d, seq_out, p);
-		json_decref(d);
-	}
-	arena_free(&a);
-	return st;
+	return executions_end_tx(c, ws, id, st_end, output, error, NULL, NULL, 0, seq_out, p);
 }
 
 struct dead {

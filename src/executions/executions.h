@@ -244,7 +244,9 @@ enum status executions_resume(struct db *db, const struct actor *who, const char
 
 /* What a worker needs to run an execution. Not workspace-scoped: the id
  * comes from the execution's own job. tasks: the stored attempts
- * [{task_key, attempt, status, output}] by task and attempt. */
+ * [{task_key, attempt, status, output, agent_id, usage}] by task and
+ * attempt (not read on a first start: started_at is null, there are none);
+ * interrupted: one of them is still running (a worker died in it). */
 struct executions_run {
 	const char *workspace_id;
 	enum executions_status status;
@@ -252,16 +254,19 @@ struct executions_run {
 	json_t *models; /* {agent_id: {id, name, provider, model, input_per_mtok, output_per_mtok, priced}} or NULL */
 	json_t *tasks;
 	bool cancel_requested;
+	bool interrupted;
 };
 enum status executions_load_run(struct db *db, const char *id, struct arena *a, struct executions_run *out,
                                 struct problem *p);
 
 /* queued|running -> running (a reclaim finds it running): stores the
  * resolved models, ends the attempts a dead worker left running as failed
- * ("interrupted"), writes execution.started. ST_CONFLICT when the execution
- * is no longer queued or running (cancelled meanwhile). */
+ * ("interrupted"; only when the load saw one: interrupted), writes
+ * execution.started (its seq taken by the status UPDATE: two statements in
+ * all on a first start). ST_CONFLICT when the execution is no longer queued
+ * or running (cancelled meanwhile). */
 enum status executions_begin_tx(struct db_conn *c, const char *ws, const char *id, const json_t *models,
-                                int job_attempt, int64_t *seq_out, struct problem *p);
+                                int job_attempt, bool interrupted, int64_t *seq_out, struct problem *p);
 
 /* An attempt's row: inserted running, ended succeeded|failed|cancelled
  * with its output (JSON text: a string, or the object of a JSON output),
@@ -271,6 +276,11 @@ enum status executions_task_started_tx(struct db_conn *c, const char *ws, const 
 enum status executions_task_ended_tx(struct db_conn *c, const char *ws, const char *id, const char *task_key,
                                      int attempt, const char *status, const char *output, const char *error,
                                      const char *usage, struct problem *p);
+/* An attempt that started and ended within one write (one loop turn): its
+ * row inserted ended, one statement where started + ended cost two. */
+enum status executions_task_row_tx(struct db_conn *c, const char *ws, const char *id, const char *task_key, int attempt,
+                                   const char *agent_id, const char *status, const char *output, const char *error,
+                                   const char *usage, struct problem *p);
 
 /* A task's output_file: name is the file name the task asked for (after
  * its placeholders were filled); only its last path segment is kept, with
@@ -289,6 +299,22 @@ bool executions_artifact_name(const char *raw, char *out, size_t n);
  * its execution.<status> event (*seq_out, may be NULL: its seq). */
 enum status executions_finish_tx(struct db_conn *c, const char *ws, const char *id, enum executions_status st,
                                  const json_t *output, const char *error, int64_t *seq_out, struct problem *p);
+
+/* executions_finish_tx for a writer that carries what it needs: usage as
+ * stored (NULL: summed from the attempts' rows, two reads) and the n events
+ * written before the end in the same turn (their seqs set), stored with
+ * execution.<status> by one UPDATE (status, last_seq + n + 1) and one
+ * multi-row INSERT. */
+enum status executions_end_tx(struct db_conn *c, const char *ws, const char *id, enum executions_status st,
+                              const json_t *output, const char *error, const json_t *usage,
+                              struct executions_event *evs, size_t n, int64_t *seq_out, struct problem *p);
+
+/* The usage object executions_finish_tx stores ({prompt_tokens,
+ * completion_tokens, cached_tokens, cost, currency, by_task, by_agent,
+ * by_model}) summed over rows [{task_key, agent_id, usage}] (rows whose
+ * usage is not an object are skipped); models: the stored map, for the
+ * model names. A new reference. */
+json_t *executions_usage_sum(const json_t *rows, const json_t *models);
 
 /* Dead letters: ends failed, with the job's last error, each queued or
  * running execution whose job went dead or failed at or after since_ms (a
