@@ -38,7 +38,8 @@
 #define RETRY_WAIT_MS      5    /* the wait of a turn with nothing in flight but writes to retry */
 #define WRITE_FAILURES_MAX 3    /* consecutive failed writes of a run before its job is retried */
 
-enum drop { DROP_NONE = 0, DROP_LOST, DROP_RETRY, DROP_HAND_BACK };
+/* DROP_GONE: the execution was cancelled while queued before the run began (its job completed with the begin) */
+enum drop { DROP_NONE = 0, DROP_LOST, DROP_RETRY, DROP_HAND_BACK, DROP_GONE };
 
 struct pending {
 	char *type, *task_key;
@@ -75,7 +76,13 @@ struct run {
 	const char **outputs; /* stored outputs of the tasks before first_task */
 	json_t *last_stored;  /* the last task's stored output as stored (borrowed from the load, in a), or NULL */
 	int *attempts_before;
-	json_t *models;     /* the stored map {agent_id: {id, model, prices...}} (owned) */
+	json_t *models; /* the stored map {agent_id: {id, model, prices...}} (owned) */
+	/* the begin (queued -> running, execution.started) is written by the loop's first flush of the run */
+	bool begun;
+	bool interrupted; /* the load saw an attempt left running */
+	int job_attempt;
+	int64_t begin_seq;  /* execution.started's seq, set by the transaction that stores it */
+	bool gone;          /* set by the same when the execution was no longer queued or running */
 	json_t *usage_rows; /* [{task_key, agent_id, usage}] of every ended attempt, stored or not yet (owned):
 	                     * the end's usage is summed from it, not read back */
 	struct engine_crew *crew;
@@ -587,17 +594,33 @@ static enum status store_run(struct db_conn *c, struct run *run, struct problem 
 	}
 	struct executions_event *evs = run->nev ? xcalloc((size_t) run->nev, sizeof(*evs)) : NULL;
 	size_t n = 0;
-	for (int k = 0; k < run->nev; k++)
-		run->ev[k].merged = false;
-	for (int k = 0; st == ST_OK && k < run->nev; k++) {
+	for (int k = 0; k < run->nev; k++) {
 		struct pending *e = &run->ev[k];
-		if (e->live)
-			continue;
-		st = store_event(c, run, k, p);
-		evs[n++] = (struct executions_event){
-		    .type = e->type, .task_key = e->task_key, .attempt = e->attempt, .data = e->data};
+		e->merged = false;
+		if (!e->live)
+			evs[n++] = (struct executions_event){
+			    .type = e->type, .task_key = e->task_key, .attempt = e->attempt, .data = e->data};
 	}
-	if (st == ST_OK && end) {
+	/* the first write of a run begins it: execution.started, then the turn's events (one UPDATE, one INSERT) */
+	bool with_begin = !run->begun && !end;
+	if (!run->begun) {
+		st = executions_begin_tx(c, run->ws, run->id, run->models, run->job_attempt, run->interrupted,
+		                         with_begin ? evs : NULL, with_begin ? n : 0, &run->begin_seq, p);
+		if (st == ST_CONFLICT) { /* cancelled while queued: nothing of the run is written; its job ends */
+			problem_clear(p);
+			run->gone = true;
+			run->begin_seq = 0;
+			st = end ? ST_OK : jobs_complete_tx(c, run->job_id, run->epoch, p);
+			free(evs);
+			return st;
+		}
+	}
+	for (int k = 0; st == ST_OK && k < run->nev; k++)
+		if (!run->ev[k].live)
+			st = store_event(c, run, k, p);
+	if (st == ST_OK && with_begin) {
+		/* the events are stored with the begin */
+	} else if (st == ST_OK && end) {
 		json_t *usage = executions_usage_sum(run->usage_rows, run->models);
 		st = executions_end_tx(c, run->ws, run->id, run->final, run->final_output, run->final_error, usage, evs,
 		                       n, &run->finish_seq, p);
@@ -623,6 +646,8 @@ static enum status batch_tx(struct db_conn *c, void *ctx, struct problem *p)
 	enum status st = ST_OK;
 	for (int i = 0; i < b->n; i++) {
 		b->runs[i]->conflict = false;
+		b->runs[i]->gone = false;
+		b->runs[i]->begin_seq = 0;
 		b->runs[i]->finish_seq = 0;
 	}
 	for (int i = 0; st == ST_OK && i < b->n; i++)
@@ -633,12 +658,13 @@ static enum status batch_tx(struct db_conn *c, void *ctx, struct problem *p)
 /* After a commit: what was stored is forgotten; a lost lease drops the run. */
 static void stored(struct run *run)
 {
-	if (run->conflict) {
-		run_drop(run, DROP_LOST, NULL);
+	if (run->conflict || run->gone) {
+		run_drop(run, run->conflict ? DROP_LOST : DROP_GONE, NULL);
 		return;
 	}
 	/* live streams: each delta after the stored events written before it */
-	int64_t last = 0, notified = 0;
+	int64_t last = run->begun ? 0 : run->begin_seq, notified = 0;
+	run->begun = true;
 	for (int i = 0; i < run->nev; i++) {
 		struct pending *e = &run->ev[i];
 		if (!e->live) {
@@ -663,7 +689,7 @@ static void stored(struct run *run)
 
 static bool has_writes(const struct run *run)
 {
-	return !run->drop && !run->finished && (run->nev > 0 || (run->ended && !run->crew));
+	return !run->drop && !run->finished && (!run->begun || run->nev > 0 || (run->ended && !run->crew));
 }
 
 /* Stores every run's writes of this turn in one transaction; when that
@@ -719,7 +745,7 @@ static void reap(struct rloop *l)
 		enum jobs_outcome oc = run->drop == DROP_LOST        ? JOBS_LOST
 		                       : run->drop == DROP_RETRY     ? JOBS_RETRY
 		                       : run->drop == DROP_HAND_BACK ? JOBS_HAND_BACK
-		                                                     : JOBS_HANDLED;
+		                                                     : JOBS_HANDLED; /* DROP_GONE too */
 		jobs_run_end(&run->jr, oc, run->drop_error);
 		atomic_fetch_sub(&l->load, 1);
 		run_free(run);
@@ -882,7 +908,7 @@ static enum status begin_tx(struct db_conn *c, void *ctx, struct problem *p)
 		return st;
 	}
 	if (st == ST_OK && (st = executions_begin_tx(c, run->ws, run->id, b->models, b->job_attempt, b->interrupted,
-	                                             &b->seq, p)) == ST_CONFLICT)
+	                                             NULL, 0, &b->seq, p)) == ST_CONFLICT)
 		b->gone = true;
 	if (st == ST_OK && b->end != EXEC_RUNNING) {
 		st = executions_finish_tx(c, run->ws, run->id, b->end, NULL, b->error, &b->seq, p);
@@ -916,6 +942,24 @@ static enum jobs_outcome infra_error(struct engine_runner *r, const struct jobs_
 		arena_free(&a);
 	}
 	return JOBS_RETRY;
+}
+
+/* Hands the run to the least loaded loop. */
+static enum jobs_outcome detach(struct engine_runner *r, struct run *run, struct jobs_run *jr)
+{
+	struct rloop *l = &r->loops[0];
+	for (int i = 1; i < r->nloops; i++)
+		if (atomic_load(&r->loops[i].load) < atomic_load(&l->load))
+			l = &r->loops[i];
+	run->jr = jobs_run_detach(jr);
+	atomic_fetch_add(&l->load, 1);
+	pthread_mutex_lock(&l->mu);
+	run->next = l->inbox;
+	l->inbox = run;
+	pthread_cond_signal(&l->cv);
+	pthread_mutex_unlock(&l->mu);
+	engine_loop_wake(l->el);
+	return JOBS_DETACHED;
 }
 
 static enum jobs_outcome handle(const struct jobs_job *job, struct jobs_run *jr, void *ctx, struct problem *p)
@@ -964,6 +1008,15 @@ static enum jobs_outcome handle(const struct jobs_job *job, struct jobs_run *jr,
 		oc = infra_error(r, job, run, p);
 		goto out;
 	}
+	if (b.end == EXEC_RUNNING) {
+		/* begun by the loop's next flush, in the transaction of the turn's other writes */
+		run->models = json_incref(models);
+		run->interrupted = er.interrupted;
+		run->job_attempt = job->attempts;
+		oc = detach(r, run, jr);
+		run = NULL;
+		goto out;
+	}
 	st = db_tx(r->db, begin_tx, &b, p);
 	if (st == ST_OK)
 		executions_notify(run->id, b.seq);
@@ -974,25 +1027,8 @@ static enum jobs_outcome handle(const struct jobs_job *job, struct jobs_run *jr,
 		oc = JOBS_DONE; /* cancelled between the load and now */
 	} else if (st != ST_OK) {
 		oc = infra_error(r, job, run, p);
-	} else if (b.end != EXEC_RUNNING) {
-		oc = JOBS_HANDLED;
 	} else {
-		/* the least loaded loop takes it */
-		struct rloop *l = &r->loops[0];
-		for (int i = 1; i < r->nloops; i++)
-			if (atomic_load(&r->loops[i].load) < atomic_load(&l->load))
-				l = &r->loops[i];
-		run->models = json_incref(models);
-		run->jr = jobs_run_detach(jr);
-		atomic_fetch_add(&l->load, 1);
-		pthread_mutex_lock(&l->mu);
-		run->next = l->inbox;
-		l->inbox = run;
-		pthread_cond_signal(&l->cv);
-		pthread_mutex_unlock(&l->mu);
-		engine_loop_wake(l->el);
-		run = NULL;
-		oc = JOBS_DETACHED;
+		oc = JOBS_HANDLED;
 	}
 out:
 	json_decref(models);

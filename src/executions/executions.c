@@ -670,17 +670,19 @@ check:
 }
 
 enum status executions_begin_tx(struct db_conn *c, const char *ws, const char *id, const json_t *models,
-                                int job_attempt, bool interrupted, int64_t *seq_out, struct problem *p)
+                                int job_attempt, bool interrupted, struct executions_event *evs, size_t n,
+                                int64_t *seq_out, struct problem *p)
 {
 	struct arena *a = arena_new();
 	struct db_res *r = NULL;
 	int64_t now = time_now_ms();
-	/* execution.started's seq taken by the same statement: one round trip, not two */
-	enum status st = db_query(c, a, &r,
-	                          "UPDATE executions SET status = 'running', started_at = COALESCE(started_at, ?), "
-	                          "models = ?, last_seq = last_seq + 1 WHERE workspace_id = ? AND id = ? AND status IN "
-	                          "('queued', 'running') RETURNING last_seq",
-	                          DB_ARGS(db_int(now), db_text(dump(models, a)), db_text(ws), db_text(id)), p);
+	/* the seqs of execution.started and of the events after it taken by the same statement */
+	enum status st = db_query(
+	    c, a, &r,
+	    "UPDATE executions SET status = 'running', started_at = COALESCE(started_at, ?), "
+	    "models = ?, last_seq = last_seq + ? WHERE workspace_id = ? AND id = ? AND status IN "
+	    "('queued', 'running') RETURNING last_seq",
+	    DB_ARGS(db_int(now), db_text(dump(models, a)), db_int((int64_t) n + 1), db_text(ws), db_text(id)), p);
 	if (st == ST_OK && db_res_rows(r) != 1)
 		st = problem_set(p, ST_CONFLICT, "the execution is no longer queued or running");
 	if (st == ST_OK && interrupted)
@@ -692,12 +694,20 @@ enum status executions_begin_tx(struct db_conn *c, const char *ws, const char *i
 		            db_text(id)),
 		    p);
 	if (st == ST_OK) {
-		json_t *d = json_pack("{s:i}", "job_attempt", job_attempt);
-		struct executions_event ev = {.type = "execution.started", .data = d, .seq = db_res_int(r, 0, 0)};
-		st = insert_events(c, ws, id, &ev, 1, a, p);
-		json_decref(d);
+		json_t *d = own(a, json_pack("{s:i}", "job_attempt", job_attempt));
+		struct executions_event *all = arena_zalloc(a, sizeof(*all) * (n + 1));
+		int64_t first = db_res_int(r, 0, 0) - (int64_t) n;
+		all[0] = (struct executions_event){.type = "execution.started", .data = d, .seq = first};
+		for (size_t i = 0; i < n; i++) {
+			evs[i].seq = first + 1 + (int64_t) i;
+			all[i + 1] = evs[i];
+		}
+		for (size_t i = 0; st == ST_OK && i <= n; i += EXECUTIONS_EVENTS_CHUNK)
+			st = insert_events(c, ws, id, all + i,
+			                   n + 1 - i < EXECUTIONS_EVENTS_CHUNK ? n + 1 - i : EXECUTIONS_EVENTS_CHUNK, a,
+			                   p);
 		if (st == ST_OK && seq_out)
-			*seq_out = ev.seq;
+			*seq_out = first;
 	}
 	arena_free(&a);
 	return st;

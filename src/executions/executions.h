@@ -262,11 +262,14 @@ enum status executions_load_run(struct db *db, const char *id, struct arena *a, 
 /* queued|running -> running (a reclaim finds it running): stores the
  * resolved models, ends the attempts a dead worker left running as failed
  * ("interrupted"; only when the load saw one: interrupted), writes
- * execution.started (its seq taken by the status UPDATE: two statements in
- * all on a first start). ST_CONFLICT when the execution is no longer queued
- * or running (cancelled meanwhile). */
+ * execution.started (*seq_out, may be NULL: its seq) and after it the n
+ * events evs (their seqs set; n may be 0): the seqs taken by the status
+ * UPDATE, the events one multi-row INSERT, so two statements in all on a
+ * first start. ST_CONFLICT when the execution is no longer queued or
+ * running (cancelled meanwhile). */
 enum status executions_begin_tx(struct db_conn *c, const char *ws, const char *id, const json_t *models,
-                                int job_attempt, bool interrupted, int64_t *seq_out, struct problem *p);
+                                int job_attempt, bool interrupted, struct executions_event *evs, size_t n,
+                                int64_t *seq_out, struct problem *p);
 
 /* An attempt's row: inserted running, ended succeeded|failed|cancelled
  * with its output (JSON text: a string, or the object of a JSON output),
