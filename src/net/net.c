@@ -66,6 +66,7 @@ struct net_call {
 	char origin[300];         /* scheme://host:port, to drop credentials across origins */
 	char scheme[8];
 	bool refused;
+	bool connect_cap_first;     /* this hop's connect cap ends before the whole call's */
 	struct net_verdict verdict; /* the first address the open-socket check refused */
 	struct buf in;
 	size_t header_bytes;
@@ -539,6 +540,8 @@ static void hop_setopts(struct net_call *c, int64_t remaining_ms)
 	long total = remaining_ms > 0 ? (long) remaining_ms : 1;
 	long conn = c->connect_ms < total ? c->connect_ms : total;
 
+	c->connect_cap_first = conn < total;
+
 	curl_easy_setopt(e, CURLOPT_CURLU, c->cu);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
@@ -720,6 +723,21 @@ static bool hop_redirect(struct net_call *c)
 	return true;
 }
 
+/* curl says "timed out" for either cap: name the one that ended the call, with
+ * the limit the caller set (the whole call's, or this hop's connect cap when
+ * it is the tighter one and no connection was made). */
+static void call_end_timeout(struct net_call *c)
+{
+	curl_off_t connected_us = 0;
+
+	curl_easy_getinfo(c->easy, CURLINFO_CONNECT_TIME_T, &connected_us);
+	if (connected_us == 0 && c->connect_cap_first)
+		call_end(c, NET_ERR_TIMEOUT, NULL, "no connection to %.100s within %d ms", c->host, c->connect_ms);
+	else
+		call_end(c, NET_ERR_TIMEOUT, NULL, "no complete answer within %lld ms",
+		         (long long) ((c->deadline_us - c->start_us) / 1000));
+}
+
 static void hop_end(struct net_call *c, CURLcode rc)
 {
 	curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &c->resp.status);
@@ -743,12 +761,7 @@ static void hop_end(struct net_call *c, CURLcode rc)
 	} else if (rc == CURLE_COULDNT_CONNECT) {
 		call_end(c, NET_ERR_CONNECT, NULL, "%.100s refused the connection or cannot be reached", c->host);
 	} else if (rc == CURLE_OPERATION_TIMEDOUT) {
-		if (time_mono_us() >= c->deadline_us)
-			call_end(c, NET_ERR_TIMEOUT, NULL, "no complete answer within %lld ms",
-			         (long long) ((c->deadline_us - c->start_us) / 1000));
-		else
-			call_end(c, NET_ERR_TIMEOUT, NULL, "no connection to %.100s within %d ms", c->host,
-			         c->connect_ms);
+		call_end_timeout(c);
 	} else if (rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_PEER_FAILED_VERIFICATION ||
 	           rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_SSL_CIPHER || rc == CURLE_SSL_CACERT_BADFILE ||
 	           rc == CURLE_SSL_ISSUER_ERROR || rc == CURLE_SSL_PINNEDPUBKEYNOTMATCH) {

@@ -692,6 +692,8 @@ static void test_caps(struct net_multi *m, struct server *srv)
 	snprintf(url, sizeof(url), "http://allowed.test:%d/slow", srv->port);
 	r = fetch(m, &(struct net_request){.url = url, .timeout_ms = 300});
 	T_EQ_INT(r.error, NET_ERR_TIMEOUT, "a slow answer hits the total time cap (%s)", r.reason ? r.reason : "");
+	T_OK(r.reason && strstr(r.reason, "within 300 ms"), "the reason gives the caller's limit: %s",
+	     r.reason ? r.reason : "");
 	struct arena *a = arena_new();
 	struct problem p;
 	problem_init(&p, a);
@@ -743,6 +745,43 @@ static void test_connect_cap(void)
 	net_response_free(&r);
 	net_multi_free(&m);
 	net_policy_free(&pol);
+}
+
+/* A connection that never completes, on loopback: a listener whose accept
+ * queue (backlog 0 holds one) is already full drops further SYNs, so curl is
+ * still connecting when the whole call's time runs out. The reason must give
+ * the caller's limit, not the 10000 ms default connect cap. */
+static void test_total_cap_while_connecting(void)
+{
+	char err[64], r[128], url[128];
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sa);
+	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0),
+	    filler = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	T_OK(lfd >= 0 && filler >= 0 && bind(lfd, (struct sockaddr *) &sa, len) == 0 && listen(lfd, 0) == 0 &&
+	         getsockname(lfd, (struct sockaddr *) &sa, &len) == 0 &&
+	         connect(filler, (struct sockaddr *) &sa, len) == 0,
+	     "a loopback listener with its accept queue full");
+	struct net_policy *pol = net_policy_new("stuck.test", err, sizeof(err));
+	struct net_multi *m = net_multi_new(pol);
+	snprintf(r, sizeof(r), "stuck.test:%d:127.0.0.1", ntohs(sa.sin_port));
+	net_multi_test_resolve(m, r);
+	snprintf(url, sizeof(url), "http://stuck.test:%d/", ntohs(sa.sin_port));
+	struct net_response resp = fetch(m, &(struct net_request){.url = url, .timeout_ms = 300});
+	T_EQ_INT(resp.error, NET_ERR_TIMEOUT, "still connecting at the total cap: timeout (%s)",
+	         resp.reason ? resp.reason : "");
+	T_OK(resp.reason && strstr(resp.reason, "within 300 ms"), "the reason gives the caller's 300 ms: %s",
+	     resp.reason ? resp.reason : "");
+	net_response_free(&resp);
+	resp = fetch(m, &(struct net_request){.url = url, .timeout_ms = 5000, .connect_timeout_ms = 250});
+	T_OK(resp.error == NET_ERR_TIMEOUT && resp.reason &&
+	         strstr(resp.reason, "no connection to stuck.test within 250 ms"),
+	     "the tighter connect cap is named with its own limit: %s", resp.reason ? resp.reason : "");
+	net_response_free(&resp);
+	net_multi_free(&m);
+	net_policy_free(&pol);
+	close(filler);
+	close(lfd);
 }
 
 /* ---- driving the client from another event loop ---- */
@@ -861,6 +900,7 @@ int main(void)
 	test_errors(m, &srv);
 	test_nonblocking(m, &srv);
 	test_connect_cap();
+	test_total_cap_while_connecting();
 	T_OK(!canary_touched(&cn), "the canary saw no connection in the whole run");
 	net_multi_free(&m);
 	T_OK(m == NULL, "net_multi_free clears the pointer");
