@@ -1,6 +1,7 @@
 /* Agents: definitions with crewAI's fields and defaults, checked, versioned
  * and archived on delete. */
 #include "agents_int.h"
+#include "core/json_text.h"
 
 #include <string.h>
 
@@ -105,7 +106,7 @@ static enum status check_def(json_t *def, struct problem *p)
 				              j);
 				break;
 			}
-	char *meta = json_dumps(json_object_get(def, "metadata"), JSON_COMPACT);
+	char *meta = json_text(json_object_get(def, "metadata"), JSON_COMPACT);
 	if (meta && strlen(meta) > METADATA_MAX)
 		problem_field(p, "metadata", "must be at most %d bytes of JSON, got %zu", METADATA_MAX, strlen(meta));
 	free(meta);

@@ -2,6 +2,7 @@
  * time zones: agents_builtin_tools) are pure functions; this wraps their
  * answer in the shape every tool run answers, the value as JSON text. */
 #include "agents_int.h"
+#include "core/json_text.h"
 
 /* A core's field errors ("expression") named under "arguments.", as the
  * schema check names them, with 422: the arguments were well-formed, what
@@ -27,7 +28,7 @@ enum status tools_run_pure(const char *name, json_t *args, struct arena *a, json
 	problem_init(&inner, a);
 	if (t->run(args, &value, &inner) != ST_OK)
 		return refused(&inner, p);
-	char *text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+	char *text = json_text(value, JSON_COMPACT | JSON_ENCODE_ANY);
 	json_decref(value);
 	*out = json_pack("{s:i, s:{s:s}, s:s, s:b, s:I}", "status", 200, "headers", "content-type", "application/json",
 	                 "body", text ? arena_strdup(a, text) : "null", "truncated", false, "duration_ms",

@@ -3,6 +3,7 @@
  * http_request, web_fetch and custom tools. No tool runs code a model or a
  * user wrote: templates are filled, never evaluated. */
 #include "agents_int.h"
+#include "core/json_text.h"
 #include "../core/jsonschema.h"
 #include "../core/template.h"
 #include "../models/models.h"
@@ -232,7 +233,7 @@ static json_t *slot_values(json_t *args, json_t *props, const char *kind, struct
 		struct buf b;
 		buf_init(&b, 0);
 		if (str_eq(kind, "json")) {
-			char *j = json_dumps(arg ? arg : json_null(), JSON_ENCODE_ANY | JSON_COMPACT);
+			char *j = json_text(arg ? arg : json_null(), JSON_ENCODE_ANY | JSON_COMPACT);
 			buf_puts(&b, j ? j : "null");
 			free(j);
 		} else if (json_is_string(arg)) {

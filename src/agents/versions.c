@@ -2,6 +2,7 @@
  * written once, in the transaction that changes its object, and never
  * updated; the object's row carries the current number. */
 #include "agents_int.h"
+#include "core/json_text.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -43,7 +44,7 @@ void agents_set_usage_hook(struct agents *m, agents_usage_fn fn)
 
 char *agents_dump(json_t *j, struct arena *a)
 {
-	char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	char *s = j ? json_text(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	char *r = arena_strdup(a, s ? s : "{}");
 	free(s);
 	return r;

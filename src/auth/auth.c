@@ -1,6 +1,7 @@
 /* auth: the module's state, the gateway's checks (credentials, workspace
  * roles, rate limits, idempotency) and the audit log's writer. */
 #include "auth_int.h"
+#include "core/json_text.h"
 
 #include <sodium.h>
 
@@ -484,7 +485,7 @@ void auth_idem_end(struct auth *a, const char *scope, const char *key, enum stat
 		 * creation shows the key as null (it is shown once). */
 		json_t *copy = response ? json_deep_copy(response) : json_object();
 		strip_secrets(copy);
-		char *text = json_dumps(copy, JSON_COMPACT);
+		char *text = json_text(copy, JSON_COMPACT);
 		json_decref(copy);
 		auth_q(a, DB_WRITE, ar, NULL,
 		       "UPDATE idempotency_keys SET status = ?, response = ? WHERE scope = ? AND idem_key = ?",
@@ -520,7 +521,7 @@ static enum status audit_insert(struct db_conn *conn, struct arena *ar, const st
 
 static char *audit_detail(json_t *detail)
 {
-	return detail ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	return detail ? json_text(detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 }
 
 enum status auth_audit_tx(struct db_conn *conn, const struct actor *c, const char *action, const char *target_type,

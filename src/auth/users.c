@@ -1,5 +1,6 @@
 /* auth: users, passwords and sessions (login, refresh rotation, logout). */
 #include "auth_int.h"
+#include "core/json_text.h"
 
 #include <sodium.h>
 
@@ -63,7 +64,7 @@ static enum status load_user(struct auth *a, struct arena *ar, const char *id, j
 	if (db_res_rows(r) != 1)
 		return problem_set(p, ST_NOT_FOUND, "no such user");
 	*out = user_json(r, 0);
-	char *text = json_dumps(*out, JSON_COMPACT);
+	char *text = json_text(*out, JSON_COMPACT);
 	if (text && strlen(text) < sizeof(us.json)) {
 		memcpy(us.json, text, strlen(text) + 1);
 		auth_cache_put(a->users, id, &us, now_us);

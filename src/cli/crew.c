@@ -1,5 +1,6 @@
 /* troupe import crew / export crew: crewAI files to and from a server. */
 #include "cli/cli.h"
+#include "core/json_text.h"
 #include "cli/cli_int.h"
 #include "core/core.h"
 
@@ -162,7 +163,7 @@ static int import_crew(const char *dir)
 			json_object_set_new(in, keys[i], s);
 		}
 	}
-	body = json_dumps(in, JSON_COMPACT);
+	body = json_text(in, JSON_COMPACT);
 	if (!body || cli_request("POST", "/api/v1/workflows/import", body, &code, &out) < 0)
 		goto out;
 	if (code != 201) {

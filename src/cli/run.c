@@ -1,5 +1,6 @@
 /* troupe run: starts an execution and runs it in this process (cli.h). */
 #include "cli/cli.h"
+#include "core/json_text.h"
 #include "cli/cli_int.h"
 
 #include "app.h"
@@ -114,7 +115,7 @@ static void put_short(FILE *f, const char *s)
 
 static void put_json_short(FILE *f, const json_t *v)
 {
-	char *s = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	char *s = v ? json_text(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 	put_short(f, s ? s : "null");
 	free(s);
 }
@@ -258,7 +259,7 @@ static void print_output(struct app *app, const struct actor *who, const char *i
 	} else if (json_is_string(out = json_object_get(x, "output"))) {
 		printf("\n%s\n", json_string_value(out));
 	} else if (out && !json_is_null(out)) {
-		char *s = json_dumps(out, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+		char *s = json_text(out, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
 		printf("\n%s\n", s ? s : "");
 		free(s);
 	}
@@ -375,7 +376,7 @@ static int remote_output(const char *id)
 	if (json_is_string(out = json_object_get(x, "output"))) {
 		printf("\n%s\n", json_string_value(out));
 	} else if (out && !json_is_null(out)) {
-		char *s = json_dumps(out, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+		char *s = json_text(out, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
 		printf("\n%s\n", s ? s : "");
 		free(s);
 	}
@@ -392,7 +393,7 @@ done:
 int cli_run_remote(const struct cli_run_args *args)
 {
 	json_t *body = json_pack("{s:O}", "inputs", args->inputs), *out = NULL;
-	char *text = json_dumps(body, JSON_COMPACT), *path = NULL, *id = NULL;
+	char *text = json_text(body, JSON_COMPACT), *path = NULL, *id = NULL;
 	struct sigaction sa = {.sa_handler = on_interrupt};
 	long code = 0;
 	int64_t seq = 0;

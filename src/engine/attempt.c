@@ -14,6 +14,7 @@
  * assert(attempt_invariants(at)).
  */
 #include "engine/engine_int.h"
+#include "core/json_text.h"
 
 #include "core/jsonschema.h"
 
@@ -393,7 +394,7 @@ static bool check_call(struct engine_attempt *at, struct engine_tool_job *j)
 		buf_init(&b, 0);
 		for (int i = 0; i < p.nfields; i++)
 			buf_printf(&b, "%s%s: %s", i ? "; " : "", p.fields[i].field, p.fields[i].message);
-		schema = json_dumps(tool->parameters, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		schema = json_text(tool->parameters, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		j->result = arena_printf(at->arena,
 		                         "I encountered an error while trying to use the tool. This was the error: "
 		                         "%.*s.\n Tool %s accepts these inputs: %s",
@@ -402,7 +403,7 @@ static bool check_call(struct engine_attempt *at, struct engine_tool_job *j)
 		buf_free(&b);
 		return false;
 	}
-	canon = json_dumps(j->args, JSON_COMPACT | JSON_SORT_KEYS);
+	canon = json_text(j->args, JSON_COMPACT | JSON_SORT_KEYS);
 	j->cache_key = arena_printf(at->arena, "%s\x1f%s", j->name, canon ? canon : "{}");
 	free(canon);
 	return true;

@@ -8,6 +8,7 @@
  * rstrip).
  */
 #include "engine/engine.h"
+#include "core/json_text.h"
 
 #include "core/template.h"
 
@@ -67,7 +68,7 @@ static enum status interp(const char *text, const json_t *inputs, const char *fi
 /* Python's json.dumps(schema, indent=2): what crewAI writes into formatted_task_instructions. */
 static int put_schema(struct buf *b, const json_t *schema)
 {
-	char *s = json_dumps(schema, JSON_INDENT(2) | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+	char *s = json_text(schema, JSON_INDENT(2) | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
 	int rc = s ? buf_puts(b, s) : -1;
 	free(s);
 	return rc;

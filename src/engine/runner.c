@@ -17,6 +17,7 @@
  * the cancel list are under the loop's mutex; `load` is atomic.
  */
 #include "engine/engine.h"
+#include "core/json_text.h"
 #include "engine/toolrun.h"
 
 #include "core/template.h"
@@ -174,7 +175,7 @@ static const char *output_text(const json_t *v, struct arena *a)
 {
 	if (json_is_string(v))
 		return arena_strdup(a, json_string_value(v));
-	char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	char *s = json_text(v, JSON_COMPACT | JSON_ENCODE_ANY);
 	const char *r = arena_strdup(a, s ? s : "");
 	free(s);
 	return r;
@@ -512,7 +513,7 @@ static void run_drop(struct run *run, enum drop why, const char *error)
 
 static char *dumps(const json_t *j)
 {
-	return j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
+	return j ? json_text(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
 }
 
 static int task_index(const struct run *run, const char *key)

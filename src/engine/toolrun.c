@@ -9,6 +9,7 @@
  * holds it next frees it. An item never points at the set that made it, so a
  * set can go as soon as its crew is done. */
 #include "engine/toolrun.h"
+#include "core/json_text.h"
 #include "engine/engine_int.h"
 
 #include "agents/agents.h"
@@ -153,7 +154,7 @@ static void answer(struct item *it, json_t *out)
 
 	if (str_eq(it->name, "http_request") && tools_is_builtin(it->id)) {
 		json_object_del(out, "duration_ms"); /* the model asked for the request: it sees the status itself */
-		it->result = json_dumps(out, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		it->result = json_text(out, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		it->ok = it->result != NULL;
 	} else {
 		it->ok = status < 400;

@@ -1,6 +1,7 @@
 /* executions: starting a run of a workflow, and reading runs and their
  * events back (executions.h; docs/executions.md). */
 #include "executions.h"
+#include "core/json_text.h"
 
 #include "../auth/auth.h"
 #include "../db/db.h"
@@ -33,7 +34,7 @@ static json_t *own(struct arena *a, json_t *j)
 
 static char *dump(const json_t *j, struct arena *a)
 {
-	char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
+	char *s = j ? json_text(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
 	char *r = arena_strdup(a, s ? s : "{}");
 	free(s);
 	return r;
@@ -397,7 +398,7 @@ static json_t *summary(const struct db_res *r, int i)
 static char *tag_pattern(const char *tag, struct arena *a)
 {
 	json_t *j = json_string(tag);
-	char *tok = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+	char *tok = j ? json_text(j, JSON_ENCODE_ANY) : NULL;
 	struct buf b;
 	char *out;
 

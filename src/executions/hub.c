@@ -10,6 +10,7 @@
  * a hash of HUB_BUCKETS chains. Wake callbacks are called with hub.mu held:
  * they must only set a flag and resume a connection, never block. */
 #include "executions.h"
+#include "core/json_text.h"
 
 #include "../db/db.h"
 
@@ -134,7 +135,7 @@ static struct executions_live_msg *live_msg_new(const char *type, const char *ta
 		json_object_set_new(e, "task_key", json_string(task_key));
 	if (attempt > 0)
 		json_object_set_new(e, "attempt", json_integer(attempt));
-	char *text = json_dumps(e, JSON_COMPACT | JSON_ENCODE_ANY);
+	char *text = json_text(e, JSON_COMPACT | JSON_ENCODE_ANY);
 	json_decref(e);
 	if (!text)
 		return NULL;

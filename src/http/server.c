@@ -10,6 +10,7 @@
  *   access log and metrics (on completion).
  */
 #include "http_int.h"
+#include "core/json_text.h"
 #include "form.h"
 #include "web_assets.h"
 #include "../app.h"
@@ -239,7 +240,7 @@ static enum MHD_Result respond_problem(struct conn_state *cs, enum status st)
 	if (st == ST_INTERNAL && !p->detail)
 		p->detail = "an internal error occurred; the request id identifies it in the server log";
 	json_t *j = problem_to_json(p, cs->rq.path);
-	char *text = json_dumps(j, JSON_COMPACT);
+	char *text = json_text(j, JSON_COMPACT);
 	json_decref(j);
 	enum MHD_Result ret =
 	    queue(cs, status_http_code(st), "application/problem+json", text, text ? strlen(text) : 0, false);
@@ -365,7 +366,7 @@ static enum MHD_Result respond_ok(struct conn_state *cs, enum status st)
 	if (st == ST_NO_CONTENT)
 		return queue(cs, code, NULL, "", 0, false);
 	if (cs->rs.json) {
-		char *text = json_dumps(cs->rs.json, JSON_COMPACT);
+		char *text = json_text(cs->rs.json, JSON_COMPACT);
 		enum MHD_Result ret = queue(cs, code, "application/json", text, text ? strlen(text) : 0, false);
 		free(text);
 		return ret;

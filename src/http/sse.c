@@ -14,6 +14,7 @@
  * nothing follows it. Between events the connection is suspended (server.c):
  * no thread waits for it; the hub's thread wakes it for keep-alives. */
 #include "http_int.h"
+#include "core/json_text.h"
 #include "../app.h"
 #include "../executions/executions.h"
 
@@ -46,7 +47,7 @@ static void on_wake(void *ctx)
 static void put_stored(struct exec_stream *x, json_t *e)
 {
 	const char *type = json_string_value(json_object_get(e, "type"));
-	char *text = json_dumps(e, JSON_COMPACT);
+	char *text = json_text(e, JSON_COMPACT);
 	if (!text || !type || strpbrk(type, "\r\n")) {
 		free(text);
 		return;

@@ -2,6 +2,7 @@
  * Every transition is one UPDATE fenced on the epoch, with RETURNING the
  * row it leaves, so its invariants are asserted on what was written. */
 #include "jobs.h"
+#include "core/json_text.h"
 
 #include <assert.h>
 #include <stdatomic.h>
@@ -145,7 +146,7 @@ enum status jobs_enqueue_tx(struct db_conn *c, const struct jobs_enqueue *e, cha
 		st = problem_field(p, "payload", "must be a JSON object");
 		goto out;
 	}
-	payload = e->payload ? json_dumps(e->payload, JSON_COMPACT) : strdup("{}");
+	payload = e->payload ? json_text(e->payload, JSON_COMPACT) : strdup("{}");
 	if (!payload || strlen(payload) > JOBS_PAYLOAD_MAX) {
 		st = problem_field(p, "payload", "must be at most %d bytes of JSON", JOBS_PAYLOAD_MAX);
 		goto out;

@@ -5,6 +5,7 @@
  * rate-limited call never holds up the others on the thread.
  */
 #include "llm/llm_int.h"
+#include "core/json_text.h"
 
 #undef NDEBUG /* the invariant checks run in every build */
 #include <assert.h>
@@ -694,7 +695,7 @@ static struct llm_call *call_new(struct llm_client *c, const struct call_params 
 
 static void call_set_body(struct llm_call *call, json_t *body, int max_tokens)
 {
-	call->body = json_dumps(body, JSON_COMPACT);
+	call->body = json_text(body, JSON_COMPACT);
 	call->body_len = call->body ? strlen(call->body) : 0;
 	call->est_tokens = llm_estimate_tokens(call->body_len, max_tokens);
 }

@@ -5,6 +5,7 @@
  * system prompt, the content blocks and the stream's events.
  */
 #include "llm/llm_int.h"
+#include "core/json_text.h"
 
 #include <limits.h>
 #include <sodium.h>
@@ -1139,7 +1140,7 @@ static int parse_openai(json_t *root, struct llm_response *r, char *err, size_t 
 		json_t *tc = json_array_get(tcs, i), *fn = json_object_get(tc, "function");
 		json_t *args = json_object_get(fn, "arguments");
 		char *a = json_is_string(args)   ? dup_json_str(args)
-		          : json_is_object(args) ? json_dumps(args, JSON_COMPACT) /* some compatible servers */
+		          : json_is_object(args) ? json_text(args, JSON_COMPACT) /* some compatible servers */
 		                                 : xstrdup("{}");
 		add_tool_call(r, dup_json_str(json_object_get(tc, "id")), dup_json_str(json_object_get(fn, "name")), a);
 	}
@@ -1182,7 +1183,7 @@ static int parse_anthropic(json_t *root, bool json_tool, struct llm_response *r,
 			buf_append(&text, json_string_value(t) ? json_string_value(t) : "", json_string_length(t));
 			has_text = true;
 		} else if (str_eq(type, "tool_use")) {
-			char *args = json_dumps(json_object_get(blk, "input"), JSON_COMPACT | JSON_ENCODE_ANY);
+			char *args = json_text(json_object_get(blk, "input"), JSON_COMPACT | JSON_ENCODE_ANY);
 			const char *name = json_string_value(json_object_get(blk, "name"));
 			if (json_tool && str_eq(name, LLM_JSON_TOOL)) {
 				text.len = 0;
@@ -1489,7 +1490,7 @@ static void buf_set_json(struct buf *b, json_t *v)
 
 static void stream_set_error(struct llm_stream *st, json_t *e)
 {
-	char *txt = json_dumps(e, JSON_COMPACT);
+	char *txt = json_text(e, JSON_COMPACT);
 	size_t n = txt ? strlen(txt) : 0;
 	free(st->error);
 	st->error = llm_wire_error_text(txt ? txt : "", n);
@@ -1550,7 +1551,7 @@ static void openai_event(struct llm_stream *st, json_t *root)
 			stream_tool_args(st, t, json_string_value(args), json_string_length(args));
 		} else if (json_is_object(args)) {
 			/* some compatible servers send the arguments as an object, as the plain answer may */
-			char *a = json_dumps(args, JSON_COMPACT);
+			char *a = json_text(args, JSON_COMPACT);
 			if (a)
 				stream_tool_args(st, t, a, strlen(a));
 			free(a);

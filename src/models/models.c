@@ -1,6 +1,7 @@
 /* Model configurations: storage, sealing of secrets, and the JSON shape
  * the API answers with. */
 #include "models_int.h"
+#include "core/json_text.h"
 
 #include <sodium.h>
 
@@ -244,7 +245,7 @@ static json_t *row_to_json(const struct db_res *r, int row)
 
 static char *dump(json_t *j, struct arena *a)
 {
-	char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	char *s = j ? json_text(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	char *r = arena_strdup(a, s ? s : "{}");
 	free(s);
 	return r;

@@ -1,6 +1,7 @@
 /* Workflows: definitions checked on every save, immutable versions,
  * publish, archive on delete, and the snapshot an execution stores. */
 #include "workflows_int.h"
+#include "core/json_text.h"
 #include "core/json_diff.h"
 
 #include <ctype.h>
@@ -37,7 +38,7 @@ const char *wf_str(const json_t *o, const char *k)
 
 char *wf_dump(const json_t *j, struct arena *a)
 {
-	char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	char *s = j ? json_text(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	char *r = arena_strdup(a, s ? s : "{}");
 	free(s);
 	return r;

@@ -51,6 +51,11 @@ test('model configurations', async (t) => {
   await t.test('known models get default capabilities and prices; overrides win', async () => {
     const r = await api(srv, 'GET', `/api/v1/models/${ids.openai}`, { token: admin });
     assert.equal(r.json.pricing.input_per_mtok, 0.15);
+    // the raw text, not the parsed number: jansson's default 17 digits wrote 0.14999999999999999
+    assert.match(r.text, /"input_per_mtok":0\.15[,}]/, r.text);
+    const p = await api(srv, 'PATCH', `/api/v1/models/${ids.openai}`, { token: admin, body: { pricing: { input_per_mtok: 0.15, output_per_mtok: 0.6 } } });
+    assert.match(p.text, /"input_per_mtok":0\.15[,}]/, p.text);
+    assert.match(p.text, /"output_per_mtok":0\.6[,}]/, p.text);
     assert.equal(r.json.capabilities.tools, true);
     assert.equal(r.json.capabilities.context_window, 128000);
     const u = await api(srv, 'PATCH', `/api/v1/models/${ids.openai}`, { token: admin, body: { pricing: { input_per_mtok: 1.5, output_per_mtok: 2 } } });
