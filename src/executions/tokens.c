@@ -46,12 +46,19 @@ static enum status mint_tx(struct db_conn *c, void *vctx, struct problem *p)
 	st = db_query(c, m->a, NULL, "DELETE FROM stream_tokens WHERE expires_at < ?", DB_ARGS(db_int(m->now)), p);
 	if (st != ST_OK)
 		return st;
-	return db_query(c, m->a, NULL,
-	                "INSERT INTO stream_tokens (token_hash, workspace_id, execution_id, user_id, api_key_id, "
-	                "created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-	                DB_ARGS(db_text(m->hash), db_text(ws), db_text(m->id), db_text(m->who->user_id),
-	                        db_text(m->who->api_key_id), db_int(m->now), db_int(m->expires)),
-	                p);
+	st = db_query(c, m->a, NULL,
+	              "INSERT INTO stream_tokens (token_hash, workspace_id, execution_id, user_id, api_key_id, "
+	              "created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+	              DB_ARGS(db_text(m->hash), db_text(ws), db_text(m->id), db_text(m->who->user_id),
+	                      db_text(m->who->api_key_id), db_int(m->now), db_int(m->expires)),
+	              p);
+	if (st != ST_OK)
+		return st;
+	/* the audit row names the execution and the expiry, never the token or its hash */
+	char at[40];
+	time_iso8601(m->expires, at, sizeof(at));
+	return auth_audit_tx(c, m->who, "execution.stream_token", "execution", m->id,
+	                     json_pack("{s:s}", "expires_at", at), p);
 }
 
 enum status executions_stream_token_new(struct db *db, const struct actor *who, const char *id, int ttl_s,
@@ -96,9 +103,24 @@ static enum status spend_tx(struct db_conn *c, void *vctx, struct problem *p)
 		return problem_set(p, ST_UNAUTHENTICATED,
 		                   "the stream token is invalid, expired, already used or for "
 		                   "another execution");
-	return db_query(c, s->a, &s->r,
-	                "SELECT user_id, workspace_id, api_key_id FROM stream_tokens WHERE token_hash = ?",
-	                DB_ARGS(db_text(s->hash)), p);
+	/* The credential that minted it must still be good now, as auth_authenticate
+	 * would judge it: the user not disabled; an API key not revoked or expired
+	 * (it acts in its own workspace with its own role); a user's token only
+	 * while the user is still a member of the execution's workspace. */
+	st = db_query(c, s->a, &s->r,
+	              "SELECT t.user_id, t.workspace_id, t.api_key_id FROM stream_tokens t JOIN users u ON u.id = "
+	              "t.user_id LEFT JOIN api_keys k ON k.id = t.api_key_id AND k.workspace_id = t.workspace_id "
+	              "WHERE t.token_hash = ? AND u.disabled = 0 AND (t.api_key_id IS NULL OR (k.id IS NOT NULL AND "
+	              "k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ?))) AND (t.api_key_id IS NOT "
+	              "NULL OR EXISTS (SELECT 1 FROM workspace_members w WHERE w.workspace_id = t.workspace_id AND "
+	              "w.user_id = t.user_id))",
+	              DB_ARGS(db_text(s->hash), db_int(s->now)), p);
+	if (st == ST_OK && db_res_rows(s->r) != 1)
+		return problem_set(
+		    p, ST_UNAUTHENTICATED,
+		    "the credential that minted the stream token is no longer valid (a revoked or expired "
+		    "API key, a disabled user or a membership that ended)");
+	return st;
 }
 
 enum status executions_stream_token_use(struct db *db, const char *token, const char *id, struct arena *a,

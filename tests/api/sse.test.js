@@ -304,6 +304,35 @@ test('event stream', async (t) => {
     assert.equal((await byToken(id, m.token)).status, 401, 'expired');
   });
 
+  await t.test('a stream token is refused once the credential that minted it is not good any more', async () => {
+    const id = await execute();
+    // Minted with an API key, the key revoked within the token's life: refused.
+    const r = await api(srv, 'POST', '/api/v1/api-keys', { token: u.token, body: { name: 'sse-key', role: 'viewer' } });
+    assert.equal(r.status, 201, r.text);
+    const key = r.json;
+    const live = await mint(id, key.key);
+    assert.equal((await byToken(id, live.token)).status, 200, 'the key\'s token works while the key does');
+    const m = await mint(id, key.key);
+    assert.equal((await api(srv, 'DELETE', `/api/v1/api-keys/${key.id}`, { token: u.token })).status, 204);
+    const s = await byToken(id, m.token);
+    assert.equal(s.status, 401, 'the key was revoked after minting');
+    // Minted by a member who is then removed from the workspace: refused.
+    const viewer = await newUser(srv, 'sse-tok-gone');
+    await addMember(srv, u.token, u.ws, viewer.email, 'viewer');
+    const vm = await mint(id, viewer.token, { 'x-workspace-id': u.ws });
+    const del = await api(srv, 'DELETE', `/api/v1/workspaces/${u.ws}/members/${viewer.id}`, { token: u.token });
+    assert.equal(del.status, 204, del.text);
+    assert.equal((await byToken(id, vm.token)).status, 401, 'the member was removed after minting');
+    // Minting is audited, naming the execution and never the token.
+    const audit = await api(srv, 'GET', '/api/v1/audit-events?action=execution.stream_token&limit=200', { token: u.token });
+    assert.equal(audit.status, 200, audit.text);
+    const mine = audit.json.items.filter((e) => e.target_id === id);
+    assert.ok(mine.length >= 3, `each minting is audited: ${audit.text}`);
+    assert.ok(mine.some((e) => e.api_key_id === key.id || JSON.stringify(e).includes(key.id)), 'by the key that minted it');
+    for (const k of [live.token, m.token, vm.token]) assert.ok(!audit.text.includes(k), 'no token in the audit log');
+    assert.ok(!audit.text.includes(m.token.slice(4, 20)), 'nor a part of one');
+  });
+
   await t.test('a token spent in one API process is refused by another', async () => {
     const id = await execute();
     const api2 = await startServer({ role: 'api', dataDir: srv.dataDir, db: srv.db || undefined, env: { TROUPE_WORKERS: '0' } });
