@@ -248,7 +248,11 @@ test('import the crewAI template, edit its graph and form, versions, run (light)
   // error beside its input, then the execution page.
   await page.getByRole('button', { name: 'Run', exact: true }).click();
   const dialog = page.getByRole('dialog');
-  await dialog.getByText('Runs version 7 (the latest; none is published).').waitFor();
+  await dialog.getByText('The latest version, takes these inputs:').waitFor();
+  assert.equal(await dialog.getByRole('combobox', { name: 'Version' }).textContent(), 'Version 7 (latest)');
+  const yearHelpOf = async () =>
+    page.locator(`[id="${await dialog.locator('[name="inputs.current_year"]').getAttribute('aria-describedby')}"]`).textContent();
+  assert.match(await yearHelpOf(), /^number, required/);
   await dialog.getByRole('button', { name: 'Start run' }).click();
   await dialog.locator('[name="inputs.topic"][aria-invalid=true]').waitFor();
   await dialog.getByLabel(/^current_year/).fill('twenty');
@@ -268,7 +272,27 @@ test('import the crewAI template, edit its graph and form, versions, run (light)
   const ex = await lib.api(srv, 'GET', `/api/v1/executions/${execId}`, { token });
   assert.equal(ex.status, 200, ex.text);
   assert.equal(ex.json.workflow_id, wfId);
+  assert.equal(ex.json.workflow_version, 7);
   assert.deepEqual(ex.json.inputs, { topic: 'AI agents', current_year: 2026 });
+
+  // An older version picked: the form is that version's (current_year a
+  // string there), and the run takes it.
+  await page.goto(srv.url + `/workflows/${wfId}`);
+  await page.getByRole('button', { name: 'Run', exact: true }).click();
+  await dialog.getByRole('combobox', { name: 'Version' }).click();
+  await page.getByRole('option', { name: 'Version 2 · context: research_task → reporting_task', exact: true }).click();
+  await dialog.getByText('Version 2, takes these inputs:').waitFor();
+  assert.match(await yearHelpOf(), /^string, required/);
+  assert.equal(await dialog.getByLabel(/^topic/).inputValue(), '', 'the form is new for the version');
+  await dialog.getByLabel(/^topic/).fill('old agents');
+  await dialog.getByLabel(/^current_year/).fill('MMXXVI');
+  await checkA11y(page, 'run dialog, an older version');
+  await shot(page, 'workflow-run-dialog-version-light');
+  await dialog.getByRole('button', { name: 'Start run' }).click();
+  await page.waitForURL((u) => u.pathname.startsWith('/executions/') && !u.pathname.endsWith(execId));
+  const ex2 = await lib.api(srv, 'GET', `/api/v1/executions/${page.url().split('/').pop()}`, { token });
+  assert.equal(ex2.json.workflow_version, 2);
+  assert.deepEqual(ex2.json.inputs, { topic: 'old agents', current_year: 'MMXXVI' });
 
   // Versions: a diff between two, restore, publish.
   await page.goto(srv.url + `/workflows/${wfId}/versions`);
@@ -357,7 +381,8 @@ test('dark: import pasted with warnings and a YAML error beside its file; list, 
 
   await page.getByRole('button', { name: 'Run', exact: true }).click();
   const dialog = page.getByRole('dialog');
-  await dialog.getByText('Runs version 8 (published).').waitFor();
+  await dialog.getByText('The latest version, the published one, takes these inputs:').waitFor();
+  assert.equal(await dialog.getByRole('combobox', { name: 'Version' }).textContent(), 'Version 8 (latest, published) · restore version 1');
   await dialog.getByLabel(/^topic/).fill('AI agents');
   await checkA11y(page, 'run dialog (dark)');
   await shot(page, 'workflow-run-dialog-dark');

@@ -1,10 +1,11 @@
-// The Run dialog: a form generated from the inputs of the version that will
-// run (the published one, else the latest), one field per input by its type:
-// text for string, a number field, a switch for boolean, JSON text for json.
-// Required inputs are checked here; the server's 422 field errors
-// (inputs.<name>) show beside the inputs they name. A started run opens its
-// execution page.
-import { useState, type FormEvent } from 'react';
+// The Run dialog: a version picker (every version of the workflow, newest
+// first; the latest chosen at first, the published one marked) and a form
+// generated from the chosen version's inputs, one field per input by its
+// type: text for string, a number field, a switch for boolean, JSON text for
+// json. Required inputs are checked here; the server's 422 field errors
+// (inputs.<name>, version) show beside the fields they name. A started run
+// opens its execution page.
+import { useState, type FormEvent, type ReactNode } from 'react';
 import {
   Alert,
   Button,
@@ -15,6 +16,7 @@ import {
   DialogTitle,
   FormControlLabel,
   FormHelperText,
+  MenuItem,
   Switch,
   TextField,
 } from '@mui/material';
@@ -23,10 +25,26 @@ import { useNavigate } from 'react-router-dom';
 import { api } from '../../api/client';
 import { fieldErrors, problemText, type Problem } from '../../problem';
 import { Loading } from '../../ui';
-import { runDefaults, runInputs, type InputOut, type RunValues, type Workflow } from './model';
+import { runDefaults, runInputs, versionChoices, type InputOut, type RunValues, type VersionSummary, type Workflow } from './model';
+
+// Every version summary, a page of 200 at a time (the API's largest).
+async function allVersions(id: string): Promise<VersionSummary[]> {
+  const out: VersionSummary[] = [];
+  let cursor: string | undefined;
+  do {
+    const { data, error } = await api.GET('/api/v1/workflows/{id}/versions', {
+      params: { path: { id }, query: cursor ? { limit: 200, cursor } : { limit: 200 } },
+    });
+    if (error) throw error;
+    out.push(...data.items);
+    cursor = data.next_cursor ?? undefined;
+  } while (cursor);
+  return out;
+}
 
 export function RunDialog({ workflow, onClose }: { workflow: Workflow; onClose: () => void }) {
-  const version = workflow.published_version ?? workflow.version;
+  const [version, setVersion] = useState(workflow.version);
+  const versions = useQuery({ queryKey: ['workflow-versions', workflow.id, 'all'], queryFn: () => allVersions(workflow.id) });
   const def = useQuery({
     queryKey: ['workflow-version', workflow.id, version],
     queryFn: async () => {
@@ -38,25 +56,64 @@ export function RunDialog({ workflow, onClose }: { workflow: Workflow; onClose: 
       return data.definition.inputs;
     },
   });
+  const choices = versionChoices(versions.data ?? [], workflow.version, workflow.published_version ?? null);
+  const picker = (err?: string) => (
+    <TextField
+      select
+      label="Version"
+      name="version"
+      fullWidth
+      margin="normal"
+      value={version}
+      onChange={(e) => setVersion(Number(e.target.value))}
+      error={!!err || versions.isError}
+      helperText={
+        err ??
+        (versions.isError
+          ? `The version list did not load (${problemText(versions.error as Problem)}); the latest is offered.`
+          : 'The run uses this version’s tasks and inputs')
+      }
+    >
+      {choices.map((c) => (
+        <MenuItem key={c.version} value={c.version}>
+          {c.label}
+        </MenuItem>
+      ))}
+    </TextField>
+  );
   return (
     <Dialog open onClose={onClose} fullWidth maxWidth="sm" aria-labelledby="run-dialog-title">
       <DialogTitle id="run-dialog-title">Run {workflow.name}</DialogTitle>
       {def.isError ? (
         <DialogContent>
+          {picker()}
           <Alert severity="error">{problemText(def.error as Problem)}</Alert>
         </DialogContent>
       ) : def.isPending ? (
         <DialogContent>
+          {picker()}
           <Loading label="Loading the inputs" />
         </DialogContent>
       ) : (
-        <RunForm workflow={workflow} version={version} inputs={def.data} onClose={onClose} />
+        <RunForm key={version} workflow={workflow} version={version} inputs={def.data} picker={picker} onClose={onClose} />
       )}
     </Dialog>
   );
 }
 
-function RunForm({ workflow, version, inputs, onClose }: { workflow: Workflow; version: number; inputs: InputOut[]; onClose: () => void }) {
+function RunForm({
+  workflow,
+  version,
+  inputs,
+  picker,
+  onClose,
+}: {
+  workflow: Workflow;
+  version: number;
+  inputs: InputOut[];
+  picker: (err?: string) => ReactNode;
+  onClose: () => void;
+}) {
   const navigate = useNavigate();
   const [values, setValues] = useState<RunValues>(() => runDefaults(inputs));
   const [local, setLocal] = useState<Record<string, string>>({});
@@ -85,14 +142,16 @@ function RunForm({ workflow, version, inputs, onClose }: { workflow: Workflow; v
     navigate(`/executions/${data.id}`);
   }
 
-  const unplaced = (problem?.errors ?? []).filter((x) => !(x.field ?? '').startsWith('inputs.') || !inputs.some((i) => `inputs.${i.name}` === x.field));
+  const placed = (f: string) => f === 'version' || inputs.some((i) => `inputs.${i.name}` === f);
+  const unplaced = (problem?.errors ?? []).filter((x) => !placed(x.field ?? ''));
   return (
     <form onSubmit={(e) => void submit(e)} noValidate>
       <DialogContent>
+        {picker(server.version)}
         <DialogContentText>
-          Runs version {version}
-          {workflow.published_version ? ' (published)' : ' (the latest; none is published)'}.
-          {inputs.length === 0 && ' This workflow takes no inputs.'}
+          {version === workflow.version ? 'The latest version' : `Version ${version}`}
+          {version === workflow.published_version ? ', the published one' : ''}
+          {inputs.length === 0 ? ', takes no inputs.' : `, takes ${inputs.length === 1 ? 'this input' : 'these inputs'}:`}
         </DialogContentText>
         {problem && (
           <Alert severity="error" sx={{ mt: 1 }}>

@@ -12,6 +12,7 @@ import {
   taskMessages,
   taskOfPath,
   toDraft,
+  versionChoices,
   type DraftTask,
   type Workflow,
 } from './model';
@@ -137,5 +138,19 @@ describe('run inputs', () => {
       inputs: { n: 'ten', b: false },
       errors: { s: 'is required', j: 'is not valid JSON' },
     });
+  });
+});
+
+describe('run version choices', () => {
+  const v = (version: number, change_note: string | null = null) => ({ version, change_note, author_id: null, created_at: '2026-01-01T00:00:00Z' });
+  it('lists newest first, naming the latest and the published one, with notes', () => {
+    expect(versionChoices([v(1, 'first'), v(2), v(3, 'fix')], 3, 2)).toEqual([
+      { version: 3, label: 'Version 3 (latest) · fix' },
+      { version: 2, label: 'Version 2 (published)' },
+      { version: 1, label: 'Version 1 · first' },
+    ]);
+  });
+  it('keeps the latest and published versions the list has not reached', () => {
+    expect(versionChoices([v(1)], 4, 4).map((c) => c.label)).toEqual(['Version 4 (latest, published)', 'Version 1']);
   });
 });

@@ -417,3 +417,31 @@ export function runInputs(inputs: InputOut[], values: RunValues): { inputs: Reco
   }
   return { inputs: out, errors };
 }
+
+// ---- the run dialog's version picker ----
+
+export type VersionSummary = Schemas['WorkflowVersionSummary'];
+
+export interface VersionChoice {
+  version: number;
+  label: string;
+}
+
+// The versions a run can take, newest first, each labelled with what it is
+// (the latest, the published one) and its change note, so the picker tells
+// them apart. `latest` and `published` come from the workflow itself: a
+// version the list has not reached yet (a save since it was read) is still
+// offered.
+export function versionChoices(items: VersionSummary[], latest: number, published: number | null): VersionChoice[] {
+  const byVersion = new Map<number, VersionSummary | null>();
+  for (const v of items) byVersion.set(v.version, v);
+  if (!byVersion.has(latest)) byVersion.set(latest, null);
+  if (published !== null && !byVersion.has(published)) byVersion.set(published, null);
+  return [...byVersion.entries()]
+    .sort((a, b) => b[0] - a[0])
+    .map(([version, s]) => {
+      const tags = [version === latest ? 'latest' : '', version === published ? 'published' : ''].filter(Boolean);
+      const note = s?.change_note ? ` · ${s.change_note}` : '';
+      return { version, label: `Version ${version}${tags.length ? ` (${tags.join(', ')})` : ''}${note}` };
+    });
+}
