@@ -606,6 +606,16 @@ static json_t *calls_json(const struct llm_response *r)
 	return a;
 }
 
+/* Whether a new attempt of the task may get past a failed call: the kinds
+ * the client retries itself (it gave up after its own attempts) and an
+ * answer that made no sense. Not a refused key, an unknown model, a bad
+ * request or an exhausted quota: the same request would fail the same way. */
+static bool llm_error_transient(enum llm_error e)
+{
+	return e == LLM_ERR_RATE_LIMITED || e == LLM_ERR_SERVER || e == LLM_ERR_TIMEOUT || e == LLM_ERR_NETWORK ||
+	       e == LLM_ERR_PARSE;
+}
+
 /* llm.failed: discard_partial tells clients to drop the output.delta text of this call. */
 static void llm_failed_event(struct engine_attempt *at, const struct llm_record *rec)
 {
@@ -633,7 +643,8 @@ static void llm_returned(struct engine_attempt *at)
 			end(at, ENGINE_RETRY, "the model's answer broke off after it started (%s)",
 			    llm_error_name(rec->error));
 		else
-			end(at, ENGINE_FAILED, "the model call failed (%s): %s", llm_error_name(rec->error),
+			end(at, llm_error_transient(rec->error) ? ENGINE_RETRY : ENGINE_FAILED,
+			    "the model call failed (%s): %s", llm_error_name(rec->error),
 			    rec->error_message ? rec->error_message : "");
 		goto out;
 	}

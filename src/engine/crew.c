@@ -4,7 +4,8 @@
  * (crew.py _get_context: context absent, every earlier output; a list, the
  * outputs of those tasks; [], none), joined with utilities/formatter.py's
  * DIVIDERS. A task whose attempt ends ENGINE_RETRY runs again as a new
- * attempt (task.retrying), up to max_attempts.
+ * attempt (task.retrying), up to its agent's max_retry_limit times (crewAI's
+ * agent.py execute_task retries a task that raised, max_retry_limit times).
  */
 #include "engine/engine_int.h"
 
@@ -87,7 +88,7 @@ static void crew_end(struct engine_crew *c, const struct engine_result *res)
 static void on_attempt_done(void *ud, struct engine_attempt *at, const struct engine_result *res)
 {
 	struct engine_crew *c = ud;
-	int max = c->spec.max_attempts > 0 ? c->spec.max_attempts : 2;
+	int max = c->spec.max_attempts > 0 ? c->spec.max_attempts : c->spec.agents[c->i]->max_retry_limit + 1;
 	(void) at;
 
 	c->at = NULL;

@@ -28,6 +28,8 @@
 
 /* crewAI's default max_iter (base_agent.py). */
 #define ENGINE_DEFAULT_MAX_ITER 25
+/* crewAI's default max_retry_limit (base_agent.py): new attempts of a task after a retryable failure. */
+#define ENGINE_DEFAULT_MAX_RETRY_LIMIT 2
 /* A tool result longer than this (bytes) is cut, with a note saying so. */
 #define ENGINE_TOOL_RESULT_MAX (16 * 1024)
 /* Messages sent and text received, as carried in llm.* events: each string cut at this many bytes. */
@@ -65,7 +67,11 @@ struct engine_agent {
 	int ntools;
 	int max_iter;             /* 0: ENGINE_DEFAULT_MAX_ITER */
 	int max_execution_time_s; /* 0: none */
-	struct engine_rpm *rpm;   /* agent's max_rpm window, or NULL */
+	/* crewAI's max_retry_limit: how many new attempts a task of this agent gets
+	 * after an attempt ends ENGINE_RETRY (0: none; the crew's max_attempts,
+	 * when set, wins). */
+	int max_retry_limit;
+	struct engine_rpm *rpm; /* agent's max_rpm window, or NULL */
 	struct engine_rpm *workflow_rpm;
 };
 
@@ -151,7 +157,9 @@ typedef void (*engine_event_fn)(void *ud, const struct engine_event *ev);
 enum engine_outcome {
 	ENGINE_SUCCEEDED = 0,
 	ENGINE_FAILED,    /* error says why; not worth another attempt */
-	ENGINE_RETRY,     /* failed in a way a new attempt may fix (a stream cut after text went out) */
+	ENGINE_RETRY,     /* failed in a way a new attempt may fix: the model call failed after the
+	                   * client's own retries (rate limited, server error, timeout, network) or
+	                   * its answer made no sense, or a stream cut after text went out */
 	ENGINE_CANCELLED, /* engine_attempt_cancel */
 	ENGINE_TIMEOUT,   /* max_execution_time_s */
 };
@@ -232,7 +240,9 @@ void engine_loop_wake(struct engine_loop *l);
 /*
  * Runs tasks in order, each with its agent (agents[i] runs tasks[i]), each
  * task's context per crewAI (ENGINE_CONTEXT_DIVIDER between outputs), up to
- * max_attempts attempts per task for ENGINE_RETRY outcomes. Emits every
+ * max_retry_limit + 1 attempts per task (its agent's) for ENGINE_RETRY
+ * outcomes: each new one announced by task.retrying {reason, next_attempt}
+ * and numbered on from the last. Emits every
  * attempt's events through on_event; on_task_done sees each task's final
  * result; on_done the crew's (the last task's output, or the failure).
  */
@@ -241,7 +251,7 @@ struct engine_crew_spec {
 	const struct engine_task *tasks;
 	int ntasks;
 	const json_t *inputs;
-	int max_attempts; /* 0: 2 */
+	int max_attempts; /* attempts per task for ENGINE_RETRY; 0: the task's agent's max_retry_limit + 1 */
 	/* Resume: start at task first_task (0: the first), with outputs[k]
 	 * (k < first_task, borrowed until engine_crew_start returns) as the
 	 * stored outputs of the tasks before it; task k's attempts are numbered

@@ -239,6 +239,10 @@ static void build_agent(struct run *run, int i, int k, const json_t *agent, cons
 	ag->currency = "USD";
 	ag->max_iter = int_of(agent, "max_iter");
 	ag->max_execution_time_s = int_of(agent, "max_execution_time_s");
+	json_t *retries = json_object_get(agent, "max_retry_limit");
+	ag->max_retry_limit = json_is_integer(retries) && json_integer_value(retries) >= 0
+	                          ? (int) json_integer_value(retries)
+	                          : ENGINE_DEFAULT_MAX_RETRY_LIMIT;
 	ag->rpm = &run->rpms[k];
 	run->rpms[k].max = int_of(agent, "max_rpm");
 	ag->workflow_rpm = &run->workflow_rpm;

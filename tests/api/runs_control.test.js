@@ -208,6 +208,80 @@ test('cancel a queued execution: cancelled at once; the worker that claims its j
   assert.equal((await fake.requests()).length, 0);
 });
 
+// The agent's max_retry_limit (crewAI's, default 2): an attempt whose model
+// call failed in a way another try may fix (here the provider's answer is not
+// JSON, which the client does not retry itself) runs again as a new attempt
+// announced by task.retrying, up to the limit; then the task fails. A refused
+// request (400) and a structured output that misses its schema are not retried.
+test('an agent\'s max_retry_limit: new attempts after a retryable failure, then failed', async (t) => {
+  const fake = await startFakeLlm();
+  const srv = await startServer();
+  t.after(async () => { fake.stop(); await srv.stop(); });
+  const { call } = await setup(srv, fake, 'control-retry');
+  const agent = async (name, limit) => {
+    const body = { name, role: 'Worker', goal: 'Work', backstory: 'Works.' };
+    if (limit !== undefined) body.max_retry_limit = limit;
+    const r = await call('POST', '/api/v1/agents', body);
+    assert.equal(r.status, 201, r.text);
+    assert.equal(r.json.max_retry_limit, limit === undefined ? 2 : limit);
+    return r.json.id;
+  };
+  const run = async (agentId, description, extra = {}) => {
+    const w = await call('POST', '/api/v1/workflows', { name: `retry ${description}`, tasks: [{ key: 'only', description, expected_output: 'text', agent_id: agentId, ...extra }] });
+    assert.equal(w.status, 201, w.text);
+    const r = await call('POST', `/api/v1/workflows/${w.json.id}/execute`, { inputs: {} });
+    assert.equal(r.status, 202, r.text);
+    const ex = await waitFor(async () => {
+      const g = await call('GET', `/api/v1/executions/${r.json.id}`);
+      return ended(g.json.status) ? g.json : null;
+    }, 20000, description);
+    const evs = await events(call, r.json.id);
+    const sent = (await fake.requests()).filter((q) => JSON.stringify(q.body.messages || []).includes(description.split(' ')[0]));
+    return { ex, evs, sent, kinds: evs.filter((e) => e.type.startsWith('task.')).map((e) => `${e.type}#${e.attempt}`) };
+  };
+  const broken = { raw: 'not { json' };
+  const dflt = await agent('Default retries');
+
+  // Default 2: two broken answers, the third attempt succeeds.
+  await fake.script([{ match: 'MARK-RT2', replies: [broken, broken, { text: 'third time lucky' }] }]);
+  let o = await run(dflt, 'MARK-RT2 flaky provider');
+  assert.equal(o.ex.status, 'succeeded', JSON.stringify(o.ex.error));
+  assert.deepEqual(o.kinds, ['task.started#1', 'task.failed#1', 'task.retrying#1', 'task.started#2', 'task.failed#2', 'task.retrying#2', 'task.started#3', 'task.succeeded#3']);
+  const retrying = o.evs.filter((e) => e.type === 'task.retrying');
+  assert.deepEqual(retrying.map((e) => e.data.next_attempt), [2, 3]);
+  assert.match(retrying[0].data.reason, /the model call failed \(parse\)/);
+  assert.equal(o.evs.find((e) => e.type === 'task.failed').data.outcome, 'retry');
+  assert.deepEqual(o.ex.tasks.map((x) => [x.key, x.status, x.attempts]), [['only', 'succeeded', 3]]);
+  assert.equal(o.sent.length, 3, 'one call per attempt');
+
+  // Limit 1: two attempts, then the task and the execution fail.
+  const one = await agent('One retry', 1);
+  await fake.script([{ match: 'MARK-RT1', replies: [broken] }]);
+  o = await run(one, 'MARK-RT1 always broken');
+  assert.equal(o.ex.status, 'failed');
+  assert.match(o.ex.error, /^task "only"/);
+  assert.deepEqual(o.kinds, ['task.started#1', 'task.failed#1', 'task.retrying#1', 'task.started#2', 'task.failed#2']);
+  assert.deepEqual(o.ex.tasks.map((x) => [x.status, x.attempts]), [['failed', 2]]);
+  assert.equal(o.sent.length, 2);
+
+  // Limit 0: no new attempt.
+  const none = await agent('No retry', 0);
+  await fake.script([{ match: 'MARK-RT0', replies: [broken] }]);
+  o = await run(none, 'MARK-RT0 broken once');
+  assert.deepEqual(o.kinds, ['task.started#1', 'task.failed#1']);
+  assert.equal(o.sent.length, 1);
+
+  // Not retried: a request the provider refuses, an answer that misses the output schema.
+  await fake.script([{ match: 'MARK-RT400', replies: [{ status: 400, body: { error: { message: 'refused', type: 'invalid_request_error' } } }] }]);
+  o = await run(dflt, 'MARK-RT400 refused');
+  assert.deepEqual(o.kinds, ['task.started#1', 'task.failed#1']);
+  await fake.script([{ match: 'MARK-RTJS', replies: [{ json: { wrong: true } }] }]);
+  o = await run(dflt, 'MARK-RTJS schema', { output: { format: 'json', schema: { type: 'object', required: ['score'], properties: { score: { type: 'number' } } } } });
+  assert.equal(o.ex.status, 'failed');
+  assert.deepEqual(o.kinds, ['task.started#1', 'task.failed#1']);
+  assert.equal(o.sent.length, 1);
+});
+
 // A job dead-lettered without a handler seeing it (buried by the claim that
 // found its lease expired on the last attempt): the worker's sweep ends its
 // execution failed with the job's error.
