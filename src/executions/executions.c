@@ -1,7 +1,7 @@
 /* executions: starting a run of a workflow, and reading runs and their
  * events back (executions.h; docs/executions.md). */
-#include "executions.h"
 #include "core/json_text.h"
+#include "executions_int.h"
 
 #include "../auth/auth.h"
 #include "../db/db.h"
@@ -149,24 +149,22 @@ static void check_supported(const json_t *def, struct problem *p)
 struct start {
 	const struct actor *who;
 	const char *workflow_id;
-	int64_t version;
-	const char *snapshot, *inputs;
+	const char *inputs;
+	struct snapshot_ref snap;
 	char id[37];
 	struct arena *a;
 };
 
+static enum status insert_events(struct db_conn *c, const char *ws, const char *id, const struct executions_event *evs,
+                                 size_t n, struct arena *a, struct problem *p);
+
+/* The job, the execution (last_seq 1, its job named) and execution.queued
+ * at seq 1: three statements, plus the snapshot's row the first time. */
 static enum status start_tx(struct db_conn *c, void *vctx, struct problem *p)
 {
 	struct start *s = vctx;
 	const char *ws = s->who->workspace_id;
-	int64_t now = time_now_ms();
-	enum status st =
-	    db_query(c, s->a, NULL,
-	             "INSERT INTO executions (id, workspace_id, workflow_id, workflow_version, snapshot, "
-	             "status, inputs, created_by, created_at) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
-	             DB_ARGS(db_text(s->id), db_text(ws), db_text(s->workflow_id), db_int(s->version),
-	                     db_text(s->snapshot), db_text(s->inputs), db_text(s->who->user_id), db_int(now)),
-	             p);
+	enum status st = executions_snapshot_store_tx(c, ws, &s->snap, p);
 	if (st != ST_OK)
 		return st;
 	json_t *payload = json_pack("{s:s}", "execution_id", s->id);
@@ -176,36 +174,33 @@ static enum status start_tx(struct db_conn *c, void *vctx, struct problem *p)
 	json_decref(payload);
 	if (st != ST_OK)
 		return st;
-	st = db_query(c, s->a, NULL, "UPDATE executions SET job_id = ? WHERE workspace_id = ? AND id = ?",
-	              DB_ARGS(db_text(job), db_text(ws), db_text(s->id)), p);
+	st = db_query(c, s->a, NULL,
+	              "INSERT INTO executions (id, workspace_id, workflow_id, workflow_version, snapshot, snapshot_id, "
+	              "status, inputs, job_id, last_seq, created_by, created_at) VALUES (?, ?, ?, ?, '', ?, 'queued', "
+	              "?, ?, 1, ?, ?)",
+	              DB_ARGS(db_text(s->id), db_text(ws), db_text(s->workflow_id), db_int(s->snap.wf_version),
+	                      db_text(s->snap.id), db_text(s->inputs), db_text(job), db_text(s->who->user_id),
+	                      db_int(time_now_ms())),
+	              p);
 	if (st != ST_OK)
 		return st;
-	json_t *data =
-	    json_pack("{s:s, s:I}", "workflow_id", s->workflow_id, "workflow_version", (json_int_t) s->version);
-	st = executions_event_tx(c, ws, s->id, "execution.queued", NULL, 0, data, NULL, p);
-	json_decref(data);
-	return st;
+	json_t *data = own(s->a, json_pack("{s:s, s:I}", "workflow_id", s->workflow_id, "workflow_version",
+	                                   (json_int_t) s->snap.wf_version));
+	struct executions_event ev = {.type = "execution.queued", .data = data, .seq = 1};
+	return insert_events(c, ws, s->id, &ev, 1, s->a, p);
 }
 
 enum status executions_start(struct db *db, struct workflows *wf, const struct actor *who, const char *workflow_id,
                              const json_t *body, struct arena *a, json_t **out, struct problem *p)
 {
 	*out = NULL;
-	json_t *live = NULL, *snap = NULL, *v = json_object_get(body, "version");
+	json_t *v = json_object_get(body, "version");
 	int64_t version = json_is_integer(v) ? json_integer_value(v) : 0;
-	/* a live workflow only; the snapshot itself resolves archived ones */
-	enum status st = workflows_get(wf, who, workflow_id, a, &live, p);
+	struct start s = {.who = who, .workflow_id = workflow_id, .a = a};
+	enum status st = executions_snapshot_resolve(db, wf, who, workflow_id, version, a, &s.snap, p);
 	if (st != ST_OK)
 		return st;
-	st = workflows_snapshot(wf, who->workspace_id, workflow_id, version, NULL, a, &snap, p);
-	if (st == ST_NOT_FOUND && version) {
-		problem_clear(p);
-		problem_set(p, ST_UNPROCESSABLE, "the workflow has no version %lld", (long long) version);
-		return problem_field(p, "version", "is not a version of this workflow");
-	}
-	if (st != ST_OK)
-		return st;
-	json_t *w = json_object_get(snap, "workflow"), *def = json_object_get(w, "definition");
+	json_t *def = json_object_get(json_object_get(s.snap.doc, "workflow"), "definition");
 	check_supported(def, p);
 	if (p->nfields)
 		return problem_set(p, ST_UNPROCESSABLE, "the workflow uses what this engine does not run yet");
@@ -214,15 +209,12 @@ enum status executions_start(struct db *db, struct workflows *wf, const struct a
 	if (!inputs)
 		return problem_set(p, ST_UNPROCESSABLE, "the inputs do not match the workflow's");
 	own(a, inputs);
-	struct start s = {.who = who,
-	                  .workflow_id = workflow_id,
-	                  .version = json_integer_value(json_object_get(w, "version")),
-	                  .snapshot = dump(snap, a),
-	                  .inputs = dump(inputs, a),
-	                  .a = a};
+	s.inputs = dump(inputs, a);
 	id_new(s.id);
 	if ((st = db_tx(db, start_tx, &s, p)) != ST_OK)
 		return st;
+	if (!s.snap.stored)
+		executions_snapshot_stored(who->workspace_id, workflow_id, version, s.snap.id);
 	*out = own(a, json_pack("{s:s, s:s}", "id", s.id, "status", "queued"));
 	return ST_OK;
 }
@@ -569,15 +561,32 @@ static enum status artifacts_view(struct db *db, const char *ws, const char *id,
 	return ST_OK;
 }
 
+/* An execution's snapshot: r's column col is the inline one (before 0011),
+ * col + 1 the shared one's id. *snap belongs to a; shared: read only. */
+static enum status run_snapshot(struct db *db, const struct db_res *r, const char *ws, int col, struct arena *a,
+                                json_t **snap, struct problem *p)
+{
+	if (db_res_null(r, 0, col + 1)) {
+		*snap = own(a, column_json(r, 0, col));
+		return ST_OK;
+	}
+	enum status st = executions_snapshot_get(db, ws, db_res_text(r, 0, col + 1), snap, p);
+	if (st == ST_NOT_FOUND)
+		return problem_set(p, ST_INTERNAL, "an execution's snapshot is missing");
+	own(a, *snap);
+	return st;
+}
+
 enum status executions_get(struct db *db, const struct actor *who, const char *id, struct arena *a, json_t **out,
                            struct problem *p)
 {
 	*out = NULL;
 	struct db_res *r, *tr;
-	enum status st = db_exec1(db, DB_READ, a, &r,
-	                          "SELECT " SUMMARY_COLUMNS ", inputs, output, usage, snapshot FROM executions WHERE "
-	                          "workspace_id = ? AND id = ?",
-	                          DB_ARGS(db_text(who->workspace_id), db_text(id)), p);
+	enum status st =
+	    db_exec1(db, DB_READ, a, &r,
+	             "SELECT " SUMMARY_COLUMNS ", inputs, output, usage, snapshot, snapshot_id FROM executions WHERE "
+	             "workspace_id = ? AND id = ?",
+	             DB_ARGS(db_text(who->workspace_id), db_text(id)), p);
 	if (st != ST_OK)
 		return st;
 	if (db_res_rows(r) == 0)
@@ -589,8 +598,10 @@ enum status executions_get(struct db *db, const struct actor *who, const char *i
 	             DB_ARGS(db_text(who->workspace_id), db_text(id)), p);
 	if (st != ST_OK)
 		return st;
-	json_t *o = own(a, summary(r, 0));
-	json_t *snap = own(a, column_json(r, 0, 11)), *usage = column_json(r, 0, 10);
+	json_t *snap = NULL;
+	if ((st = run_snapshot(db, r, who->workspace_id, 11, a, &snap, p)) != ST_OK)
+		return st;
+	json_t *o = own(a, summary(r, 0)), *usage = column_json(r, 0, 10);
 	json_object_set_new(o, "inputs", column_json(r, 0, 8));
 	json_object_set_new(o, "output", column_json(r, 0, 9));
 	json_object_set_new(o, "usage", json_is_object(usage) ? usage : empty_usage());
@@ -630,8 +641,8 @@ enum status executions_load_run(struct db *db, const char *id, struct arena *a, 
 	struct db_res *r, *tr;
 	memset(out, 0, sizeof(*out));
 	enum status st = db_exec1(db, DB_READ, a, &r,
-	                          "SELECT workspace_id, status, snapshot, inputs, models, cancel_requested_at, "
-	                          "started_at FROM executions WHERE id = ?",
+	                          "SELECT workspace_id, status, snapshot, snapshot_id, inputs, models, "
+	                          "cancel_requested_at, started_at FROM executions WHERE id = ?",
 	                          DB_ARGS(db_text(id)), p);
 	if (st != ST_OK)
 		return st;
@@ -640,14 +651,16 @@ enum status executions_load_run(struct db *db, const char *id, struct arena *a, 
 	int s = executions_status_parse(db_res_text(r, 0, 1));
 	out->workspace_id = db_res_text(r, 0, 0);
 	out->status = s < 0 ? EXEC_FAILED : (enum executions_status) s;
-	out->snapshot = own(a, column_json(r, 0, 2));
-	out->inputs = own(a, column_json(r, 0, 3));
-	out->models = db_res_null(r, 0, 4) ? NULL : own(a, column_json(r, 0, 4));
-	out->cancel_requested = !db_res_null(r, 0, 5);
+	out->snapshot_id = db_res_null(r, 0, 3) ? NULL : db_res_text(r, 0, 3);
+	if ((st = run_snapshot(db, r, out->workspace_id, 2, a, &out->snapshot, p)) != ST_OK)
+		return st;
+	out->inputs = own(a, column_json(r, 0, 4));
+	out->models = db_res_null(r, 0, 5) ? NULL : own(a, column_json(r, 0, 5));
+	out->cancel_requested = !db_res_null(r, 0, 6);
 	out->tasks = own(a, json_array());
 	/* attempts are written only after started_at is set (executions_begin_tx, same transaction as
 	 * the first attempt's or earlier): a first start has none to read */
-	if (db_res_null(r, 0, 6))
+	if (db_res_null(r, 0, 7))
 		goto check;
 	st = db_exec1(db, DB_READ, a, &tr,
 	              "SELECT task_key, attempt, status, output, agent_id, usage FROM execution_tasks WHERE "

@@ -250,7 +250,9 @@ enum status executions_resume(struct db *db, const struct actor *who, const char
 struct executions_run {
 	const char *workspace_id;
 	enum executions_status status;
-	json_t *snapshot, *inputs;
+	const char *snapshot_id; /* executions_snapshot_get's id; NULL for an execution stored before 0011 */
+	json_t *snapshot;        /* shared read-only (executions_snapshot_get): never modify it */
+	json_t *inputs;
 	json_t *models; /* {agent_id: {id, name, provider, model, input_per_mtok, output_per_mtok, priced}} or NULL */
 	json_t *tasks;
 	bool cancel_requested;
@@ -258,6 +260,15 @@ struct executions_run {
 };
 enum status executions_load_run(struct db *db, const char *id, struct arena *a, struct executions_run *out,
                                 struct problem *p);
+
+/* The parsed snapshot snapshot_id of ws (execution_snapshots, migration
+ * 0011: the id is the SHA-256, hex, of the workspace id, a NUL and the
+ * content, so an id names one content forever): a new reference
+ * (json_decref it) to a document shared read-only across threads: never
+ * modify it. From a bounded in-process cache keyed by id, else one read.
+ * ST_NOT_FOUND: no such snapshot in ws. Thread-safe. */
+enum status executions_snapshot_get(struct db *db, const char *ws, const char *snapshot_id, json_t **out,
+                                    struct problem *p);
 
 /* queued|running -> running (a reclaim finds it running): stores the
  * resolved models, ends the attempts a dead worker left running as failed

@@ -6,9 +6,16 @@
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { startServer, api, assertProblem, newUser, addMember, randomId } = require('./authlib');
+const { execFileSync } = require('node:child_process');
+const path = require('node:path');
+const { startServer, api, assertProblem, newUser, addMember, randomId, pgQuery } = require('./authlib');
 
 const AGENT = { name: 'Researcher', role: 'Senior {topic} researcher', goal: 'Find news', backstory: 'Seasoned.' };
+// Runs SQL on the server's database from another process; rows as text lines.
+function sql(srv, text) {
+  if (srv.db) return pgQuery(srv.db.url, text).trim();
+  return execFileSync('sqlite3', ['-cmd', '.timeout 5000', path.join(srv.dataDir, 'troupe.db'), text], { encoding: 'utf8' }).trim();
+}
 const task = (key, agentId, extra = {}) => ({ key, description: `Do ${key} about {topic}`, expected_output: 'A list', agent_id: agentId, ...extra });
 
 test('executions', async (t) => {
@@ -124,6 +131,34 @@ test('executions', async (t) => {
     assert.equal(ev2.json.items.length, 0, 'nothing after seq 1 yet');
     assertProblem(await call('GET', `/api/v1/executions/${randomId()}`), 404);
     assertProblem(await call('GET', `/api/v1/executions/${randomId()}/events`), 404);
+  });
+
+  await t.test('one snapshot row per content; an edit made by another process is seen by the next execute', async () => {
+    const run = async () => {
+      const r = await call('POST', `/api/v1/workflows/${wf}/execute`, { inputs: { topic: 'x' } });
+      assert.equal(r.status, 202, r.text);
+      return r.json.id;
+    };
+    const snapOf = (id) => sql(srv, `SELECT snapshot_id FROM executions WHERE id = '${id}'`);
+    const x1 = await run();
+    const x2 = await run();
+    assert.match(snapOf(x1), /^[0-9a-f]{64}$/);
+    assert.equal(snapOf(x2), snapOf(x1), 'the same versions share one snapshot');
+    assert.equal(sql(srv, `SELECT COUNT(*) FROM execution_snapshots WHERE id = '${snapOf(x1)}'`), '1');
+    const before = (await call('GET', `/api/v1/executions/${x2}`)).json.tasks[0].agent;
+    assert.equal(before.name, 'Researcher');
+    // another process (a database client here) writes a new version of the agent, as agents_update would
+    const def = JSON.parse(sql(srv, `SELECT definition FROM agents WHERE id = '${a1}'`));
+    def.name = 'Analyst';
+    const text = JSON.stringify(def).replace(/'/g, "''");
+    const v = before.version + 1;
+    sql(srv, `UPDATE agents SET version = ${v}, name = 'Analyst', definition = '${text}' WHERE id = '${a1}'; ` +
+      `INSERT INTO agent_versions (agent_id, version, workspace_id, definition, created_at) SELECT id, ${v}, workspace_id, '${text}', 0 FROM agents WHERE id = '${a1}'`);
+    const x3 = await run();
+    assert.notEqual(snapOf(x3), snapOf(x1));
+    const after = (await call('GET', `/api/v1/executions/${x3}`)).json.tasks[0].agent;
+    assert.deepEqual([after.name, after.version], ['Analyst', v]);
+    assert.equal((await call('GET', `/api/v1/executions/${x2}`)).json.tasks[0].agent.name, 'Researcher', 'x2 keeps its snapshot');
   });
 
   await t.test('Idempotency-Key: the same key and body start one execution', async () => {
