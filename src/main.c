@@ -37,7 +37,9 @@ static void usage(FILE *f)
 	        "  worker    job workers only (scale out over PostgreSQL)\n"
 	        "  migrate   apply pending database migrations and exit\n"
 	        "  run WORKFLOW_ID [--input NAME=VALUE]...\n"
-	        "            start an execution and run it in this process, printing its events and output\n"
+	        "            start an execution and run it in this process, printing its events and output;\n"
+	        "            it runs that execution only (other queued jobs of a shared database stay for the\n"
+	        "            workers); with TROUPE_URL set it goes through that server instead\n"
 	        "  version   print the version\n"
 	        "  import crew DIR      import a crewAI project's agents.yaml, tasks.yaml (and crew.yaml)\n"
 	        "  export crew ID DIR   write a workflow as crewAI files\n"
@@ -260,12 +262,13 @@ static int wait_for_signal(void)
 /* The job workers of serve and worker. Kinds are registered here, before
  * the start, by the modules that own them (the engine, the knowledge
  * bases) as they arrive. */
-static int start_jobs(struct app *app, const struct config *cfg)
+static int start_jobs(struct app *app, const struct config *cfg, bool claim_by_id)
 {
 	struct arena *a = arena_new();
 	struct problem p;
-	/* max_detached: the executions one process holds at once (each is a detached job run) */
-	struct jobs_options o = {.lease_ms = cfg->job_lease_s * 1000, .max_detached = 1024};
+	/* max_detached: the executions one process holds at once (each is a detached job run);
+	 * claim_by_id: troupe run claims its own execution's job and no other */
+	struct jobs_options o = {.lease_ms = cfg->job_lease_s * 1000, .max_detached = 1024, .claim_by_id = claim_by_id};
 	struct engine_runner_options ro = {
 	    .db = app->db, .models = app->models, .limiter = app->llm_limiter, .loops = (int) cfg->workers};
 	int rc = -1;
@@ -371,7 +374,16 @@ int main(int argc, char **argv)
 	} else if (str_eq(cmd, "run")) {
 		int nrest = 0;
 		if (argc > 2 && (str_eq(argv[2], "--help") || str_eq(argv[2], "-h"))) {
-			printf("Usage: troupe run WORKFLOW_ID [--input NAME=VALUE]... [--workspace ID] [OPTIONS]\n\n");
+			printf(
+			    "Usage: troupe run WORKFLOW_ID [--input NAME=VALUE]... [--workspace ID] [OPTIONS]\n\n"
+			    "Starts an execution of the workflow and runs it in this process, printing each event as "
+			    "a\n"
+			    "line and then the output. It runs that execution only: other queued jobs of a database\n"
+			    "shared with workers are left to them. NAME=VALUE: VALUE as JSON when it parses (n=3 is a\n"
+			    "number), else text. Exit status: 0 succeeded, 1 failed or refused, 2 usage, 130\n"
+			    "interrupted (Ctrl-C cancels the execution; a second one leaves it running).\n"
+			    "With TROUPE_URL (and TROUPE_API_KEY) set, it goes through that server and takes no "
+			    "options.\n\n");
 			config_print_help(stdout, RUN_WORKER);
 			return 0;
 		}
@@ -487,7 +499,7 @@ int main(int argc, char **argv)
 	}
 	if ((run == RUN_SERVE || run == RUN_API) && start_auth(&app, &cfg, run == RUN_SERVE) < 0)
 		goto out;
-	if ((run == RUN_SERVE || run == RUN_WORKER) && start_jobs(&app, &cfg) < 0)
+	if ((run == RUN_SERVE || run == RUN_WORKER) && start_jobs(&app, &cfg, run_cmd) < 0)
 		goto out;
 	switch (run) {
 	case RUN_MIGRATE:

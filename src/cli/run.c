@@ -8,6 +8,7 @@
 #include "db/db.h"
 #include "engine/engine.h"
 #include "executions/executions.h"
+#include "jobs/jobs.h"
 #include "workflows/workflows.h"
 
 #include <curl/curl.h>
@@ -269,6 +270,22 @@ static void print_output(struct app *app, const struct actor *who, const char *i
 	arena_free(&a);
 }
 
+/* This process's workers claim the job of execution id and no other: a
+ * database shared with workers keeps its other queued jobs for them. */
+static enum status claim_own_job(struct app *app, const struct actor *who, const char *id, struct problem *p)
+{
+	struct db_res *r;
+	enum status st = db_exec1(app->db, DB_READ, who->arena, &r,
+	                          "SELECT job_id FROM executions WHERE workspace_id = ? AND id = ?",
+	                          DB_ARGS(db_text(who->workspace_id), db_text(id)), p);
+	if (st != ST_OK)
+		return st;
+	if (db_res_rows(r) != 1 || db_res_null(r, 0, 0))
+		return problem_set(p, ST_INTERNAL, "execution %s has no job", id);
+	jobs_claim_only(app->jobs, db_res_text(r, 0, 0));
+	return ST_OK;
+}
+
 int cli_run(struct app *app, const struct cli_run_args *args)
 {
 	struct arena *a = arena_new();
@@ -292,6 +309,10 @@ int cli_run(struct app *app, const struct cli_run_args *args)
 	id = arena_strdup(a, jstr(started, "id"));
 	printf("execution %s\n", id);
 	fflush(stdout);
+	if (claim_own_job(app, &who, id, &p) != ST_OK) {
+		print_problem("cannot run it here", &p);
+		goto out;
+	}
 	while (end < 0) {
 		if (interrupted()) {
 			if (cancelled++) {

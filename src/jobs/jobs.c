@@ -373,6 +373,7 @@ struct claim_ctx {
 	struct jobs_job *out;
 	bool found;
 	struct jobs_claim_info info;
+	const char *only_id; /* jobs_claim_id: this job or none */
 };
 
 /* A reclaimed job that had used its last attempt: its worker died or hung
@@ -402,8 +403,8 @@ static size_t claim_select(const struct claim_ctx *cc, enum claim_q q, const cha
                            char *sql, size_t sqlsz, struct db_arg *args)
 {
 	static const char *const where[] = {
-	    [Q_EXPIRED] = ") AND state = 'running' AND lease_expires_at <= ? ORDER BY lease_expires_at LIMIT 1",
-	    [Q_DUE] = ") AND state = 'queued' AND run_after <= ? ORDER BY run_after LIMIT 1",
+	    [Q_EXPIRED] = " AND state = 'running' AND lease_expires_at <= ? ORDER BY lease_expires_at LIMIT 1",
+	    [Q_DUE] = " AND state = 'queued' AND run_after <= ? ORDER BY run_after LIMIT 1",
 	};
 	size_t n = 0, len;
 
@@ -411,10 +412,12 @@ static size_t claim_select(const struct claim_ctx *cc, enum claim_q q, const cha
 	for (size_t i = 1; i < cc->nkinds; i++)
 		len += (size_t) snprintf(sql + len, sqlsz - len, ", ?");
 	/* SKIP LOCKED: two workers must never wait on the same job row */
-	snprintf(sql + len, sqlsz - len, "%s%s", where[q],
+	snprintf(sql + len, sqlsz - len, ")%s%s%s", cc->only_id ? " AND id = ?" : "", where[q],
 	         lock && cc->db == DB_POSTGRES ? " FOR UPDATE SKIP LOCKED" : "");
 	for (size_t i = 0; i < cc->nkinds; i++)
 		args[n++] = db_text(cc->kinds[i]);
+	if (cc->only_id)
+		args[n++] = db_text(cc->only_id);
 	args[n++] = db_int(now);
 	return n;
 }
@@ -424,7 +427,7 @@ static size_t claim_select(const struct claim_ctx *cc, enum claim_q q, const cha
  * one round trip. ST_CONFLICT when there is none. */
 static enum status claim_due(struct db_conn *c, struct claim_ctx *cc, int64_t now, struct problem *p)
 {
-	struct db_arg args[JOBS_KINDS_MAX + 4];
+	struct db_arg args[JOBS_KINDS_MAX + 5];
 	char sel[1024], sql[2048];
 	size_t n = 0, ns;
 
@@ -446,7 +449,7 @@ static enum status claim_due(struct db_conn *c, struct claim_ctx *cc, int64_t no
 static enum status tx_claim_expired(struct db_conn *c, void *ctx, struct problem *p)
 {
 	struct claim_ctx *cc = ctx;
-	struct db_arg args[JOBS_KINDS_MAX + 2];
+	struct db_arg args[JOBS_KINDS_MAX + 3];
 	char sql[1024];
 	int64_t now = time_now_ms();
 	size_t n = claim_select(cc, Q_EXPIRED, CLAIM_COLS, true, now, sql, sizeof(sql), args);
@@ -490,7 +493,7 @@ static enum status tx_claim_expired(struct db_conn *c, void *ctx, struct problem
  * case (none) takes neither SQLite's writer nor a PostgreSQL transaction. */
 static enum status claim_expired(struct db *db, struct claim_ctx *cc, struct problem *p)
 {
-	struct db_arg args[JOBS_KINDS_MAX + 2];
+	struct db_arg args[JOBS_KINDS_MAX + 3];
 	struct db_res *r = NULL;
 	char sql[1024];
 	size_t n = claim_select(cc, Q_EXPIRED, CLAIM_COLS, false, time_now_ms(), sql, sizeof(sql), args);
@@ -512,10 +515,12 @@ static enum status claim_expired(struct db *db, struct claim_ctx *cc, struct pro
 #define EXPIRED_EVERY_MS 100
 static _Atomic int64_t expired_check_at;
 
-enum status jobs_claim(struct db *db, const char *const *kinds, size_t nkinds, const char *owner, int64_t lease_ms,
-                       struct arena *a, struct jobs_job *out, struct jobs_claim_info *info, struct problem *p)
+static enum status claim(struct db *db, const char *only_id, const char *const *kinds, size_t nkinds, const char *owner,
+                         int64_t lease_ms, struct arena *a, struct jobs_job *out, struct jobs_claim_info *info,
+                         struct problem *p)
 {
-	struct claim_ctx cc = {.kinds = kinds,
+	struct claim_ctx cc = {.only_id = only_id,
+	                       .kinds = kinds,
 	                       .nkinds = nkinds,
 	                       .owner = owner,
 	                       .lease_ms = lease_ms > 0 ? lease_ms : 30000,
@@ -549,6 +554,24 @@ enum status jobs_claim(struct db *db, const char *const *kinds, size_t nkinds, c
 	if (info)
 		*info = cc.info;
 	return st;
+}
+
+enum status jobs_claim(struct db *db, const char *const *kinds, size_t nkinds, const char *owner, int64_t lease_ms,
+                       struct arena *a, struct jobs_job *out, struct jobs_claim_info *info, struct problem *p)
+{
+	return claim(db, NULL, kinds, nkinds, owner, lease_ms, a, out, info, p);
+}
+
+enum status jobs_claim_id(struct db *db, const char *id, const char *const *kinds, size_t nkinds, const char *owner,
+                          int64_t lease_ms, struct arena *a, struct jobs_job *out, struct jobs_claim_info *info,
+                          struct problem *p)
+{
+	if (!id || !id_valid(id)) {
+		if (info)
+			*info = (struct jobs_claim_info){0};
+		return problem_field(p, "id", "a claim by id needs a job id");
+	}
+	return claim(db, id, kinds, nkinds, owner, lease_ms, a, out, info, p);
 }
 
 enum status jobs_get(struct db *db, const char *id, struct arena *a, struct jobs_job *out, struct problem *p)

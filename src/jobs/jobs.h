@@ -123,6 +123,13 @@ struct jobs_claim_info {
 };
 enum status jobs_claim(struct db *db, const char *const *kinds, size_t nkinds, const char *owner, int64_t lease_ms,
                        struct arena *a, struct jobs_job *out, struct jobs_claim_info *info, struct problem *p);
+/* jobs_claim of one job only (id, of one of the kinds): troupe run claims
+ * the job of its own execution this way, and no other job of a database it
+ * may share with workers. ST_NOT_FOUND when that job is not claimable now;
+ * ST_BAD_INPUT naming "id" for an id that is not one. */
+enum status jobs_claim_id(struct db *db, const char *id, const char *const *kinds, size_t nkinds, const char *owner,
+                          int64_t lease_ms, struct arena *a, struct jobs_job *out, struct jobs_claim_info *info,
+                          struct problem *p);
 
 /* Reads a job by id, for workers and tests. Not workspace-scoped: a user
  * sees a job only through the object that owns it (an execution), whose
@@ -178,6 +185,7 @@ struct jobs_options {
 	int64_t poll_ms;         /* idle wait between claims, at most 250 (other processes' jobs); 0: 200 */
 	struct jobs_retry retry; /* backoff of JOBS_RETRY */
 	int max_detached;        /* detached runs held at once before workers stop claiming; 0: no limit */
+	bool claim_by_id;        /* claim only the job jobs_claim_only names (none before): troupe run */
 };
 
 enum status jobs_new(struct db *db, const struct jobs_options *o, struct jobs **out, struct problem *p);
@@ -190,6 +198,9 @@ enum status jobs_register(struct jobs *j, const char *kind, jobs_handler_fn fn, 
 enum status jobs_workers_start(struct jobs *j, int n, struct problem *p);
 /* Wakes a waiting worker of this process at once (after an enqueue commits). */
 void jobs_wake(struct jobs *j);
+/* With claim_by_id: the one job the workers may claim from now on (each
+ * claim, a retry's too, is jobs_claim_id of it); wakes them. */
+void jobs_claim_only(struct jobs *j, const char *job_id);
 /* Stops claiming now and tells handlers (jobs_run_stopping), without
  * waiting: the first step of a shutdown. */
 void jobs_quiesce(struct jobs *j);

@@ -59,6 +59,7 @@ struct jobs {
 	bool hb_started; /* set before threads start */
 	bool stopped;    /* under mu: jobs_stop ran */
 	pthread_t hb;
+	char only_id[37];          /* under mu: o.claim_by_id's job ("" until jobs_claim_only) */
 	struct jobs_run *detached; /* under mu: runs handlers detached, heartbeated here */
 	int ndetached;             /* under mu */
 	struct worker *w;
@@ -220,6 +221,15 @@ void jobs_wake(struct jobs *j)
 	pthread_mutex_unlock(&j->mu);
 }
 
+void jobs_claim_only(struct jobs *j, const char *job_id)
+{
+	pthread_mutex_lock(&j->mu);
+	snprintf(j->only_id, sizeof(j->only_id), "%s", job_id ? job_id : "");
+	j->pending++;
+	pthread_cond_broadcast(&j->wake);
+	pthread_mutex_unlock(&j->mu);
+}
+
 /* Idle: until woken, stopped or poll_ms passed. */
 static void idle_wait(struct jobs *j, int64_t ms)
 {
@@ -330,11 +340,13 @@ static void *worker_main(void *arg)
 	while (!atomic_load(&j->stopping)) {
 		struct arena *a;
 		bool full;
+		char only[37];
 
 		pthread_mutex_lock(&j->mu);
 		full = j->o.max_detached > 0 && j->ndetached >= j->o.max_detached;
+		memcpy(only, j->only_id, sizeof(only));
 		pthread_mutex_unlock(&j->mu);
-		if (full) {
+		if (full || (j->o.claim_by_id && !only[0])) {
 			idle_wait(j, j->o.poll_ms);
 			continue;
 		}
@@ -345,7 +357,10 @@ static void *worker_main(void *arg)
 		enum status st;
 
 		problem_init(&p, a);
-		st = jobs_claim(j->db, j->kind_names, j->nkinds, w->owner, j->o.lease_ms, a, &job, &info, &p);
+		st = j->o.claim_by_id
+		         ? jobs_claim_id(j->db, only, j->kind_names, j->nkinds, w->owner, j->o.lease_ms, a, &job, &info,
+		                         &p)
+		         : jobs_claim(j->db, j->kind_names, j->nkinds, w->owner, j->o.lease_ms, a, &job, &info, &p);
 		atomic_fetch_add(&j->n.dead, (uint_fast64_t) info.buried);
 		if (st == ST_OK) {
 			atomic_fetch_add(&j->n.claims, 1);

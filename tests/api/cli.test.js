@@ -251,6 +251,11 @@ test('troupe run starts an execution, runs it in-process and prints its events a
     });
   });
 
+  // Another execution queued on the same database, for the workers it is shared with: troupe run leaves it alone.
+  const others = await workflow('CLIRUN-OTHER');
+  const queued = await call('POST', `/api/v1/workflows/${others}/execute`, { inputs: { topic: 'x', n: 1 } });
+  assert.equal(queued.status, 202, queued.text);
+
   const r = await troupeRun(['--workers', '0', ok, '--input', 'topic=AI agents', '--input=n=3']); // still one worker
   assert.equal(r.code, 0, r.err);
   const lines = r.out.trim().split('\n');
@@ -295,6 +300,10 @@ test('troupe run starts an execution, runs it in-process and prints its events a
   assert.match(cerr, /cancelling execution/);
   const cid = cout.split('\n')[0].split(' ')[1];
   assert.equal((await call('GET', `/api/v1/executions/${cid}`)).json.status, 'cancelled');
+
+  // troupe run claimed its own executions' jobs only: the other one is still queued, never sent to the model
+  assert.equal((await call('GET', `/api/v1/executions/${queued.json.id}`)).json.status, 'queued');
+  assert.ok(!(await fake.requests()).some((q) => JSON.stringify(q.body.messages || []).includes('CLIRUN-OTHER')), 'the queued execution never ran');
 
   assert.equal((await troupeRun([])).code, 2, 'no WORKFLOW_ID');
   assert.equal((await troupeRun([ok, '--input', 'novalue'])).code, 2);

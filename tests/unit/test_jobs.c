@@ -292,6 +292,40 @@ static void test_claim_once(struct db *db, const char *k)
 	exec(db, "DELETE FROM jobs");
 }
 
+/* ---- a claim by id takes that job and no other (troupe run on a shared database) ---- */
+
+static void test_claim_id(struct db *db, const char *k)
+{
+	static const char *const kinds[] = {"test.byid"};
+	struct arena *a = arena_new();
+	struct problem p;
+	struct jobs_job j;
+	char first[37], second[37];
+
+	problem_init(&p, a);
+	enqueue(db, "test.byid", 1, 0, first);
+	enqueue(db, "test.byid", 2, 0, second);
+	T_EQ_INT(jobs_claim_id(db, second, kinds, 1, "run", 30000, a, &j, NULL, &p), ST_OK,
+	         "%s: claim the second by id", k);
+	T_OK(str_eq(j.id, second) && payload_i(j.payload) == 2, "%s: it is the second, the older one left queued", k);
+	T_EQ_INT(jobs_claim_id(db, second, kinds, 1, "run", 30000, a, &j, NULL, &p), ST_NOT_FOUND,
+	         "%s: running already: nothing to claim", k);
+	T_EQ_INT(jobs_claim_id(db, "00000000-0000-7000-8000-000000000000", kinds, 1, "run", 30000, a, &j, NULL, &p),
+	         ST_NOT_FOUND, "%s: an unknown id: nothing", k);
+	static const char *const other[] = {"test.other"};
+	T_EQ_INT(jobs_claim_id(db, first, other, 1, "run", 30000, a, &j, NULL, &p), ST_NOT_FOUND,
+	         "%s: the id of another kind: nothing", k);
+	problem_clear(&p);
+	T_EQ_INT(jobs_claim_id(db, "nope", kinds, 1, "run", 30000, a, &j, NULL, &p), ST_BAD_INPUT,
+	         "%s: not an id: bad input", k);
+	T_EQ_INT(count(db, "SELECT COUNT(*) FROM jobs WHERE kind = 'test.byid' AND state = 'queued'"), 1,
+	         "%s: the first is still queued", k);
+	T_EQ_INT(jobs_claim(db, kinds, 1, "w", 30000, a, &j, NULL, &p), ST_OK, "%s: a plain claim takes it", k);
+	T_OK(str_eq(j.id, first), "%s: the first", k);
+	exec(db, "DELETE FROM jobs");
+	arena_free(&a);
+}
+
 /* ---- an expired lease is reclaimed; the old owner's late writes are refused ---- */
 
 static enum status tx_fence(struct db_conn *c, void *ctx, struct problem *p)
@@ -829,6 +863,7 @@ static void contract(enum db_kind kind)
 		exec(db, "CREATE TABLE test_effects (job_id TEXT NOT NULL, epoch BIGINT NOT NULL)");
 		test_enqueue(db, k);
 		test_claim_once(db, k);
+		test_claim_id(db, k);
 		test_lease_fencing(db, k);
 		test_retries(db, k);
 		test_pool(db, k);
