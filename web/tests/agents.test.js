@@ -234,6 +234,21 @@ test('tools: built-ins with their parameters; a custom HTTP tool with a secret h
   await page.getByRole('row', { name: /weather/ }).waitFor();
   await checkA11y(page, 'tools list');
   await shot(page, 'tools-light');
+
+  // The search box narrows both lists by the API's q: the description of a
+  // custom tool, then a built-in's name; each empty list says so.
+  const custom = page.getByRole('table', { name: 'Custom HTTP tools' });
+  const search = page.getByLabel('Search tools');
+  await search.fill('forecast');
+  await page.getByText('No built-in tool’s name or description holds “forecast”.').waitFor();
+  assert.deepEqual(await custom.locator('tbody tr td:first-child').allTextContents(), ['weather']);
+  await checkA11y(page, 'tools list, searched');
+  await shot(page, 'tools-search-light');
+  await search.fill('calcul');
+  await page.getByText('No custom tool’s name or definition holds “calcul”.').waitFor();
+  assert.deepEqual(await page.locator('article h3').allTextContents(), ['calculator']);
+  await search.fill('');
+  await page.getByRole('row', { name: /intranet/ }).waitFor();
   noConsoleErrors(page);
   await page.context().close();
 

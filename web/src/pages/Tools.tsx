@@ -1,5 +1,7 @@
 // Tools: the workspace's custom HTTP tools, then the built-ins with their
-// parameters read from their JSON Schema.
+// parameters read from their JSON Schema; a search box narrows both by the
+// API's q (part of the name or definition) as one types.
+import { useEffect, useState } from 'react';
 import {
   Alert,
   Box,
@@ -13,6 +15,7 @@ import {
   TableContainer,
   TableHead,
   TableRow,
+  TextField,
   Typography,
 } from '@mui/material';
 import { Link as RouterLink } from 'react-router-dom';
@@ -22,24 +25,57 @@ import { ParamsTable, useCanEdit, useTools } from './shared';
 
 export function Tools() {
   const canEdit = useCanEdit();
-  const tools = useTools();
-  if (tools.isError) return <Alert severity="error">{problemText(tools.error as Problem)}</Alert>;
-  if (tools.isPending) return <Loading label="Loading tools" />;
+  const [text, setText] = useState('');
+  const [q, setQ] = useState('');
+  const tools = useTools(q);
+
+  // Search as the user types, once they pause.
+  useEffect(() => {
+    const t = setTimeout(() => setQ(text.trim()), 250);
+    return () => clearTimeout(t);
+  }, [text]);
+
+  const header = (
+    <Box sx={{ display: 'flex', alignItems: 'center', gap: 2 }}>
+      <Typography component="h1" variant="h4" sx={{ flexGrow: 1 }}>
+        Tools
+      </Typography>
+      <TextField
+        label="Search tools"
+        type="search"
+        size="small"
+        value={text}
+        onChange={(e) => setText(e.target.value)}
+        helperText="Part of the name, description or URL"
+        sx={{ width: 300 }}
+      />
+      {canEdit && (
+        <Button variant="contained" component={RouterLink} to="/tools/new">
+          New HTTP tool
+        </Button>
+      )}
+    </Box>
+  );
+  if (tools.isError)
+    return (
+      <Stack spacing={3}>
+        {header}
+        <Alert severity="error">{problemText(tools.error as Problem)}</Alert>
+      </Stack>
+    );
+  if (tools.isPending)
+    return (
+      <Stack spacing={3}>
+        {header}
+        <Loading label="Loading tools" />
+      </Stack>
+    );
   const custom = tools.data.filter((t) => !t.builtin);
   const builtins = tools.data.filter((t) => t.builtin);
 
   return (
     <Stack spacing={3}>
-      <Box sx={{ display: 'flex', alignItems: 'center' }}>
-        <Typography component="h1" variant="h4" sx={{ flexGrow: 1 }}>
-          Tools
-        </Typography>
-        {canEdit && (
-          <Button variant="contained" component={RouterLink} to="/tools/new">
-            New HTTP tool
-          </Button>
-        )}
-      </Box>
+      {header}
 
       <Box component="section" aria-labelledby="custom-tools">
         <Typography id="custom-tools" component="h2" variant="h6" sx={{ mb: 1 }}>
@@ -48,10 +84,11 @@ export function Tools() {
         {custom.length === 0 ? (
           <Paper sx={{ p: 3, textAlign: 'center' }}>
             <Typography>
-              No custom tools yet:{' '}
-              {canEdit
-                ? 'add one to let agents call an HTTP API of yours.'
-                : 'an editor of this workspace can add one to let agents call an HTTP API.'}
+              {q
+                ? `No custom tool’s name or definition holds “${q}”.`
+                : canEdit
+                  ? 'No custom tools yet: add one to let agents call an HTTP API of yours.'
+                  : 'No custom tools yet: an editor of this workspace can add one to let agents call an HTTP API.'}
             </Typography>
           </Paper>
         ) : (
@@ -93,6 +130,11 @@ export function Tools() {
         <Typography id="builtin-tools" component="h2" variant="h6" sx={{ mb: 1 }}>
           Built-in tools
         </Typography>
+        {builtins.length === 0 && (
+          <Paper sx={{ p: 3, textAlign: 'center' }}>
+            <Typography>No built-in tool’s name or description holds “{q}”.</Typography>
+          </Paper>
+        )}
         <Stack spacing={2}>
           {builtins.map((t) => (
             <Paper key={t.id} sx={{ p: 2 }} component="article" aria-labelledby={`tool-${t.id}`}>

@@ -32,16 +32,19 @@ export function useCanEdit(): boolean {
 }
 
 // Every tool of the workspace: the built-ins, then the custom ones.
-export function useTools() {
+// Every tool of the workspace, or those whose name or definition holds q
+// (the API's search; built-ins by name or description).
+export function useTools(q = '') {
   const { workspaceId } = useSession();
   return useQuery({
-    queryKey: ['tools', workspaceId],
+    queryKey: q ? ['tools', workspaceId, 'q', q] : ['tools', workspaceId],
     enabled: !!workspaceId,
+    placeholderData: (prev) => prev,
     queryFn: async () => {
       const out: Schemas['Tool'][] = [];
       let cursor: string | undefined;
       for (let i = 0; i < 20; i++) {
-        const { data, error } = await api.GET('/api/v1/tools', { params: { query: { limit: 200, cursor } } });
+        const { data, error } = await api.GET('/api/v1/tools', { params: { query: { limit: 200, cursor, ...(q ? { q } : {}) } } });
         if (error) throw error;
         out.push(...data.items);
         if (!data.next_cursor) break;
