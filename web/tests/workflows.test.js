@@ -111,6 +111,11 @@ async function getWf(id = wfId) {
   return r.json;
 }
 
+// The text of the helper line a field's aria-describedby names.
+async function helperOf(page, field) {
+  return page.locator(`[id="${await field.getAttribute('aria-describedby')}"]`).textContent();
+}
+
 const edgeIds = (page) => page.locator('.react-flow__edge').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')).sort());
 // React Flow draws edges only once it has measured their nodes, a frame or
 // more after a save re-renders the graph: wait for the edges to settle on
@@ -199,16 +204,58 @@ test('import the crewAI template, edit its graph and form, versions, run (light)
   assert.deepEqual(wf.tasks.map((t) => t.key), ['research_task', 'reporting_task', 'task_3']);
   assert.deepEqual(wf.tasks[2].context, ['reporting_task']);
 
-  // Dragging onto the new task adds to its context; deleting the edge removes it.
-  await dragEdge(page, 'research_task', 'task_3');
+  // Without a pointer: Add context edge, by keyboard alone. The same task
+  // twice is refused beside the field; a real edge is saved at once and drawn.
+  const from = page.getByRole('combobox', { name: 'Context from' });
+  const toTask = page.getByRole('combobox', { name: 'To task' });
+  await from.focus();
+  await page.keyboard.press('Enter'); // opens the list on its first task
+  await page.getByRole('option', { name: 'research_task' }).waitFor();
+  await page.keyboard.press('Enter');
+  await page.getByRole('listbox').waitFor({ state: 'detached' });
+  await page.keyboard.press('Tab');
+  assert.equal(await toTask.evaluate((e) => e === document.activeElement), true, 'Tab goes from one select to the other');
+  await page.keyboard.press('Enter');
+  await page.getByRole('option', { name: 'research_task' }).waitFor();
+  await page.keyboard.press('Enter');
+  await page.getByRole('listbox').waitFor({ state: 'detached' });
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Enter');
+  assert.equal(await helperOf(page, toTask), 'A task cannot be its own context');
+  await toTask.focus();
+  await page.keyboard.press('Enter');
+  await page.getByRole('option', { name: 'research_task' }).waitFor();
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('Enter');
+  await page.getByRole('listbox').waitFor({ state: 'detached' });
+  assert.equal(await toTask.textContent(), 'task_3');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Add context edge');
+  await page.keyboard.press('Enter');
   await page.getByText('Saved as version 4.').waitFor();
   assert.deepEqual((await getWf()).tasks[2].context, ['reporting_task', 'research_task']);
+  await expectEdges(page, ['reporting_task->task_3', 'research_task->reporting_task', 'research_task->task_3']);
+
+  // Nodes drag to arrange the view; where one is put stays through saves.
+  const nodeAt = (key) => page.locator(`[data-testid="rf__node-${key}"]`).evaluate((e) => e.style.transform);
+  const before = await nodeAt('task_3');
+  const box = await page.locator('[data-testid="rf__node-task_3"]').boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + 12);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width / 2 - 40, box.y + 72, { steps: 10 });
+  await page.mouse.up();
+  const moved = await nodeAt('task_3');
+  assert.notEqual(moved, before, 'the node moved');
+
+  // Deleting an edge removes the entry.
   await page.locator('[data-testid="rf__edge-research_task->task_3"]').focus();
   await page.keyboard.press('Enter');
   await page.keyboard.press('Delete');
   await page.getByText('Saved as version 5.').waitFor();
   assert.deepEqual((await getWf()).tasks[2].context, ['reporting_task']);
   await expectEdges(page, ['reporting_task->task_3', 'research_task->reporting_task']);
+  assert.equal(await nodeAt('task_3'), moved, 'the moved node stays where it was put');
   await checkA11y(page, 'editor with graph');
   await shot(page, 'workflow-editor-light');
 

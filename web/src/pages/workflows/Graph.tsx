@@ -2,10 +2,14 @@
 // entry (dashed: a null context, every earlier task). Drawing an edge from a
 // task's right handle to another's left handle adds the first to the second's
 // context; deleting a selected edge (Delete or Backspace) removes the entry.
-// The caller saves; the graph only reports. Nodes whose task a validation
-// error names are outlined and list the messages.
+// EdgeAdder is the same without a pointer: two labelled selects and a button.
+// Nodes can be dragged (or moved with the arrow keys once selected); the
+// workflow has no field for positions, so the caller keeps the moved ones for
+// as long as the page is open. The caller saves; the graph only reports.
+// Nodes whose task a validation error names are outlined and list the
+// messages.
 import { useMemo, useState } from 'react';
-import { Box, Typography, useTheme } from '@mui/material';
+import { Box, Button, MenuItem, TextField, Typography, useTheme } from '@mui/material';
 import {
   Background,
   Controls,
@@ -17,10 +21,13 @@ import {
   type Edge,
   type EdgeChange,
   type Node,
+  type NodeChange,
   type NodeProps,
 } from '@xyflow/react';
 import '@xyflow/react/dist/style.css';
 import { contextEdges, layout, type DraftTask } from './model';
+
+export type Positions = Record<string, { x: number; y: number }>;
 
 interface TaskNodeData extends Record<string, unknown> {
   index: number;
@@ -81,6 +88,8 @@ export function Graph({
   agentName,
   problems,
   editable,
+  moved,
+  onMove,
   onConnect,
   onDisconnect,
   onSelectTask,
@@ -89,17 +98,22 @@ export function Graph({
   agentName: (id: string) => string;
   problems: (index: number) => string[];
   editable: boolean;
+  moved: Positions;
+  onMove: (key: string, at: { x: number; y: number }) => void;
   onConnect: (source: string, target: string) => void;
   onDisconnect: (source: string, target: string) => void;
   onSelectTask: (index: number) => void;
 }) {
   const theme = useTheme();
   const [selected, setSelected] = useState<string | null>(null);
+  const [selectedNode, setSelectedNode] = useState<string | null>(null);
+  const [dragging, setDragging] = useState<Positions>({});
   const positions = useMemo(() => layout(tasks), [tasks]);
   const nodes: TaskNode[] = tasks.map((t, i) => ({
     id: t.key,
     type: 'task',
-    position: positions[t.key] ?? { x: 0, y: 0 },
+    selected: t.key === selectedNode,
+    position: dragging[t.key] ?? moved[t.key] ?? positions[t.key] ?? { x: 0, y: 0 },
     data: { index: i, taskKey: t.key, agent: t.agent_id ? agentName(t.agent_id) : 'no agent', problems: problems(i) },
     ariaLabel: `Task ${t.key}`,
   }));
@@ -120,6 +134,21 @@ export function Graph({
     for (const c of changes) if (c.type === 'select') setSelected(c.selected ? c.id : null);
   }
 
+  // A drag moves the node here, frame by frame; where it ends (or where an
+  // arrow key on a selected node puts it) goes to the caller, which keeps it.
+  function nodesChange(changes: NodeChange<TaskNode>[]) {
+    for (const c of changes) {
+      if (c.type === 'position') {
+        const at = c.position ?? dragging[c.id];
+        if (c.dragging && at) setDragging((d) => ({ ...d, [c.id]: at }));
+        else if (!c.dragging) {
+          if (at) onMove(c.id, at);
+          setDragging((d) => Object.fromEntries(Object.entries(d).filter(([k]) => k !== c.id)));
+        }
+      } else if (c.type === 'select') setSelectedNode((cur) => (c.selected ? c.id : cur === c.id ? null : cur));
+    }
+  }
+
   return (
     <Box
       role="group"
@@ -133,7 +162,8 @@ export function Graph({
         edges={edges}
         nodeTypes={nodeTypes}
         colorMode={theme.palette.mode}
-        nodesDraggable={false}
+        nodesDraggable
+        onNodesChange={nodesChange}
         nodesConnectable={editable}
         edgesFocusable
         deleteKeyCode={editable ? ['Delete', 'Backspace'] : null}
@@ -148,6 +178,73 @@ export function Graph({
         <Background />
         <Controls showInteractive={false} />
       </ReactFlow>
+    </Box>
+  );
+}
+
+// Adding a context edge without a pointer: the task whose output is given,
+// the task that gets it, and a button; the caller connects and saves as for
+// a drawn edge. The client's checks (the same task twice, an edge already
+// there) show beside the fields; the server's (a forward context) on the
+// task's context field and node, as for a drawn edge.
+export function EdgeAdder({ tasks, onAdd }: { tasks: DraftTask[]; onAdd: (source: string, target: string) => void }) {
+  const keys = tasks.map((t) => t.key).filter((k) => k !== '');
+  const [source, setSource] = useState('');
+  const [target, setTarget] = useState('');
+  const [errs, setErrs] = useState<{ source?: string; target?: string }>({});
+  if (keys.length < 2) return null;
+
+  function add() {
+    const e: { source?: string; target?: string } = {};
+    if (!keys.includes(source)) e.source = 'Choose the task whose output is given';
+    if (!keys.includes(target)) e.target = 'Choose the task that gets it';
+    else if (source === target) e.target = 'A task cannot be its own context';
+    else {
+      const t = tasks.find((x) => x.key === target);
+      if (t?.context?.includes(source)) e.target = `${target}’s context already holds ${source}`;
+    }
+    setErrs(e);
+    if (e.source || e.target) return;
+    onAdd(source, target);
+  }
+
+  const select = (label: string, name: string, value: string, set: (v: string) => void, err: string | undefined, help: string) => (
+    <TextField
+      select
+      size="small"
+      label={label}
+      name={name}
+      value={value}
+      onChange={(ev) => {
+        set(ev.target.value);
+        setErrs({});
+      }}
+      error={!!err}
+      helperText={err ?? help}
+      sx={{ minWidth: 240 }}
+    >
+      {keys.map((k) => (
+        <MenuItem key={k} value={k}>
+          {k}
+        </MenuItem>
+      ))}
+    </TextField>
+  );
+  return (
+    <Box
+      component="form"
+      aria-label="Add a context edge"
+      sx={{ display: 'flex', gap: 2, alignItems: 'flex-start', mt: 1, flexWrap: 'wrap' }}
+      onSubmit={(ev) => {
+        ev.preventDefault();
+        add();
+      }}
+    >
+      {select('Context from', 'edge.source', source, setSource, errs.source, 'The task whose output is given')}
+      {select('To task', 'edge.target', target, setTarget, errs.target, 'The task that gets it (saved at once)')}
+      <Button type="submit" variant="outlined" sx={{ mt: 0.25 }}>
+        Add context edge
+      </Button>
     </Box>
   );
 }

@@ -30,7 +30,7 @@ import { api, type Schemas } from '../../api/client';
 import { fieldErrors, problemText, type Problem } from '../../problem';
 import { Loading } from '../../ui';
 import { useWorkspaces } from '../../Layout';
-import { Graph } from './Graph';
+import { EdgeAdder, Graph, type Positions } from './Graph';
 import { TaskForm } from './TaskForm';
 import { RunDialog } from './RunDialog';
 import { ExportDialog } from './ExportDialog';
@@ -242,6 +242,9 @@ function EditorBody({
   const [busy, setBusy] = useState(false);
   const [running, setRunning] = useState(false);
   const [exporting, setExporting] = useState(false);
+  // Node positions dragged in the graph, by task key: kept while the page is
+  // open (the workflow has no field for them).
+  const [moved, setMoved] = useState<Positions>({});
 
   useEffect(() => {
     if (saved) document.title = `${saved.name} · troupe`;
@@ -431,18 +434,21 @@ function EditorBody({
         </Typography>
         <Typography variant="body2" color="text.secondary" sx={{ mb: 1 }}>
           {canEdit
-            ? 'Drag from a task’s right handle to another task to give it that output (saved at once); select an edge and press Delete to remove it. Dashed edges: every earlier task (no context set).'
-            : 'Dashed edges: every earlier task (no context set).'}
+            ? 'Drag from a task’s right handle to another task to give it that output, or use Add context edge below (saved at once); select an edge and press Delete to remove it. Dashed edges: every earlier task (no context set). Tasks can be dragged to arrange the view (not saved).'
+            : 'Dashed edges: every earlier task (no context set). Tasks can be dragged to arrange the view (not saved).'}
         </Typography>
         <Graph
           tasks={draft.tasks}
           agentName={agentName}
           problems={(i) => taskMessages(errs, i)}
           editable={canEdit}
+          moved={moved}
+          onMove={(key, at) => setMoved((m) => ({ ...m, [key]: at }))}
           onConnect={(s, t) => graphChange(connect(draft.tasks, s, t), `context: ${s} → ${t}`)}
           onDisconnect={(s, t) => graphChange(disconnect(draft.tasks, s, t), `context: removed ${s} → ${t}`)}
           onSelectTask={(i) => document.getElementById(`task-${i}`)?.scrollIntoView({ behavior: 'smooth', block: 'start' })}
         />
+        {canEdit && <EdgeAdder tasks={draft.tasks} onAdd={(s, t) => graphChange(connect(draft.tasks, s, t), `context: ${s} → ${t}`)} />}
       </Box>
 
       <Paper component="section" aria-labelledby="settings-title" variant="outlined" sx={{ p: 2 }}>
