@@ -323,6 +323,16 @@ test('event stream', async (t) => {
     const del = await api(srv, 'DELETE', `/api/v1/workspaces/${u.ws}/members/${viewer.id}`, { token: u.token });
     assert.equal(del.status, 204, del.text);
     assert.equal((await byToken(id, vm.token)).status, 401, 'the member was removed after minting');
+    // Minted in a session that then ends (logout): refused; the same user's other session's token still works.
+    const sessionUser = await newUser(srv, 'sse-tok-logout');
+    await addMember(srv, u.token, u.ws, sessionUser.email, 'viewer');
+    const second = await api(srv, 'POST', '/api/v1/auth/login', { body: { email: sessionUser.email, password: sessionUser.password } });
+    assert.equal(second.status, 200, second.text);
+    const ended = await mint(id, sessionUser.token, { 'x-workspace-id': u.ws });
+    const kept = await mint(id, second.json.access_token, { 'x-workspace-id': u.ws });
+    assert.equal((await api(srv, 'POST', '/api/v1/auth/logout', { token: sessionUser.token })).status, 204);
+    assert.equal((await byToken(id, ended.token)).status, 401, 'its session ended after minting');
+    assert.equal((await byToken(id, kept.token)).status, 200, 'a token of the session still open works');
     // Minting is audited, naming the execution and never the token.
     const audit = await api(srv, 'GET', '/api/v1/audit-events?action=execution.stream_token&limit=200', { token: u.token });
     assert.equal(audit.status, 200, audit.text);
