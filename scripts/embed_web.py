@@ -5,10 +5,16 @@ Usage: embed_web.py OUT.c DIST_DIR [FILE...]. Each FILE under DIST_DIR becomes
 one entry {"/path/below/dist", bytes, length}; with no FILE the table is empty
 and the server answers "/" with a page saying the app is not built.
 Bytes are written as string literals (3-digit octal escapes where needed),
-which compilers read far faster than initializer lists of numbers.
+which compilers read far faster than initializer lists of numbers. Text files
+also get a gzip form (level 9, no name or time in its header, so the build is
+reproducible), kept when it is smaller; the server sends it to clients whose
+Accept-Encoding admits gzip.
 """
+import gzip
 import os
 import sys
+
+COMPRESSIBLE = ('.html', '.js', '.mjs', '.css', '.json', '.svg', '.txt', '.map', '.ico')
 
 out, dist, files = sys.argv[1], sys.argv[2], sorted(sys.argv[3:])
 
@@ -33,7 +39,7 @@ def literal(data):
 
 with open(out, 'w', encoding='ascii') as f:
     f.write('/* Generated from web/dist by scripts/embed_web.py. */\n')
-    f.write('#include "http/web_assets.h"\n\n')
+    f.write('#include "http/web_assets.h"\n\n#include <stddef.h>\n\n')
     rows = []
     for i, path in enumerate(files):
         rel = '/' + os.path.relpath(path, dist).replace(os.sep, '/')
@@ -42,7 +48,13 @@ with open(out, 'w', encoding='ascii') as f:
         with open(path, 'rb') as src:
             data = src.read()
         f.write(f'static const char asset_{i}[] =\n{literal(data)};\n\n')
-        rows.append(f'\t{{"{rel}", asset_{i}, sizeof(asset_{i}) - 1}},')
+        gz = 'NULL, 0'
+        if rel.endswith(COMPRESSIBLE):
+            packed = gzip.compress(data, compresslevel=9, mtime=0)
+            if len(packed) < len(data):
+                f.write(f'static const char asset_{i}_gz[] =\n{literal(packed)};\n\n')
+                gz = f'asset_{i}_gz, sizeof(asset_{i}_gz) - 1'
+        rows.append(f'\t{{"{rel}", asset_{i}, sizeof(asset_{i}) - 1, {gz}}},')
     f.write('const struct web_asset web_assets[] = {\n')
-    f.write('\n'.join(rows + ['\t{0, 0, 0},']))
+    f.write('\n'.join(rows + ['\t{0, 0, 0, 0, 0},']))
     f.write('\n};\n')

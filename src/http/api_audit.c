@@ -61,8 +61,18 @@ static const struct field event_fields[] = {
 };
 static const struct schema event_schema = {"AuditEvent", event_fields, false};
 
+static const struct route_query list_query[] = {
+    {"action", "string", "events with this action (exact: login.success, model.key_change, ...)"},
+    {"actor", "string", "events by this user (a user id)"},
+    {"since", "string", "events at or after this RFC 3339 date-time"},
+    {"until", "string", "events before this RFC 3339 date-time"},
+    {"workspace_id", "string",
+     "instance administrators (a session, not an API key) only: one workspace's events (all of them without it); "
+     "ignored for everyone else"},
+    {0}};
+
 const struct route api_audit_routes[] = {
     {"GET", "/api/v1/audit-events", api_audit_list, ROLE_ADMIN, .response = &event_schema, .flags = ROUTE_LIST,
-     .summary = "Security events (filters: action, actor, since, until)"},
+     .query = list_query, .summary = "Security events (filters: action, actor, since, until)"},
     {0},
 };

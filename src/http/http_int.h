@@ -32,4 +32,10 @@ void metrics_render(struct http_metrics *m, struct buf *b);
  * naming the field for a resume point that is not a seq of it. */
 enum status sse_execution_stream(struct req *rq, struct res *rs, const char *id);
 
+/* Whether a request's Accept-Encoding (RFC 9110 12.5.3) admits gzip: gzip or
+ * x-gzip (8.4.1.3) listed with a q above 0, or, when neither is listed, "*"
+ * with a q above 0. NULL (no header), a q of 0 and a malformed weight admit
+ * none: the caller then sends the identity form. */
+bool http_accepts_gzip(const char *accept_encoding);
+
 #endif

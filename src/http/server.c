@@ -91,6 +91,71 @@ static bool is_ows(char ch)
 	return ch == ' ' || ch == '\t';
 }
 
+/* A weight's qvalue in thousandths (RFC 9110 12.4.2: "0" ["." 0*3DIGIT] or
+ * "1" ["." 0*3("0")]), read from [p, end); -1 when it is not one. */
+static int qvalue_parse(const char *p, const char *end)
+{
+	if (p >= end || (*p != '0' && *p != '1'))
+		return -1;
+	int q = (*p++ - '0') * 1000;
+	if (p < end && *p == '.') {
+		p++;
+		for (int scale = 100; p < end && *p >= '0' && *p <= '9' && scale > 0; p++, scale /= 10)
+			q += (*p - '0') * scale;
+	}
+	return p == end && q <= 1000 ? q : -1;
+}
+
+/* The q of one Accept-Encoding element's parameters [p, end) (after its
+ * coding): 1000 without one, -1 when malformed. */
+static int element_q(const char *p, const char *end)
+{
+	int q = 1000;
+	for (;;) {
+		while (p < end && is_ows(*p))
+			p++;
+		if (p == end)
+			return q;
+		if (*p++ != ';')
+			return -1;
+		while (p < end && is_ows(*p))
+			p++;
+		const char *pend = p;
+		while (pend < end && *pend != ';')
+			pend++;
+		const char *vend = pend;
+		while (vend > p && is_ows(vend[-1]))
+			vend--;
+		if (vend - p >= 2 && (p[0] == 'q' || p[0] == 'Q') && p[1] == '=')
+			q = qvalue_parse(p + 2, vend);
+		if (q < 0)
+			return -1;
+		p = pend;
+	}
+}
+
+bool http_accepts_gzip(const char *ae)
+{
+	int gzip_q = -1, star_q = -1;
+	for (const char *p = ae; p && *p;) {
+		const char *comma = strchr(p, ',');
+		const char *end = comma ? comma : p + strlen(p);
+		while (p < end && is_ows(*p))
+			p++;
+		const char *name = p;
+		while (p < end && *p != ';' && !is_ows(*p))
+			p++;
+		size_t n = (size_t) (p - name);
+		int q = element_q(p, end);
+		if ((n == 4 && strncasecmp(name, "gzip", 4) == 0) || (n == 6 && strncasecmp(name, "x-gzip", 6) == 0))
+			gzip_q = q > gzip_q ? q : gzip_q;
+		else if (n == 1 && *name == '*')
+			star_q = q > star_q ? q : star_q;
+		p = comma ? comma + 1 : end;
+	}
+	return gzip_q >= 0 ? gzip_q > 0 : star_q > 0;
+}
+
 /* A field's value without the whitespace around it: RFC 9110 5.5 says it
  * is not part of the value. libmicrohttpd drops the leading whitespace and
  * keeps the trailing; a value that has some is copied into the arena. */
@@ -477,12 +542,21 @@ static const struct web_asset *web_asset_find(const char *path)
 	return NULL;
 }
 
+/* The bytes live in the binary: no copy. A file compressed at build time is
+ * sent gzipped to a client that accepts it (RFC 9110 8.4, 12.5.3), and both
+ * forms say that the answer varies with Accept-Encoding (12.5.5), so a cache
+ * keeps them apart; the headers (CSP, cache) are the same for both. */
 static enum MHD_Result serve_asset(struct conn_state *cs, const struct web_asset *w, bool head)
 {
-	/* The bytes live in the binary: no copy. */
-	struct MHD_Response *r =
-	    MHD_create_response_from_buffer(head ? 0 : w->len, (void *) w->data, MHD_RESPMEM_PERSISTENT);
-	return web_queue(cs, r, w->path, w->len);
+	bool gz = w->gz && http_accepts_gzip(header_value(cs, "Accept-Encoding"));
+	const char *data = gz ? w->gz : w->data;
+	size_t len = gz ? w->gz_len : w->len;
+	struct MHD_Response *r = MHD_create_response_from_buffer(head ? 0 : len, (void *) data, MHD_RESPMEM_PERSISTENT);
+	if (r && w->gz)
+		MHD_add_response_header(r, "Vary", "Accept-Encoding");
+	if (r && gz)
+		MHD_add_response_header(r, "Content-Encoding", "gzip");
+	return web_queue(cs, r, w->path, len);
 }
 
 /* A client-side route of the app: a page request (Accept names text/html)

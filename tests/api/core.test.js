@@ -325,6 +325,51 @@ test('the web app is served from TROUPE_WEB_DIR, safely', async (t) => {
   assert.match((await api(srv, 'GET', '/api/v1/nothing')).headers.get('content-type'), /problem\+json/);
 });
 
+// Raw bytes of a GET (node:http, which leaves the encoding alone; fetch would
+// decode it).
+function rawGet(srv, p, headers) {
+  const http = require('node:http');
+  return new Promise((resolve, reject) => {
+    http.get(srv.url + p, { headers }, (res) => {
+      const parts = [];
+      res.on('data', (d) => parts.push(d));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(parts) }));
+    }).on('error', reject);
+  });
+}
+
+test('the embedded app is sent gzipped to clients that accept it (RFC 9110 12.5.3)', async (t) => {
+  const zlib = require('node:zlib');
+  const srv = await startServer();
+  t.after(() => srv.stop());
+  const plain = await rawGet(srv, '/', { 'accept-encoding': 'identity' });
+  const entry = /src="(\/assets\/[^"]+\.js)"/.exec(plain.body.toString());
+  if (!entry) return t.skip('this build embeds no web app');
+  for (const p of ['/', entry[1]]) {
+    const id = await rawGet(srv, p, { 'accept-encoding': 'identity' });
+    const gz = await rawGet(srv, p, { 'accept-encoding': 'br;q=1.0, gzip;q=0.8, *;q=0.1' });
+    const refused = await rawGet(srv, p, { 'accept-encoding': 'gzip;q=0, deflate' });
+    const none = await rawGet(srv, p, {});
+    assert.equal(gz.status, 200);
+    assert.equal(gz.headers['content-encoding'], 'gzip', p);
+    // Minified JavaScript packs to about a third; the small index page less.
+    assert.ok(gz.body.length < id.body.length / (p === '/' ? 1 : 2), `${p}: ${gz.body.length} gzipped of ${id.body.length}`);
+    assert.deepEqual(zlib.gunzipSync(gz.body), id.body, `${p} gunzips to the identity form`);
+    for (const r of [id, refused, none]) {
+      assert.equal(r.headers['content-encoding'], undefined, p);
+      assert.deepEqual(r.body, id.body);
+    }
+    // Both forms: Vary names Accept-Encoding; the CSP and cache headers stay.
+    for (const r of [id, gz]) {
+      assert.match(r.headers.vary || '', /Accept-Encoding/, p);
+      assert.match(r.headers['content-security-policy'], /script-src 'self'/);
+      assert.equal(r.headers['content-type'], id.headers['content-type']);
+      assert.equal(r.headers['cache-control'], p === '/' ? 'no-cache' : 'public, max-age=31536000, immutable');
+      assert.equal(Number(r.headers['content-length']), r.body.length);
+    }
+  }
+});
+
 test('the body limit holds at its edge: by Content-Length and chunked', async (t) => {
   const LIMIT = 1024; // the smallest TROUPE_BODY_LIMIT takes
   const srv = await startServer({ env: { TROUPE_BODY_LIMIT: String(LIMIT) } });

@@ -1,6 +1,7 @@
 /* http: router, problem mapping, OpenAPI vs routes. */
 #include "core/core.h"
 #include "http/http.h"
+#include "http/http_int.h"
 #include "t.h"
 
 static void test_router(void)
@@ -396,6 +397,44 @@ static void test_openapi_matches_routes(void)
 	json_decref(doc);
 }
 
+/* Accept-Encoding (RFC 9110 12.5.3): which requests get the gzip form of an
+ * embedded file. */
+static void test_accepts_gzip(void)
+{
+	static const struct {
+		const char *ae;
+		bool want;
+	} cases[] = {
+	    {NULL, false},
+	    {"", false},
+	    {"gzip", true},
+	    {"GZip", true},
+	    {"x-gzip", true},
+	    {"gzip, deflate, br, zstd", true},
+	    {"deflate, br", false},
+	    {"br;q=1.0, gzip;q=0.8, *;q=0.1", true},
+	    {"gzip;q=0", false},
+	    {"gzip; q=0.000", false},
+	    {"gzip;q=0.001", true},
+	    {"gzip ; Q=0.5", true},
+	    {"*", true},
+	    {"*;q=0", false},
+	    {"gzip;q=0, *", false},
+	    {"identity", false},
+	    {"gzip;q=1.5", false},
+	    {"gzip;q=2", false},
+	    {"gzip;q=0.5x", false},
+	    {"gzip;q=", false},
+	    {"gzip junk", false},
+	    {"gzipx", false},
+	    {"deflate;q=0.5,gzip;level=9", true},
+	};
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++)
+		T_OK(http_accepts_gzip(cases[i].ae) == cases[i].want, "Accept-Encoding %s%s%s admits gzip: %s",
+		     cases[i].ae ? "\"" : "", cases[i].ae ? cases[i].ae : "(none)", cases[i].ae ? "\"" : "",
+		     cases[i].want ? "yes" : "no");
+}
+
 int main(void)
 {
 	core_init();
@@ -407,5 +446,6 @@ int main(void)
 	test_params();
 	test_problem_json();
 	test_openapi_matches_routes();
+	test_accepts_gzip();
 	return t_done();
 }

@@ -3,7 +3,7 @@
 // streaming in, tool calls with arguments and results), the final output as
 // sanitised Markdown, artifacts, a virtualised timeline of every event, and
 // Cancel and Resume for editors.
-import { useMemo, useState } from 'react';
+import { memo, useMemo, useState } from 'react';
 import {
   Alert,
   Box,
@@ -217,52 +217,58 @@ function Call({ c, n }: { c: LlmCall; n: number }) {
   );
 }
 
+// One timeline row: a memo component, so the rows that stay in view skip
+// re-rendering as events arrive; its parts are styled by the one rule of
+// Timeline's sx (classes, not an sx per row).
+const TimelineRow = memo(function TimelineRow({
+  e,
+  selected,
+  onSelect,
+}: {
+  e: ExecEvent;
+  selected: boolean;
+  onSelect: (seq: number) => void;
+}) {
+  const st = e.type.endsWith('failed') ? 'failed' : e.type.endsWith('succeeded') || e.type.endsWith('completed') ? 'succeeded' : e.type.endsWith('cancelled') ? 'cancelled' : 'running';
+  return (
+    <ButtonBase className="tl-row" onClick={() => onSelect(e.seq)} aria-pressed={selected}>
+      <span className="tl-seq">{e.seq}</span>
+      <span className="tl-at">{new Date(e.at).toLocaleTimeString()}</span>
+      <span className="tl-type" data-status={st}>
+        {e.type}
+      </span>
+      <span className="tl-task">{e.task_key ?? ''}</span>
+      <span className="tl-sum">{summary(e)}</span>
+    </ButtonBase>
+  );
+});
+
+const ROW_STATUSES = ['running', 'succeeded', 'failed', 'cancelled'];
+
 function Timeline({ events, selected, onSelect }: { events: ExecEvent[]; selected: number | null; onSelect: (seq: number) => void }) {
   const mode = useTheme().palette.mode;
+  const colours = Object.fromEntries(ROW_STATUSES.map((s) => [`& .tl-type[data-status=${s}]`, { color: statusColour(s, mode) }]));
   return (
-    <VirtualList
-      items={events}
-      rowHeight={34}
-      height={360}
-      label="Timeline"
-      row={(e) => {
-        const st = e.type.endsWith('failed') ? 'failed' : e.type.endsWith('succeeded') || e.type.endsWith('completed') ? 'succeeded' : e.type.endsWith('cancelled') ? 'cancelled' : 'running';
-        return (
-          <ButtonBase
-            onClick={() => onSelect(e.seq)}
-            aria-pressed={selected === e.seq}
-            sx={{
-              width: '100%',
-              height: '100%',
-              justifyContent: 'flex-start',
-              textAlign: 'left',
-              gap: 1.5,
-              px: 1,
-              fontSize: 14,
-              whiteSpace: 'nowrap',
-              overflow: 'hidden',
-              bgcolor: selected === e.seq ? 'action.selected' : 'transparent',
-            }}
-          >
-            <Box component="span" sx={{ flexShrink: 0, width: 48, textAlign: 'right', fontFamily: 'monospace' }}>
-              {e.seq}
-            </Box>
-            <Box component="span" sx={{ flexShrink: 0, width: 110, fontFamily: 'monospace' }}>
-              {new Date(e.at).toLocaleTimeString()}
-            </Box>
-            <Box component="span" sx={{ flexShrink: 0, width: 150, fontWeight: 600, color: statusColour(st, mode) }}>
-              {e.type}
-            </Box>
-            <Box component="span" sx={{ flexShrink: 0, width: 130, overflow: 'hidden', textOverflow: 'ellipsis' }}>
-              {e.task_key ?? ''}
-            </Box>
-            <Box component="span" sx={{ overflow: 'hidden', textOverflow: 'ellipsis' }}>
-              {summary(e)}
-            </Box>
-          </ButtonBase>
-        );
+    <Box
+      sx={{
+        '& .tl-row': { width: '100%', height: '100%', justifyContent: 'flex-start', textAlign: 'left', gap: 1.5, px: 1, fontSize: 14, whiteSpace: 'nowrap', overflow: 'hidden' },
+        '& .tl-row[aria-pressed=true]': { bgcolor: 'action.selected' },
+        '& .tl-seq': { flexShrink: 0, width: 48, textAlign: 'right', fontFamily: 'monospace' },
+        '& .tl-at': { flexShrink: 0, width: 110, fontFamily: 'monospace' },
+        '& .tl-type': { flexShrink: 0, width: 150, fontWeight: 600 },
+        '& .tl-task': { flexShrink: 0, width: 130, overflow: 'hidden', textOverflow: 'ellipsis' },
+        '& .tl-sum': { overflow: 'hidden', textOverflow: 'ellipsis' },
+        ...colours,
       }}
-    />
+    >
+      <VirtualList
+        items={events}
+        rowHeight={34}
+        height={360}
+        label="Timeline"
+        row={(e) => <TimelineRow e={e} selected={selected === e.seq} onSelect={onSelect} />}
+      />
+    </Box>
   );
 }
 
@@ -270,17 +276,14 @@ export default function ExecutionDetail() {
   const { id = '' } = useParams();
   const role = useRole();
   const qc = useQueryClient();
+  const { workspaceId } = useSession();
   const exec = useExecution(id);
   const [problem, setProblem] = useState<Problem | null>(null);
   const [pending, setPending] = useState(false);
   const [task, setTask] = useState<string | null>(null);
   const [event, setEvent] = useState<number | null>(null);
   const refetch = () => void qc.invalidateQueries({ queryKey: ['execution'] });
-  const { view, conn, error, reopen } = useExecStream(
-    id,
-    exec.data?.tasks.map((t) => t.key),
-    refetch,
-  );
+  const { view, conn, error, reopen } = useExecStream(id, workspaceId, refetch);
   const canRun = roleRank(role) >= roleRank('editor');
 
   const byAgent = useMemo(() => {
@@ -316,7 +319,8 @@ export default function ExecutionDetail() {
   const x = exec.data;
   const status = view.status ?? x.status;
   const running = status === 'queued' || status === 'running';
-  const selectedTask = task ?? [...view.tasks.values()].reverse().find((t) => t.status !== 'pending')?.key ?? x.tasks[0]?.key ?? null;
+  const started = [...x.tasks].reverse().find((t) => (view.tasks.get(t.key)?.status ?? 'pending') !== 'pending');
+  const selectedTask = task ?? started?.key ?? x.tasks[0]?.key ?? null;
   const calls = view.calls.filter((c) => c.task_key === selectedTask);
   const output = x.output ?? null;
   const ev = event === null ? null : view.events.find((e) => e.seq === event);

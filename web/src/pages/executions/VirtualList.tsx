@@ -1,6 +1,10 @@
 // A list that renders only the rows in view (plus a margin): fixed-height
 // rows absolutely placed in a spacer as tall as all of them, so 5,000 events
 // cost the DOM of about thirty. It follows the end while scrolled there.
+// Rows are keyed by index (the list only grows at its end), so a row that
+// stays in view keeps its element; the caller's row can be a memo component.
+// Rows are plain elements placed by the style property (CSSOM, which the CSP
+// allows) under one sx rule: no per-row style to compute on each render.
 import { useEffect, useLayoutEffect, useRef, useState, type ReactNode } from 'react';
 import { Box } from '@mui/material';
 
@@ -21,37 +25,38 @@ export function VirtualList<T>({
 }) {
   const ref = useRef<HTMLDivElement>(null);
   const [top, setTop] = useState(0);
-  const atEnd = useRef(true);
+  const [atEnd, setAtEnd] = useState(true);
   const total = items.length * rowHeight;
+  // Following the end, the window is the last rows: known here, so it renders
+  // once, and the layout effect only moves the scroll bar to it.
+  const following = follow && atEnd;
+  const viewTop = following ? Math.max(0, total - height) : top;
 
   useLayoutEffect(() => {
     const el = ref.current;
-    if (el && follow && atEnd.current) {
-      el.scrollTop = Math.max(0, total - height);
-      setTop(el.scrollTop);
-    }
-  }, [total, height, follow]);
+    if (el && following && el.scrollTop !== viewTop) el.scrollTop = viewTop;
+  }, [following, viewTop]);
 
   useEffect(() => {
     const el = ref.current;
     if (!el) return;
     const onScroll = () => {
       setTop(el.scrollTop);
-      atEnd.current = el.scrollTop + el.clientHeight >= el.scrollHeight - rowHeight;
+      setAtEnd(el.scrollTop + el.clientHeight >= el.scrollHeight - rowHeight);
     };
     el.addEventListener('scroll', onScroll, { passive: true });
     return () => el.removeEventListener('scroll', onScroll);
   }, [rowHeight]);
 
   const overscan = 10;
-  const first = Math.max(0, Math.floor(top / rowHeight) - overscan);
-  const last = Math.min(items.length, Math.ceil((top + height) / rowHeight) + overscan);
+  const first = Math.max(0, Math.floor(viewTop / rowHeight) - overscan);
+  const last = Math.min(items.length, Math.ceil((viewTop + height) / rowHeight) + overscan);
   const rows: ReactNode[] = [];
   for (let i = first; i < last; i++) {
     rows.push(
-      <Box key={i} role="listitem" sx={{ position: 'absolute', top: i * rowHeight, left: 0, right: 0, height: rowHeight }}>
+      <div key={i} role="listitem" style={{ top: i * rowHeight }}>
         {row(items[i] as T, i)}
-      </Box>,
+      </div>,
     );
   }
   return (
@@ -60,7 +65,15 @@ export function VirtualList<T>({
       tabIndex={0}
       role="region"
       aria-label={label}
-      sx={{ height, overflowY: 'auto', position: 'relative', border: 1, borderColor: 'divider', borderRadius: 1 }}
+      sx={{
+        height,
+        overflowY: 'auto',
+        position: 'relative',
+        border: 1,
+        borderColor: 'divider',
+        borderRadius: 1,
+        '& > [role=list] > [role=listitem]': { position: 'absolute', left: 0, right: 0, height: rowHeight },
+      }}
     >
       <Box role="list" aria-label={`${label}: ${items.length}`} sx={{ height: total, position: 'relative' }}>
         {rows}

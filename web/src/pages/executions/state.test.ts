@@ -38,4 +38,17 @@ describe('the execution view', () => {
     expect(v.final).toBe(true);
     expect(v.tasks.get('b')?.status).toBe('cancelled');
   });
+
+  it('folds interleaved tool calls of one LLM call by call_id, each once', () => {
+    const v = newView();
+    apply(v, ev(1, 'llm.started', 'a', { model: 'm' }));
+    apply(v, ev(2, 'tool.started', 'a', { call_id: 'c1', name: 'search', arguments: { q: 1 } }));
+    apply(v, ev(3, 'tool.started', 'a', { call_id: 'c2', name: 'fetch', arguments: { u: 2 } }));
+    apply(v, ev(4, 'tool.completed', 'a', { call_id: 'c2', name: 'fetch', result: 'two', duration_ms: 4 }));
+    apply(v, ev(5, 'tool.failed', 'a', { call_id: 'c1', name: 'search', error: 'boom', duration_ms: 7 }));
+    expect(v.calls[0]?.tools).toMatchObject([
+      { call_id: 'c1', name: 'search', status: 'failed', error: 'boom', duration_ms: 7 },
+      { call_id: 'c2', name: 'fetch', status: 'succeeded', result: 'two', duration_ms: 4 },
+    ]);
+  });
 });

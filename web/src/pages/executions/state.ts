@@ -37,6 +37,7 @@ export interface LlmCall {
   latency_ms?: number;
   error?: string;
   tools: ToolCall[];
+  toolById: Map<string, ToolCall>; // tools by call_id: a call of thousands of tools folds in linear time
 }
 
 // Tokens and cost of a group of calls; cost null when no call had a price
@@ -197,6 +198,7 @@ export function apply(v: ExecView, e: ExecEvent): boolean {
         completion_tokens: 0,
         cost: null,
         tools: [],
+        toolById: new Map(),
       });
       if (t && d.model && !t.models.includes(str(d.model))) t.models.push(str(d.model));
       break;
@@ -245,10 +247,11 @@ export function apply(v: ExecView, e: ExecEvent): boolean {
       const c = openCall(v, e);
       if (!c) break;
       const id = str(d.call_id);
-      let tc = c.tools.find((x) => x.call_id === id);
+      let tc = c.toolById.get(id);
       if (!tc) {
         tc = { call_id: id, name: str(d.name), arguments: d.arguments, status: 'running' };
         c.tools.push(tc);
+        c.toolById.set(id, tc);
       }
       if (e.type === 'tool.completed') {
         tc.status = 'succeeded';

@@ -1,7 +1,9 @@
 // The execution's events as they happen: GET .../events/stream read with
 // fetch (the Authorization header rides along), folded into an ExecView.
 // Renders are batched to one per animation frame, so a burst of events (a
-// replay of thousands) costs a few renders, not one each.
+// replay of thousands) costs a few renders, not one each. The stream opens
+// as soon as the workspace is known, beside the execution's own read (not
+// after it): the page's tasks come from that read, their states from here.
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { refresh } from '../../session';
 import { streamEvents, StreamError } from '../../sse';
@@ -10,7 +12,7 @@ import { apply, newView, type ExecEvent, type ExecView } from './state';
 
 export type Connection = 'connecting' | 'live' | 'ended' | 'error';
 
-export function useExecStream(id: string, taskKeys: string[] | undefined, onFinal: () => void) {
+export function useExecStream(id: string, workspaceId: string | null, onFinal: () => void) {
   const view = useRef<ExecView>(newView());
   const [, setVersion] = useState(0);
   const [conn, setConn] = useState<Connection>('connecting');
@@ -19,16 +21,15 @@ export function useExecStream(id: string, taskKeys: string[] | undefined, onFina
   const frame = useRef<number | null>(null);
   const finalRef = useRef(onFinal);
   finalRef.current = onFinal;
-  const keys = taskKeys?.join('\n');
 
-  // A new execution: a fresh view holding its tasks, pending.
+  // A new execution (or workspace): a fresh view.
   useEffect(() => {
-    view.current = newView(keys ? keys.split('\n') : []);
+    view.current = newView();
     setVersion((n) => n + 1);
-  }, [id, keys]);
+  }, [id, workspaceId]);
 
   useEffect(() => {
-    if (keys === undefined) return;
+    if (!workspaceId) return;
     const ctl = new AbortController();
     const v = view.current;
     const flush = () => {
@@ -79,7 +80,7 @@ export function useExecStream(id: string, taskKeys: string[] | undefined, onFina
       if (frame.current !== null) cancelAnimationFrame(frame.current);
       frame.current = null;
     };
-  }, [id, keys, restart]);
+  }, [id, workspaceId, restart]);
 
   // After a resume: read on from the last event seen.
   const reopen = useCallback(() => {
