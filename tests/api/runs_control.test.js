@@ -7,6 +7,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
+const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 const { spawn, execFileSync } = require('node:child_process');
@@ -289,10 +290,21 @@ test('a dead-lettered job shows its error on the execution', async (t) => {
   const fake = await startFakeLlm();
   const srv = await startServer({ env: { TROUPE_WORKERS: '0' } });
   t.after(async () => { fake.stop(); await srv.stop(); });
-  const { call, flow } = await setup(srv, fake, 'control-dead');
+  const { u, call, flow } = await setup(srv, fake, 'control-dead');
   const wf = await flow('doomed', [['d', 'MARK-DEAD']]);
   const r = await call('POST', `/api/v1/workflows/${wf}/execute`, { inputs: {} });
   assert.equal(r.status, 202, r.text);
+  // A stream open on it ends with the sweep's execution.failed (the sweep wakes it in-process;
+  // test_executions_hub proves the wake comes without the poll).
+  const streamed = new Promise((resolve, reject) => {
+    const req = http.get(`${srv.url}/api/v1/executions/${r.json.id}/events/stream`, { headers: { authorization: `Bearer ${u.token}` }, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode, body, endedAt: Date.now() }));
+    });
+    req.on('error', reject);
+  });
   const sql = `UPDATE jobs SET state = 'dead', attempts = 5, last_error = 'the lease expired on the last attempt', finished_at = ${Date.now()} WHERE payload LIKE '%${r.json.id}%'`;
   if (srv.db) pgQuery(srv.db.url, sql);
   else execFileSync('sqlite3', [path.join(srv.dataDir, 'troupe.db'), sql]);
@@ -305,6 +317,13 @@ test('a dead-lettered job shows its error on the execution', async (t) => {
   const evs = await events(call, r.json.id);
   assert.deepEqual(evs.map((e) => e.type), ['execution.queued', 'execution.failed']);
   assert.equal((await fake.requests()).length, 0);
+  const st = await streamed;
+  assert.equal(st.status, 200);
+  const types = [...st.body.matchAll(/^event: (.*)$/gm)].map((m) => m[1]);
+  assert.deepEqual(types, ['execution.queued', 'execution.failed'], st.body);
+  const lag = st.endedAt - Date.parse(evs[evs.length - 1].at);
+  t.diagnostic(`the stream closed ${lag} ms after the final event was stored`);
+  assert.ok(lag < 2000, `the stream closed ${lag} ms after the final event was stored`);
 });
 
 // troupe api and troupe worker as two processes on one PostgreSQL database:

@@ -245,6 +245,59 @@ out:
 	free(url);
 }
 
+/* The dead-letter sweep (executions_fail_dead) ends an execution whose job
+ * went dead and wakes its streams itself: the hub here has no database to
+ * poll, so the wake can only be the sweep's notify. */
+static void t_dead_letter(const char *dir)
+{
+	static const char *const ex = "00000000-0000-4000-8000-000000000e03",
+	                         *const job = "00000000-0000-4000-8000-0000000000b3";
+	char *url = xasprintf("sqlite:%s/dead.db", dir);
+	struct db *db = open_db(url);
+	struct arena *a = arena_new();
+	struct problem p;
+	int n = 0;
+	problem_init(&p, a);
+	T_OK(db && db_migrate(db, &p) == ST_OK, "a database for the sweep");
+	if (!db)
+		goto out;
+	int64_t now = time_now_ms();
+	db_exec1(db, DB_WRITE, a, NULL,
+	         "INSERT INTO workspaces (id, name, personal, created_by, created_at, updated_at) VALUES (?, 'w', 0, "
+	         "'u', 1, 1)",
+	         DB_ARGS(db_text(WS)), &p);
+	db_exec1(db, DB_WRITE, a, NULL,
+	         "INSERT INTO jobs (id, kind, workspace_id, payload, state, attempts, max_attempts, run_after, "
+	         "last_error, created_at, updated_at, finished_at) VALUES (?, ?, ?, ?, 'dead', 5, 5, 1, 'the lease "
+	         "expired on the last attempt', 1, ?, ?)",
+	         DB_ARGS(db_text(job), db_text(EXECUTIONS_JOB_KIND), db_text(WS),
+	                 db_text("{\"execution_id\":\"00000000-0000-4000-8000-000000000e03\"}"), db_int(now),
+	                 db_int(now)),
+	         &p);
+	db_exec1(db, DB_WRITE, a, NULL,
+	         "INSERT INTO executions (id, workspace_id, workflow_id, workflow_version, snapshot, status, inputs, "
+	         "created_at, job_id) VALUES (?, ?, ?, 1, '{}', 'running', '{}', 1, ?)",
+	         DB_ARGS(db_text(ex), db_text(WS), db_text(EX1), db_text(job)), &p);
+	struct waker w = {0};
+	struct executions_sub *s = executions_subscribe(WS, ex, 0, on_wake, &w);
+	int from = atomic_load(&w.wakes);
+	T_EQ_INT(executions_fail_dead(db, 0, &n, &p), ST_OK, "the sweep runs (%s)", p.detail ? p.detail : "ok");
+	T_EQ_INT(n, 1, "it ends the execution whose job is dead");
+	int64_t seq = 0, dropped;
+	bool ka;
+	executions_sub_state(s, &seq, &ka, &dropped);
+	struct db_res *r = NULL;
+	db_exec1(db, DB_READ, a, &r, "SELECT last_seq, status FROM executions WHERE id = ?", DB_ARGS(db_text(ex)), &p);
+	T_OK(r && db_res_rows(r) == 1 && str_eq(db_res_text(r, 0, 1), "failed"), "the execution is failed");
+	T_OK(atomic_load(&w.wakes) > from && r && seq == db_res_int(r, 0, 0),
+	     "its stream is woken at once with the final event's seq (%lld), no poll needed", (long long) seq);
+	executions_unsubscribe(&s);
+out:
+	db_close(&db);
+	arena_free(&a);
+	free(url);
+}
+
 struct writer {
 	int n;
 };
@@ -301,6 +354,7 @@ int main(void)
 	t_notify_and_live();
 	t_bounded();
 	t_threads();
+	t_dead_letter(dir);
 	executions_hub_stop();
 	o.keepalive_ms = 60;
 	T_EQ_INT(executions_hub_start(&o, &p), ST_OK, "the hub starts again (keep-alive 60 ms)");
