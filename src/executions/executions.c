@@ -1026,13 +1026,20 @@ enum status executions_fail_dead(struct db *db, int64_t since_ms, int *n, struct
 	struct arena *a = arena_new();
 	struct db_res *r;
 	*n = 0;
-	/* jobs' own partial indexes (state dead / failed, by finished_at) find them */
-	enum status st =
-	    db_exec1(db, DB_READ, a, &r,
-	             "SELECT e.workspace_id, e.id, j.state, j.last_error, j.attempts FROM jobs j JOIN "
-	             "executions e ON e.job_id = j.id WHERE j.state IN ('dead', 'failed') AND j.finished_at "
-	             ">= ? AND j.kind = ? AND e.status IN ('queued', 'running') LIMIT 100",
-	             DB_ARGS(db_int(since_ms), db_text(EXECUTIONS_JOB_KIND)), p);
+	/* jobs' own partial indexes (state dead / failed, by finished_at: one query each, an IN matches
+	 * neither) find the jobs, and each execution is found by its id in the job's payload (its primary
+	 * key): a join on executions.job_id, which has no index, scanned every execution every sweep */
+	const char *eid = db_kind(db) == DB_POSTGRES ? "(j.payload::json ->> 'execution_id')"
+	                                             : "json_extract(j.payload, '$.execution_id')";
+#define DEAD_ONE                                                                                                       \
+	"SELECT e.workspace_id, e.id, j.state, j.last_error, j.attempts FROM jobs j JOIN executions e ON e.id = %s "   \
+	"AND e.job_id = j.id WHERE j.state = '%s' AND j.finished_at >= ? AND j.kind = ? AND e.status IN "              \
+	"('queued', 'running')"
+	char *sql = arena_printf(a, DEAD_ONE " UNION ALL " DEAD_ONE " LIMIT 100", eid, "dead", eid, "failed");
+#undef DEAD_ONE
+	enum status st = db_exec1(
+	    db, DB_READ, a, &r, sql,
+	    DB_ARGS(db_int(since_ms), db_text(EXECUTIONS_JOB_KIND), db_int(since_ms), db_text(EXECUTIONS_JOB_KIND)), p);
 	for (int i = 0; st == ST_OK && i < db_res_rows(r); i++) {
 		const char *err = db_res_text(r, i, 3);
 		struct dead d = {
