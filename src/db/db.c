@@ -252,6 +252,11 @@ enum db_kind db_kind(const struct db *db)
 	return db->drv->kind;
 }
 
+enum db_kind db_conn_kind(const struct db_conn *c)
+{
+	return c->db->drv->kind;
+}
+
 const char *db_kind_name(const struct db *db)
 {
 	return db->drv->name;

@@ -89,6 +89,7 @@ struct db_options {
 enum status db_open(const struct db_options *opt, struct db **out, struct problem *p);
 void db_close(struct db **db);
 enum db_kind db_kind(const struct db *db);
+enum db_kind db_conn_kind(const struct db_conn *c);
 const char *db_kind_name(const struct db *db);
 
 /* Blocks until a connection is free (or the pool's wait times out: NULL).

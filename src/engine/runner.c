@@ -583,22 +583,40 @@ static enum status store_event(struct db_conn *c, struct run *run, int k, struct
 	return st;
 }
 
-/* One run's writes of this turn, fenced on its epoch: the fence is the
- * first statement (at the end, the job's completion, which is fenced the
- * same way, takes its place), then the attempts' rows, then the events
- * (with the end: one UPDATE and one INSERT for all). */
-static enum status store_run(struct db_conn *c, struct run *run, struct problem *p)
+/* The first write of a run's turn changed no row: its lease was lost (the
+ * run is dropped; the other runs' writes commit), or else (the fence now
+ * holds the row) the execution left queued/running (gone: cancelled while
+ * queued, before the run began) or is missing (an error). */
+static enum status fenced_miss(struct db_conn *c, struct run *run, enum status st, struct problem *p)
 {
-	bool end = run->ended && !run->crew;
-	enum status st =
-	    end ? jobs_complete_tx(c, run->job_id, run->epoch, p) : jobs_fence_tx(c, run->job_id, run->epoch, p);
-	if (st == ST_CONFLICT) {
-		run->conflict = true;
+	problem_clear(p);
+	enum status fs = jobs_fence_tx(c, run->job_id, run->epoch, p);
+	if (fs == ST_CONFLICT) {
 		problem_clear(p);
+		run->conflict = true;
 		return ST_OK;
 	}
+	if (fs != ST_OK)
+		return fs;
+	if (st == ST_CONFLICT) { /* the begin found it ended: nothing of the run is written; its job ends */
+		run->gone = true;
+		return jobs_complete_tx(c, run->job_id, run->epoch, p);
+	}
+	return problem_set(p, ST_NOT_FOUND, "the execution is missing");
+}
+
+/* One run's writes of this turn, fenced on its epoch by their first
+ * statement: at the end, the job's completion (jobs_complete_tx); at the
+ * run's first write, the begin (execution.started and the turn's events);
+ * else the events' seq bump (jobs_fence_sql in each). Then the attempts'
+ * rows, then, at the end, the end with the turn's events. */
+static enum status store_run(struct db_conn *c, struct run *run, struct problem *p)
+{
+	bool end = run->ended && !run->crew, with_begin = !run->begun && !end;
+	struct executions_fence f = {run->job_id, run->epoch};
 	struct executions_event *evs = run->nev ? xcalloc((size_t) run->nev, sizeof(*evs)) : NULL;
 	size_t n = 0;
+	enum status st;
 	for (int k = 0; k < run->nev; k++) {
 		struct pending *e = &run->ev[k];
 		e->merged = false;
@@ -606,36 +624,49 @@ static enum status store_run(struct db_conn *c, struct run *run, struct problem 
 			evs[n++] = (struct executions_event){
 			    .type = e->type, .task_key = e->task_key, .attempt = e->attempt, .data = e->data};
 	}
-	/* the first write of a run begins it: execution.started, then the turn's events (one UPDATE, one INSERT) */
-	bool with_begin = !run->begun && !end;
-	if (!run->begun) {
-		st = executions_begin_tx(c, run->ws, run->id, run->models, run->job_attempt, run->interrupted,
-		                         with_begin ? evs : NULL, with_begin ? n : 0, &run->begin_seq, p);
-		if (st == ST_CONFLICT) { /* cancelled while queued: nothing of the run is written; its job ends */
+	if (end)
+		st = jobs_complete_tx(c, run->job_id, run->epoch, p);
+	else if (with_begin)
+		st = executions_begin_tx(c, run->ws, run->id, run->models, run->job_attempt, run->interrupted, &f, evs,
+		                         n, &run->begin_seq, p);
+	else if (n > 0)
+		st = executions_events_fenced_tx(c, run->ws, run->id, &f, evs, n, p);
+	else
+		st = jobs_fence_tx(c, run->job_id, run->epoch, p);
+	if (end && st == ST_CONFLICT) {
+		problem_clear(p);
+		run->conflict = true;
+		st = ST_OK;
+		goto out;
+	}
+	/* no row changed: the begin says ST_CONFLICT, the bump ST_NOT_FOUND, the fence ST_CONFLICT */
+	if (!end && (with_begin || n == 0 ? st == ST_CONFLICT : st == ST_NOT_FOUND)) {
+		st = fenced_miss(c, run, st, p);
+		goto out;
+	}
+	if (st == ST_OK && end && !run->begun) { /* ended before its first write: begun and ended at once */
+		st = executions_begin_tx(c, run->ws, run->id, run->models, run->job_attempt, run->interrupted, NULL,
+		                         NULL, 0, &run->begin_seq, p);
+		if (st == ST_CONFLICT) {
 			problem_clear(p);
 			run->gone = true;
-			run->begin_seq = 0;
-			st = end ? ST_OK : jobs_complete_tx(c, run->job_id, run->epoch, p);
-			free(evs);
-			return st;
+			st = ST_OK;
+			goto out;
 		}
 	}
 	for (int k = 0; st == ST_OK && k < run->nev; k++)
 		if (!run->ev[k].live)
 			st = store_event(c, run, k, p);
-	if (st == ST_OK && with_begin) {
-		/* the events are stored with the begin */
-	} else if (st == ST_OK && end) {
+	if (st == ST_OK && end) {
 		json_t *usage = executions_usage_sum(run->usage_rows, run->models);
 		st = executions_end_tx(c, run->ws, run->id, run->final, run->final_output, run->final_error, usage, evs,
 		                       n, &run->finish_seq, p);
 		json_decref(usage);
-	} else if (st == ST_OK) {
-		st = executions_events_tx(c, run->ws, run->id, evs, n, p); /* one seq bump and one INSERT */
 	}
-	for (size_t k = 0, j = 0; st == ST_OK && k < (size_t) run->nev; k++)
+	for (size_t k = 0, j = 0; st == ST_OK && !run->conflict && !run->gone && k < (size_t) run->nev; k++)
 		if (!run->ev[k].live)
 			run->ev[k].seq = evs[j++].seq;
+out:
 	free(evs);
 	return st;
 }
@@ -913,7 +944,7 @@ static enum status begin_tx(struct db_conn *c, void *ctx, struct problem *p)
 		return st;
 	}
 	if (st == ST_OK && (st = executions_begin_tx(c, run->ws, run->id, b->models, b->job_attempt, b->interrupted,
-	                                             NULL, 0, &b->seq, p)) == ST_CONFLICT)
+	                                             NULL, NULL, 0, &b->seq, p)) == ST_CONFLICT)
 		b->gone = true;
 	if (st == ST_OK && b->end != EXEC_RUNNING) {
 		st = executions_finish_tx(c, run->ws, run->id, b->end, NULL, b->error, &b->seq, p);

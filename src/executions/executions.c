@@ -267,6 +267,13 @@ static enum status insert_events(struct db_conn *c, const char *ws, const char *
 enum status executions_events_tx(struct db_conn *c, const char *ws, const char *id, struct executions_event *evs,
                                  size_t n, struct problem *p)
 {
+	return executions_events_fenced_tx(c, ws, id, NULL, evs, n, p);
+}
+
+enum status executions_events_fenced_tx(struct db_conn *c, const char *ws, const char *id,
+                                        const struct executions_fence *f, struct executions_event *evs, size_t n,
+                                        struct problem *p)
+{
 	struct arena *a;
 	struct db_res *r;
 	enum status st;
@@ -275,10 +282,15 @@ enum status executions_events_tx(struct db_conn *c, const char *ws, const char *
 		return ST_OK;
 	a = arena_new();
 	/* one statement: the bump locks the row and RETURNING reads the last seq it took */
-	st = db_query(
-	    c, a, &r,
-	    "UPDATE executions SET last_seq = last_seq + ? WHERE workspace_id = ? AND id = ? RETURNING last_seq",
-	    DB_ARGS(db_int((int64_t) n), db_text(ws), db_text(id)), p);
+	const char *sql =
+	    f ? arena_printf(a,
+	                     "UPDATE executions SET last_seq = last_seq + ? WHERE workspace_id = ? AND id = ? AND %s "
+	                     "RETURNING last_seq",
+	                     jobs_fence_sql(c))
+	      : "UPDATE executions SET last_seq = last_seq + ? WHERE workspace_id = ? AND id = ? RETURNING last_seq";
+	struct db_arg args[] = {db_int((int64_t) n), db_text(ws), db_text(id), f ? db_text(f->job_id) : db_null(),
+	                        db_int(f ? f->epoch : 0)};
+	st = db_query(c, a, &r, sql, args, f ? 5 : 3, p);
 	if (st != ST_OK)
 		goto out;
 	if (db_res_rows(r) != 1) {
@@ -684,19 +696,22 @@ check:
 }
 
 enum status executions_begin_tx(struct db_conn *c, const char *ws, const char *id, const json_t *models,
-                                int job_attempt, bool interrupted, struct executions_event *evs, size_t n,
-                                int64_t *seq_out, struct problem *p)
+                                int job_attempt, bool interrupted, const struct executions_fence *f,
+                                struct executions_event *evs, size_t n, int64_t *seq_out, struct problem *p)
 {
 	struct arena *a = arena_new();
 	struct db_res *r = NULL;
 	int64_t now = time_now_ms();
 	/* the seqs of execution.started and of the events after it taken by the same statement */
-	enum status st = db_query(
-	    c, a, &r,
-	    "UPDATE executions SET status = 'running', started_at = COALESCE(started_at, ?), "
-	    "models = ?, last_seq = last_seq + ? WHERE workspace_id = ? AND id = ? AND status IN "
-	    "('queued', 'running') RETURNING last_seq",
-	    DB_ARGS(db_int(now), db_text(dump(models, a)), db_int((int64_t) n + 1), db_text(ws), db_text(id)), p);
+	const char *sql =
+	    arena_printf(a,
+	                 "UPDATE executions SET status = 'running', started_at = COALESCE(started_at, ?), "
+	                 "models = ?, last_seq = last_seq + ? WHERE workspace_id = ? AND id = ? AND status "
+	                 "IN ('queued', 'running')%s%s RETURNING last_seq",
+	                 f ? " AND " : "", f ? jobs_fence_sql(c) : "");
+	struct db_arg args[] = {db_int(now), db_text(dump(models, a)),           db_int((int64_t) n + 1), db_text(ws),
+	                        db_text(id), f ? db_text(f->job_id) : db_null(), db_int(f ? f->epoch : 0)};
+	enum status st = db_query(c, a, &r, sql, args, f ? 7 : 5, p);
 	if (st == ST_OK && db_res_rows(r) != 1)
 		st = problem_set(p, ST_CONFLICT, "the execution is no longer queued or running");
 	if (st == ST_OK && interrupted)
@@ -720,6 +735,8 @@ enum status executions_begin_tx(struct db_conn *c, const char *ws, const char *i
 			st = insert_events(c, ws, id, all + i,
 			                   n + 1 - i < EXECUTIONS_EVENTS_CHUNK ? n + 1 - i : EXECUTIONS_EVENTS_CHUNK, a,
 			                   p);
+		if (st == ST_CONFLICT) /* ST_CONFLICT means the row was not there: a taken seq is another matter */
+			st = problem_set(p, ST_INTERNAL, "an event's seq is already taken");
 		if (st == ST_OK && seq_out)
 			*seq_out = first;
 	}

@@ -143,6 +143,19 @@ struct executions_event {
 enum status executions_events_tx(struct db_conn *c, const char *ws, const char *id, struct executions_event *evs,
                                  size_t n, struct problem *p);
 
+/* A job's lease (jobs.h) that a worker's write is fenced on. */
+struct executions_fence {
+	const char *job_id;
+	int64_t epoch;
+};
+/* executions_events_tx whose bump is also the fence (jobs_fence_sql): one
+ * statement fewer than jobs_fence_tx before it. ST_NOT_FOUND when no row
+ * changed: the execution is gone or the lease was lost (jobs_fence_tx
+ * tells which). f NULL: executions_events_tx. */
+enum status executions_events_fenced_tx(struct db_conn *c, const char *ws, const char *id,
+                                        const struct executions_fence *f, struct executions_event *evs, size_t n,
+                                        struct problem *p);
+
 /* ---- the live hub (hub.c; docs/executions.md, "Live streams") ----
  *
  * An in-process fan-out from the writers of an execution's events to the
@@ -270,17 +283,19 @@ enum status executions_load_run(struct db *db, const char *id, struct arena *a, 
 enum status executions_snapshot_get(struct db *db, const char *ws, const char *snapshot_id, json_t **out,
                                     struct problem *p);
 
-/* queued|running -> running (a reclaim finds it running): stores the
+/* queued|running -> running (a reclaim finds it running), fenced on f
+ * (NULL: the caller fenced the transaction) in the same statement: stores the
  * resolved models, ends the attempts a dead worker left running as failed
  * ("interrupted"; only when the load saw one: interrupted), writes
  * execution.started (*seq_out, may be NULL: its seq) and after it the n
  * events evs (their seqs set; n may be 0): the seqs taken by the status
  * UPDATE, the events one multi-row INSERT, so two statements in all on a
  * first start. ST_CONFLICT when the execution is no longer queued or
- * running (cancelled meanwhile). */
+ * running (cancelled meanwhile) or, with f, the lease was lost
+ * (jobs_fence_tx tells which). */
 enum status executions_begin_tx(struct db_conn *c, const char *ws, const char *id, const json_t *models,
-                                int job_attempt, bool interrupted, struct executions_event *evs, size_t n,
-                                int64_t *seq_out, struct problem *p);
+                                int job_attempt, bool interrupted, const struct executions_fence *f,
+                                struct executions_event *evs, size_t n, int64_t *seq_out, struct problem *p);
 
 /* An attempt's row: inserted running, ended succeeded|failed|cancelled
  * with its output (JSON text: a string, or the object of a JSON output),

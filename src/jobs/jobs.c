@@ -179,6 +179,13 @@ enum status jobs_fence_tx(struct db_conn *c, const char *id, int64_t epoch, stru
 	return st;
 }
 
+const char *jobs_fence_sql(struct db_conn *c)
+{
+	return db_conn_kind(c) == DB_POSTGRES
+	           ? "EXISTS (SELECT 1 FROM jobs WHERE id = ? AND lease_epoch = ? AND state = 'running' FOR UPDATE)"
+	           : "EXISTS (SELECT 1 FROM jobs WHERE id = ? AND lease_epoch = ? AND state = 'running')";
+}
+
 enum status jobs_complete_tx(struct db_conn *c, const char *id, int64_t epoch, struct problem *p)
 {
 	struct arena *a = arena_new();

@@ -83,6 +83,16 @@ enum status jobs_enqueue_tx(struct db_conn *c, const struct jobs_enqueue *e, cha
  * the caller must roll back and drop the job. */
 enum status jobs_fence_tx(struct db_conn *c, const char *id, int64_t epoch, struct problem *p);
 
+/* The same fence as a condition of the caller's own first write of the
+ * transaction, saving the statement: "EXISTS (SELECT 1 FROM jobs WHERE
+ * id = ? AND lease_epoch = ? AND state = 'running' [FOR UPDATE])", taking
+ * two arguments (id, epoch) where it stands. On PostgreSQL FOR UPDATE
+ * locks the job's row until the transaction ends, as jobs_fence_tx does;
+ * SQLite's writer holds the whole database (BEGIN IMMEDIATE). A write
+ * that changes no row under it may have lost the lease: jobs_fence_tx then
+ * tells which. */
+const char *jobs_fence_sql(struct db_conn *c);
+
 /* running -> succeeded, fenced on the epoch; for a handler that ends its
  * job in the same transaction as its own writes. */
 enum status jobs_complete_tx(struct db_conn *c, const char *id, int64_t epoch, struct problem *p);
