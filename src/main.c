@@ -48,6 +48,25 @@ static void usage(FILE *f)
 	        TROUPE_VERSION);
 }
 
+/* Whether argv (after the command) names flag, as "--flag value" or "--flag=value". */
+static bool arg_given(int argc, char **argv, const char *flag)
+{
+	size_t n = strlen(flag);
+	for (int i = 2; i < argc; i++)
+		if (strncmp(argv[i], flag, n) == 0 && (argv[i][n] == '\0' || argv[i][n] == '='))
+			return true;
+	return false;
+}
+
+/* The SQLite database of cfg's data directory exists. */
+static bool sqlite_exists(const struct config *cfg)
+{
+	char *path = xasprintf("%s/troupe.db", cfg->data_dir);
+	bool yes = access(path, F_OK) == 0;
+	free(path);
+	return yes;
+}
+
 static int mkdir_p(const char *dir)
 {
 	char *tmp = xstrdup(dir);
@@ -435,6 +454,17 @@ int main(int argc, char **argv)
 	struct config cfg;
 	char err[512] = "";
 	int rc = config_load(&cfg, run, argc - 2, argv + 2, err, sizeof(err));
+	if (rc == 1 && run == RUN_ADMIN) {
+		printf("Usage: troupe secrets rotate [OPTIONS] < new-secret\n\n"
+		       "Re-encrypts every stored provider key and tool secret under the new server secret read from\n"
+		       "stdin (one line, at least 32 bytes; never an argument, where other users could read it). The\n"
+		       "current secret is the one these options name (secret.key in --data, or TROUPE_SECRET_KEY).\n"
+		       "Stop the other processes first; with secret.key the file is replaced, else set\n"
+		       "TROUPE_SECRET_KEY to the new secret everywhere.\n\n");
+		config_print_help(stdout, run);
+		config_free(&cfg);
+		return 0;
+	}
 	if (rc == 1) {
 		printf("Usage: troupe %s [OPTIONS]\n\n", cmd);
 		config_print_help(stdout, run);
@@ -453,6 +483,9 @@ int main(int argc, char **argv)
 	log_set_json(str_eq(cfg.log_format, "json"));
 	if (run_cmd && cfg.workers < 1)
 		cfg.workers = 1; /* troupe run runs its execution here: at least one worker */
+	if (run_cmd && str_eq(cfg.log_level, "info") && !getenv("TROUPE_LOG_LEVEL") &&
+	    !arg_given(argc, argv, "--log-level"))
+		log_set_level(LOG_WARN); /* its stdout is the events; the workers' start lines are noise there */
 	if ((run == RUN_SERVE || run == RUN_API) && check_limits(&cfg) < 0) {
 		config_free(&cfg);
 		return 2;
@@ -463,6 +496,16 @@ int main(int argc, char **argv)
 	if (run != RUN_MIGRATE && run != RUN_ADMIN &&
 	    !(app.net_policy = net_policy_new(cfg.outbound_allow, err, sizeof(err)))) {
 		fprintf(stderr, "troupe: invalid outbound_allow: %s\n", err);
+		rc = 2;
+		goto out;
+	}
+	if ((run_cmd || run == RUN_ADMIN) && !cfg.database_url[0] && !sqlite_exists(&cfg)) {
+		/* before asking for its secret: the missing database is what to fix */
+		fprintf(stderr,
+		        "troupe: no database in %s (troupe.db is not there): give --data the data directory of 'troupe "
+		        "serve' (TROUPE_DATA_DIR), or TROUPE_DATABASE_URL its PostgreSQL%s\n",
+		        cfg.data_dir,
+		        run_cmd ? "; or set TROUPE_URL and TROUPE_API_KEY to run it through a server" : "");
 		rc = 2;
 		goto out;
 	}

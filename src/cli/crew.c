@@ -80,7 +80,9 @@ int cli_request(const char *method, const char *path, const char *body, long *co
 	CURLcode cc = curl_easy_perform(c);
 	if (cc != CURLE_OK) {
 		/* curl's message names the host and the failure, never the key */
-		fprintf(stderr, "troupe: %s: %s\n", a.too_big ? "the answer is too large" : "cannot reach the server",
+		fprintf(stderr, "troupe: %s %.*s%s: %s\n", a.too_big ? "the answer is too large from" : "cannot reach",
+		        (int) (n && base[n - 1] == '/' ? n - 1 : n), base,
+		        getenv("TROUPE_URL") && *getenv("TROUPE_URL") ? " (TROUPE_URL)" : " (TROUPE_URL is not set)",
 		        curl_easy_strerror(cc));
 		goto out;
 	}
@@ -102,7 +104,10 @@ out:
 int cli_refused(long code, json_t *pb)
 {
 	const char *detail = json_string_value(json_object_get(pb, "detail"));
-	fprintf(stderr, "troupe: the server answered %ld: %s\n", code, detail ? detail : "(no detail)");
+	fprintf(stderr, "troupe: the server answered %ld: %s%s\n", code, detail ? detail : "(no detail)",
+	        code == 401   ? " (TROUPE_API_KEY)"
+	        : code == 403 ? " (the API key's role or workspace)"
+	                      : "");
 	size_t i;
 	json_t *e;
 	json_array_foreach(json_object_get(pb, "errors"), i, e)

@@ -207,7 +207,7 @@ enum status executions_start(struct db *db, struct workflows *wf, const struct a
 	json_t *given = json_object_get(body, "inputs");
 	json_t *inputs = check_inputs(json_object_get(def, "inputs"), json_is_object(given) ? given : NULL, p);
 	if (!inputs)
-		return problem_set(p, ST_UNPROCESSABLE, "the inputs do not match the workflow's");
+		return problem_set(p, ST_UNPROCESSABLE, "the inputs do not match the workflow's declared inputs");
 	own(a, inputs);
 	s.inputs = dump(inputs, a);
 	id_new(s.id);

@@ -310,6 +310,38 @@ test('troupe run starts an execution, runs it in-process and prints its events a
   assert.equal((await troupeRun([ok, '--input', 'n=1', '--input', 'n=2'])).code, 2);
 });
 
+// A new user's first mistakes with troupe run and the admin commands: one
+// clear line each, naming what to set.
+test('troupe run and secrets rotate: clear messages for a missing database, an unreachable server, a bad key', async (t) => {
+  const empty = tmp();
+  const id = '01a22fb4-63bd-74b3-b73c-5c31bea7f9af';
+  let r = run(['run', id, '--data', empty]);
+  assert.equal(r.code, 2, r.err);
+  assert.match(r.err, /^troupe: no database in .*troupe serve.*TROUPE_DATABASE_URL.*TROUPE_URL and TROUPE_API_KEY/);
+  assert.equal(r.err.trim().split('\n').length, 1, r.err);
+  assert.deepEqual(fs.readdirSync(empty), [], 'nothing is created in the empty directory');
+  r = run(['secrets', 'rotate', '--data', empty], {}, 'a-new-secret-that-is-long-enough-0123456789\n');
+  assert.equal(r.code, 2, r.err);
+  assert.match(r.err, /no database in/);
+  const h = run(['secrets', 'rotate', '--help']);
+  assert.equal(h.code, 0);
+  assert.match(h.out, /^Usage: troupe secrets rotate \[OPTIONS\] < new-secret/);
+  assert.match(h.out, /stdin/);
+  r = run(['run', id], { TROUPE_URL: 'http://127.0.0.1:1', TROUPE_API_KEY: 'trp_x' });
+  assert.equal(r.code, 1);
+  assert.match(r.err, /cannot reach http:\/\/127\.0\.0\.1:1 \(TROUPE_URL\)/);
+  const srv = await startServer();
+  t.after(() => srv.stop());
+  r = run(['run', id], { TROUPE_URL: srv.url, TROUPE_API_KEY: 'trp_' + 'x'.repeat(40) });
+  assert.equal(r.code, 1);
+  assert.match(r.err, /answered 401: .*\(TROUPE_API_KEY\)/);
+  // In-process, at the default log level: stdout and stderr carry the run, not the workers' start lines.
+  const env = srv.db ? { TROUPE_DATABASE_URL: srv.db.url, TROUPE_SECRET_KEY: 'test-secret-key-0123456789-abcdefghijkl' } : {};
+  r = run(['run', id, '--data', srv.dataDir], env);
+  assert.equal(r.code, 1, r.err);
+  assert.equal(r.err, `troupe: cannot start: no workflow ${id}\n`);
+});
+
 // troupe run with TROUPE_URL: the same through the server's API (the server's
 // workers run it), events paged as they are stored, then the output.
 test('troupe run through a server (TROUPE_URL, TROUPE_API_KEY)', async (t) => {
