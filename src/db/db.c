@@ -478,6 +478,18 @@ enum status db_exec1(struct db *db, enum db_mode mode, struct arena *a, struct d
 
 /* ---- transactions ---- */
 
+static _Thread_local uint64_t tx_serial, tx_committed;
+
+uint64_t db_tx_serial(void)
+{
+	return tx_serial;
+}
+
+uint64_t db_tx_committed(void)
+{
+	return tx_committed;
+}
+
 static enum status tx_once(struct db_conn *c, db_tx_fn fn, void *ctx, struct problem *p)
 {
 	enum status st;
@@ -485,11 +497,14 @@ static enum status tx_once(struct db_conn *c, db_tx_fn fn, void *ctx, struct pro
 	st = db_query(c, NULL, NULL, c->db->drv->begin_sql, DB_NOARGS, p);
 	if (st != ST_OK)
 		return st;
+	tx_serial++;
 	st = fn(c, ctx, p);
 	if (status_ok(st)) {
 		enum status cst = db_query(c, NULL, NULL, "COMMIT", DB_NOARGS, p);
 		if (cst != ST_OK)
 			st = cst;
+		else
+			tx_committed = tx_serial;
 	}
 	/* A failed COMMIT leaves PostgreSQL's transaction open too. */
 	if (!status_ok(st) && !c->bad)

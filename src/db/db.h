@@ -117,6 +117,12 @@ int64_t db_changes(struct db_conn *c);
  * but ST_OK/ST_CREATED/... rolls back. */
 typedef enum status (*db_tx_fn)(struct db_conn *c, void *ctx, struct problem *p);
 enum status db_tx(struct db *db, db_tx_fn fn, void *ctx, struct problem *p);
+/* The calling thread's transactions, numbered: the one db_tx is running
+ * (or ran last) and the last one that committed. Equal after a commit; a
+ * writer that keeps something per transaction (executions' live journal)
+ * tells a committed one from a rolled-back one with them. */
+uint64_t db_tx_serial(void);
+uint64_t db_tx_committed(void);
 
 /* One statement on a connection from the pool, for the simple cases. */
 enum status db_exec1(struct db *db, enum db_mode mode, struct arena *a, struct db_res **out, const char *sql,

@@ -258,6 +258,7 @@ static enum status insert_events(struct db_conn *c, const char *ws, const char *
 		r[5] = e->task_key ? db_text(e->task_key) : db_null();
 		r[6] = e->attempt > 0 ? db_int(e->attempt) : db_null();
 		r[7] = db_text(dump(e->data, a));
+		executions_journal_add(id, e->seq, e->type, now, e->task_key, e->attempt, r[7].v.s);
 	}
 	st = db_query(c, a, NULL, sql.data, args, n * EVENT_COLS, p);
 	buf_free(&sql);

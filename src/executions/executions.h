@@ -207,6 +207,15 @@ void executions_unsubscribe(struct executions_sub **s);
 void executions_sub_state(struct executions_sub *s, int64_t *notified_seq, bool *keepalive, int64_t *dropped);
 /* The next live event, in the order written, or NULL; the caller releases it. */
 struct executions_live_msg *executions_sub_next(struct executions_sub *s);
+/* Stored events the writers of this process queued for s (executions_notify
+ * after the commit that stored them), so a caught-up stream needs no query:
+ * true when the queue holds every seq of after_seq+1 .. upto (at most max),
+ * then they are taken into out[0, *n) in seq order (the caller releases
+ * each); false, taking nothing, when one is missing (stored by another
+ * process, before the subscription, or past a full queue): read those from
+ * the database. Queued events at or below after_seq are dropped. */
+bool executions_sub_stored(struct executions_sub *s, int64_t after_seq, int64_t upto, struct executions_live_msg **out,
+                           size_t max, size_t *n);
 /* The subscriber sent something: the keep-alive clock starts again. */
 void executions_sub_sent(struct executions_sub *s);
 /* The envelope's JSON (NUL-terminated) and its length. */
@@ -214,12 +223,17 @@ const char *executions_live_text(const struct executions_live_msg *m, size_t *le
 /* The seq of the last stored event notified before this one was written:
  * it is sent after that event and before any later one. */
 int64_t executions_live_after(const struct executions_live_msg *m);
+/* A stored event's seq (its text is the envelope executions_stream_read
+ * gives); 0 for a live-only one. */
+int64_t executions_live_seq(const struct executions_live_msg *m);
+const char *executions_live_type(const struct executions_live_msg *m);
 void executions_live_release(struct executions_live_msg **m);
 
 struct executions_hub_stats {
 	int subscribers;
 	int64_t live_sent;    /* live events queued, summed over subscribers */
 	int64_t live_dropped; /* live events dropped for slow subscribers */
+	int64_t stored_taken; /* stored events sent from the queue (executions_sub_stored), no query */
 };
 void executions_hub_stats(struct executions_hub_stats *out);
 

@@ -32,6 +32,14 @@ enum status executions_snapshot_store_tx(struct db_conn *c, const char *ws, cons
 /* After the commit: the plan of (ws, workflow_id, asked) need not store
  * snapshot_id again. */
 void executions_snapshot_stored(const char *ws, const char *workflow_id, int64_t asked, const char *snapshot_id);
+/* Inside the transaction that stores an event (insert_events): keeps its
+ * envelope for the execution's live streams, queued to them by
+ * executions_notify once that transaction has committed (hub.c, "the
+ * journal"). data_text: the stored data's JSON. Nothing while nobody
+ * listens to the execution. */
+void executions_journal_add(const char *execution_id, int64_t seq, const char *type, int64_t at_ms,
+                            const char *task_key, int attempt, const char *data_text);
+
 /* Drops both caches (tests). */
 void executions_snapshots_reset(void);
 

@@ -9,8 +9,8 @@
  * a writer returns at once. Subscribers are kept per execution (a topic) in
  * a hash of HUB_BUCKETS chains. Wake callbacks are called with hub.mu held:
  * they must only set a flag and resume a connection, never block. */
-#include "executions.h"
 #include "core/json_text.h"
+#include "executions_int.h"
 
 #include "../db/db.h"
 
@@ -26,6 +26,8 @@
 struct executions_live_msg {
 	atomic_int refs;
 	int64_t after_seq;
+	int64_t seq; /* a stored event's seq; 0: a live-only one */
+	char type[EXECUTIONS_EVENT_TYPE_MAX + 1];
 	size_t len;
 	char text[]; /* the envelope's JSON, NUL-terminated */
 };
@@ -44,6 +46,8 @@ struct executions_sub {
 	void *ctx;
 	struct executions_live_msg **ring; /* queue_max slots */
 	int head, count;
+	struct executions_live_msg **stored; /* queue_max slots: stored events, by seq */
+	int shead, scount;
 	int64_t dropped;
 	bool keepalive_due;
 	int64_t keepalive_at_ms; /* monotonic: when the next keep-alive is due */
@@ -63,6 +67,7 @@ static struct {
 	int queue_max;     /* live events held per subscriber; more are dropped */
 	int64_t live_sent; /* live events queued to subscribers, for /metrics and tests */
 	int64_t live_dropped;
+	int64_t stored_taken; /* stored events streams took from their queue instead of a query */
 	struct topic *buckets[HUB_BUCKETS];
 } hub = {.mu = PTHREAD_MUTEX_INITIALIZER, .keepalive_ms = 15000, .queue_max = HUB_QUEUE_DEFAULT};
 
@@ -103,12 +108,161 @@ static void wake_topic(struct topic *t)
 
 /* ---- writers ---- */
 
+/* ---- the journal: stored events on their way to the streams ----
+ *
+ * executions_journal_add (inside the writer's transaction) keeps each
+ * stored event's envelope, rendered once, on the writer's thread, tagged
+ * with the thread's transaction (db_tx_serial). executions_notify (after the
+ * commit) queues those of the last committed transaction to the
+ * execution's subscribers, so a stream that is caught up sends them without
+ * a query. Those of a transaction that rolled back are never queued and go
+ * at the thread's next add. Only while someone listens to the execution. */
+
+#define JOURNAL_MAX 256
+
+struct journal {
+	int n;
+	struct {
+		char id[40];
+		uint64_t serial;
+		struct executions_live_msg *m;
+	} e[JOURNAL_MAX];
+};
+
+static pthread_key_t journal_key;
+static pthread_once_t journal_once = PTHREAD_ONCE_INIT;
+
+static void journal_free(void *v)
+{
+	struct journal *j = v;
+	for (int i = 0; i < j->n; i++)
+		msg_release(j->e[i].m);
+	free(j);
+}
+
+static void journal_init(void)
+{
+	pthread_key_create(&journal_key, journal_free);
+}
+
+static struct journal *journal_get(bool create)
+{
+	pthread_once(&journal_once, journal_init);
+	struct journal *j = pthread_getspecific(journal_key);
+	if (!j && create) {
+		j = xcalloc(1, sizeof(*j));
+		pthread_setspecific(journal_key, j);
+	}
+	return j;
+}
+
+/* Drops the entries of transactions that are neither running nor the last committed one. */
+static void journal_prune(struct journal *j)
+{
+	uint64_t cur = db_tx_serial(), done = db_tx_committed();
+	int k = 0;
+	for (int i = 0; i < j->n; i++) {
+		if (j->e[i].serial == cur || j->e[i].serial == done)
+			j->e[k++] = j->e[i];
+		else
+			msg_release(j->e[i].m);
+	}
+	j->n = k;
+}
+
+/* The envelope as executions_stream_read gives it: {seq, type, at, data, task_key?, attempt?}. */
+static struct executions_live_msg *stored_msg_new(int64_t seq, const char *type, int64_t at_ms, const char *task_key,
+                                                  int attempt, const char *data_text)
+{
+	char at[40];
+	struct buf b;
+	time_iso8601(at_ms, at, sizeof(at));
+	json_t *ty = json_string(type), *tk = task_key ? json_string(task_key) : NULL;
+	char *tyt = json_text(ty, JSON_ENCODE_ANY), *tkt = tk ? json_text(tk, JSON_ENCODE_ANY) : NULL;
+	buf_init(&b, 0);
+	buf_printf(&b, "{\"seq\":%lld,\"type\":%s,\"at\":\"%s\",\"data\":%s", (long long) seq, tyt ? tyt : "\"\"", at,
+	           data_text ? data_text : "{}");
+	if (tkt)
+		buf_printf(&b, ",\"task_key\":%s", tkt);
+	if (attempt > 0)
+		buf_printf(&b, ",\"attempt\":%d", attempt);
+	buf_puts(&b, "}");
+	struct executions_live_msg *m = xmalloc(sizeof(*m) + b.len + 1);
+	atomic_init(&m->refs, 1);
+	m->after_seq = seq - 1;
+	m->seq = seq;
+	snprintf(m->type, sizeof(m->type), "%s", type);
+	m->len = b.len;
+	memcpy(m->text, b.data, b.len);
+	m->text[b.len] = '\0';
+	buf_free(&b);
+	free(tyt);
+	free(tkt);
+	json_decref(ty);
+	json_decref(tk);
+	return m;
+}
+
+static bool has_subscribers(const char *id);
+
+void executions_journal_add(const char *execution_id, int64_t seq, const char *type, int64_t at_ms,
+                            const char *task_key, int attempt, const char *data_text)
+{
+	if (!execution_id || !type || strlen(execution_id) >= 40 || strlen(type) > EXECUTIONS_EVENT_TYPE_MAX ||
+	    atomic_load(&hub.nsubs) == 0 || !has_subscribers(execution_id))
+		return;
+	struct journal *j = journal_get(true);
+	journal_prune(j);
+	/* a retried transaction stores the same seqs again: the newer envelope wins */
+	for (int i = 0; i < j->n; i++)
+		if (j->e[i].m->seq >= seq && !strcmp(j->e[i].id, execution_id)) {
+			msg_release(j->e[i].m);
+			j->e[i--] = j->e[--j->n];
+		}
+	if (j->n == JOURNAL_MAX)
+		return; /* the streams read it from the database */
+	snprintf(j->e[j->n].id, sizeof(j->e[j->n].id), "%s", execution_id);
+	j->e[j->n].serial = db_tx_serial();
+	j->e[j->n].m = stored_msg_new(seq, type, at_ms, task_key, attempt, data_text);
+	j->n++;
+}
+
+/* hub.mu held: queues t's journal entries of the last committed transaction up to last_seq, in seq order. */
+static void journal_publish(struct journal *j, struct topic *t, int64_t last_seq)
+{
+	uint64_t done = db_tx_committed();
+	for (;;) {
+		int best = -1;
+		for (int i = 0; i < j->n; i++)
+			if (j->e[i].serial == done && j->e[i].m->seq <= last_seq && !strcmp(j->e[i].id, t->id) &&
+			    (best < 0 || j->e[i].m->seq < j->e[best].m->seq))
+				best = i;
+		if (best < 0)
+			return;
+		struct executions_live_msg *m = j->e[best].m;
+		for (int i = best; i + 1 < j->n; i++)
+			j->e[i] = j->e[i + 1];
+		j->n--;
+		for (struct executions_sub *s = t->subs; s; s = s->next) {
+			if (s->scount >= hub.queue_max)
+				continue; /* full: this stream reads the database */
+			atomic_fetch_add(&m->refs, 1);
+			s->stored[(s->shead + s->scount) % hub.queue_max] = m;
+			s->scount++;
+		}
+		msg_release(m);
+	}
+}
+
 void executions_notify(const char *execution_id, int64_t last_seq)
 {
 	if (!execution_id || atomic_load(&hub.nsubs) == 0)
 		return;
+	struct journal *j = journal_get(false);
 	pthread_mutex_lock(&hub.mu);
 	struct topic *t = topic_find(execution_id);
+	if (t && j)
+		journal_publish(j, t, last_seq);
 	if (t && last_seq > t->last_seq) {
 		t->last_seq = last_seq;
 		wake_topic(t);
@@ -143,6 +297,8 @@ static struct executions_live_msg *live_msg_new(const char *type, const char *ta
 	struct executions_live_msg *m = xmalloc(sizeof(*m) + len + 1);
 	atomic_init(&m->refs, 1);
 	m->after_seq = 0;
+	m->seq = 0;
+	snprintf(m->type, sizeof(m->type), "%s", type);
 	m->len = len;
 	memcpy(m->text, text, len + 1);
 	free(text);
@@ -189,6 +345,7 @@ struct executions_sub *executions_subscribe(const char *ws, const char *executio
 	s->ctx = ctx;
 	pthread_mutex_lock(&hub.mu);
 	s->ring = xcalloc((size_t) hub.queue_max, sizeof(*s->ring));
+	s->stored = xcalloc((size_t) hub.queue_max, sizeof(*s->stored));
 	s->keepalive_at_ms = mono_ms() + hub.keepalive_ms;
 	struct topic *t = topic_find(execution_id);
 	if (!t) {
@@ -235,7 +392,10 @@ void executions_unsubscribe(struct executions_sub **sp)
 	pthread_mutex_unlock(&hub.mu);
 	for (int i = 0; i < s->count; i++)
 		msg_release(s->ring[(s->head + i) % cap]);
+	for (int i = 0; i < s->scount; i++)
+		msg_release(s->stored[(s->shead + i) % cap]);
 	free(s->ring);
+	free(s->stored);
 	free(s);
 	*sp = NULL;
 }
@@ -264,6 +424,33 @@ struct executions_live_msg *executions_sub_next(struct executions_sub *s)
 	return m;
 }
 
+bool executions_sub_stored(struct executions_sub *s, int64_t after_seq, int64_t upto, struct executions_live_msg **out,
+                           size_t max, size_t *n)
+{
+	bool ok = true;
+	*n = 0;
+	pthread_mutex_lock(&hub.mu);
+	int cap = hub.queue_max;
+	while (s->scount && s->stored[s->shead]->seq <= after_seq) {
+		msg_release(s->stored[s->shead]);
+		s->shead = (s->shead + 1) % cap;
+		s->scount--;
+	}
+	/* all of after_seq+1 .. upto, contiguous, or nothing */
+	if (upto - after_seq > s->scount || upto - after_seq > (int64_t) max)
+		ok = false;
+	for (int64_t i = 0; ok && i < upto - after_seq; i++)
+		ok = s->stored[(s->shead + i) % cap]->seq == after_seq + 1 + i;
+	for (int64_t i = 0; ok && i < upto - after_seq; i++) {
+		out[(*n)++] = s->stored[s->shead];
+		s->shead = (s->shead + 1) % cap;
+		s->scount--;
+	}
+	hub.stored_taken += (int64_t) *n;
+	pthread_mutex_unlock(&hub.mu);
+	return ok;
+}
+
 void executions_sub_sent(struct executions_sub *s)
 {
 	pthread_mutex_lock(&hub.mu);
@@ -282,6 +469,16 @@ int64_t executions_live_after(const struct executions_live_msg *m)
 	return m->after_seq;
 }
 
+int64_t executions_live_seq(const struct executions_live_msg *m)
+{
+	return m->seq;
+}
+
+const char *executions_live_type(const struct executions_live_msg *m)
+{
+	return m->type;
+}
+
 void executions_live_release(struct executions_live_msg **m)
 {
 	msg_release(*m);
@@ -294,6 +491,7 @@ void executions_hub_stats(struct executions_hub_stats *out)
 	out->subscribers = atomic_load(&hub.nsubs);
 	out->live_sent = hub.live_sent;
 	out->live_dropped = hub.live_dropped;
+	out->stored_taken = hub.stored_taken;
 	pthread_mutex_unlock(&hub.mu);
 }
 

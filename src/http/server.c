@@ -1396,6 +1396,9 @@ void http_metrics_render(struct http_server *s, struct buf *b)
 	           "# HELP troupe_sse_live_events_total Live events (output.delta) queued to streams.\n"
 	           "# TYPE troupe_sse_live_events_total counter\ntroupe_sse_live_events_total %lld\n"
 	           "# HELP troupe_sse_live_dropped_total Live events dropped for streams that read too slowly.\n"
-	           "# TYPE troupe_sse_live_dropped_total counter\ntroupe_sse_live_dropped_total %lld\n",
-	           hs.subscribers, (long long) hs.live_sent, (long long) hs.live_dropped);
+	           "# TYPE troupe_sse_live_dropped_total counter\ntroupe_sse_live_dropped_total %lld\n"
+	           "# HELP troupe_sse_stored_from_hub_total Stored events sent to streams from this process's writers "
+	           "without a query.\n"
+	           "# TYPE troupe_sse_stored_from_hub_total counter\ntroupe_sse_stored_from_hub_total %lld\n",
+	           hs.subscribers, (long long) hs.live_sent, (long long) hs.live_dropped, (long long) hs.stored_taken);
 }

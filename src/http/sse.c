@@ -4,10 +4,12 @@
  *
  * Each stream subscribes to the execution in the live hub
  * (executions/hub.c) before its first read, so nothing written after that
- * read is missed. Stored events come from the database, after the last seq
- * sent, whenever the hub says a higher seq exists (a writer's notify in this
- * process, or the hub's poll for other processes): every stored event once,
- * in seq order, however slow the client. Live events (output.delta) come
+ * read is missed. Stored events come, after the last seq sent, whenever the
+ * hub says a higher seq exists: from the stream's hub queue when it holds
+ * every one of them (a writer of this process queued them after its commit,
+ * and the stream is caught up: no query), else from the database (the first
+ * read, Last-Event-ID, the hub's poll for other processes, a gap, a full
+ * queue): every stored event once, in seq order, however slow the client. Live events (output.delta) come
  * from the hub's queue, each after the stored event that was last notified
  * when it was written; they carry no id, so a reconnect never skips a stored
  * event. The stream ends after the event that ends the execution when
@@ -42,19 +44,23 @@ static void on_wake(void *ctx)
 	http_stream_wake(x->h);
 }
 
+/* A stored event to send: its seq, type and envelope JSON. */
+struct stored_ev {
+	int64_t seq;
+	const char *type;
+	const char *text;
+	size_t len;
+};
+
 /* One line of the field, then the blank line that dispatches the event.
  * Event types and JSON never hold CR or LF (jansson escapes them). */
-static void put_stored(struct exec_stream *x, json_t *e)
+static void put_stored(struct exec_stream *x, const struct stored_ev *e)
 {
-	const char *type = json_string_value(json_object_get(e, "type"));
-	char *text = json_text(e, JSON_COMPACT);
-	if (!text || !type || strpbrk(type, "\r\n")) {
-		free(text);
+	if (!e->text || !e->type || strpbrk(e->type, "\r\n"))
 		return;
-	}
-	buf_printf(&x->out, "id: %lld\nevent: %s\ndata: %s\n\n",
-	           (long long) json_integer_value(json_object_get(e, "seq")), type, text);
-	free(text);
+	buf_printf(&x->out, "id: %lld\nevent: %s\ndata: ", (long long) e->seq, e->type);
+	buf_append(&x->out, e->text, e->len);
+	buf_puts(&x->out, "\n\n");
 }
 
 static void put_live(struct exec_stream *x, struct executions_live_msg *m)
@@ -66,28 +72,72 @@ static void put_live(struct exec_stream *x, struct executions_live_msg *m)
 	buf_puts(&x->out, "\n\n");
 }
 
+/* The stored events after sent_seq: from the hub's queue when it holds all
+ * of them up to notified (the writer was in this process and the stream is
+ * caught up), else one page from the database (the first read, a
+ * Last-Event-ID, another process's writer, a gap). *n == 0 and false: the
+ * database is away. */
+static bool stored_events(struct exec_stream *x, int64_t notified, struct arena *a, struct stored_ev **evs, size_t *n,
+                          struct executions_live_msg ***held)
+{
+	json_t *items = NULL;
+	int64_t last = 0;
+	struct problem p;
+	*n = 0;
+	*held = NULL;
+	if (x->replayed && !x->more && notified > x->sent_seq && notified - x->sent_seq <= SSE_PAGE) {
+		struct executions_live_msg **msgs = arena_alloc(a, sizeof(*msgs) * SSE_PAGE);
+		size_t k = 0;
+		if (executions_sub_stored(x->sub, x->sent_seq, notified, msgs, SSE_PAGE, &k)) {
+			*evs = arena_alloc(a, sizeof(**evs) * (k ? k : 1));
+			for (size_t i = 0; i < k; i++) {
+				(*evs)[i].seq = executions_live_seq(msgs[i]);
+				(*evs)[i].type = executions_live_type(msgs[i]);
+				(*evs)[i].text = executions_live_text(msgs[i], &(*evs)[i].len);
+			}
+			*n = k;
+			*held = msgs; /* released by the caller once sent */
+			x->more = false;
+			return true;
+		}
+	}
+	if (x->replayed && !x->more && notified <= x->sent_seq)
+		return true;
+	problem_init(&p, a);
+	if (executions_stream_read(x->db, x->ws, x->id, x->sent_seq, SSE_PAGE, a, &items, &last, &p) != ST_OK) {
+		/* The database is away: try again at the next wake (a keep-alive at the latest). */
+		log_kv(LOG_WARN, "event stream: cannot read events", "execution_id", x->id, NULL);
+		return false;
+	}
+	x->replayed = true;
+	*n = json_array_size(items);
+	x->more = *n == SSE_PAGE;
+	*evs = arena_alloc(a, sizeof(**evs) * (*n ? *n : 1));
+	for (size_t i = 0; i < *n; i++) {
+		json_t *e = json_array_get(items, i);
+		char *text = json_text(e, JSON_COMPACT);
+		if (text)
+			arena_defer(a, free, text);
+		(*evs)[i].seq = json_integer_value(json_object_get(e, "seq"));
+		(*evs)[i].type = json_string_value(json_object_get(e, "type"));
+		(*evs)[i].text = text;
+		(*evs)[i].len = text ? strlen(text) : 0;
+	}
+	return true;
+}
+
 /* Stored events after sent_seq, merged with the live events in order. */
 static void fill(struct exec_stream *x)
 {
-	int64_t notified = 0, dropped = 0, last = 0;
+	int64_t notified = 0, dropped = 0;
 	bool keepalive = false;
-	json_t *items = NULL;
+	struct stored_ev *evs = NULL;
+	struct executions_live_msg **msgs = NULL;
 	struct arena *a = arena_new();
-	struct problem p;
+	size_t n = 0, i = 0;
 
-	problem_init(&p, a);
 	executions_sub_state(x->sub, &notified, &keepalive, &dropped);
-	if (!x->replayed || x->more || notified > x->sent_seq) {
-		if (executions_stream_read(x->db, x->ws, x->id, x->sent_seq, SSE_PAGE, a, &items, &last, &p) != ST_OK) {
-			/* The database is away: try again at the next wake (a keep-alive at the latest). */
-			log_kv(LOG_WARN, "event stream: cannot read events", "execution_id", x->id, NULL);
-			items = NULL;
-		} else {
-			x->replayed = true;
-		}
-	}
-	size_t n = json_array_size(items), i = 0;
-	x->more = n == SSE_PAGE;
+	stored_events(x, notified, a, &evs, &n, &msgs);
 	bool final = false;
 	for (;;) {
 		if (!x->held)
@@ -107,10 +157,10 @@ static void fill(struct exec_stream *x)
 		}
 		if (i == n)
 			break;
-		json_t *e = json_array_get(items, i++);
+		const struct stored_ev *e = &evs[i++];
 		put_stored(x, e);
-		x->sent_seq = json_integer_value(json_object_get(e, "seq"));
-		final = executions_event_final(json_string_value(json_object_get(e, "type")));
+		x->sent_seq = e->seq;
+		final = executions_event_final(e->type);
 	}
 	/* Closed after the final event when nothing follows it (a resume
 	 * writes more: then the stream goes on). */
@@ -123,6 +173,8 @@ static void fill(struct exec_stream *x)
 		buf_puts(&x->out, ": keep-alive\n\n");
 	if (x->out.len)
 		executions_sub_sent(x->sub);
+	for (size_t k = 0; msgs && k < n; k++)
+		executions_live_release(&msgs[k]);
 	arena_free(&a);
 }
 

@@ -419,7 +419,7 @@ test('a stream open at shutdown ends, and the server exits cleanly', async () =>
   assert.ok(Date.now() - t0 < 10000, 'the stream did not hold the shutdown until its timeout');
 });
 
-test('with the worker: live output.delta between the call\'s events, and a reconnect mid-run misses nothing', async (t) => {
+test('with the worker: live output.delta between the call\'s events, a reconnect or a stream attached mid-run misses nothing', async (t) => {
   const fake = await startFakeLlm();
   const srv = await startServer();
   t.after(async () => { fake.stop(); await srv.stop(); });
@@ -450,7 +450,14 @@ test('with the worker: live output.delta between the call\'s events, and a recon
   await cut.until(() => cut.events.some((e) => e.event === 'task.started'), 10000, 'task.started');
   cut.close();
   const lastSeen = cut.events.filter((e) => e.id).at(-1).id;
+  const fromHub = async () => Number((await api(srv, 'GET', '/metrics')).text.match(/^troupe_sse_stored_from_hub_total (\d+)$/m)[1]);
+  const hubBefore = await fromHub();
+  // A third client attaches once task a's call has completed: the stored events from the database, then the rest live.
+  await full.until(() => full.events.some((e) => e.event === 'llm.completed'), 10000, 'llm.completed');
+  const mid = stream(srv, url, { token: u.token });
   await full.until(() => full.ended, 20000, 'the end of the execution');
+  await mid.until(() => mid.ended, 10000, 'the end for the stream attached mid-run');
+  assert.ok(await fromHub() > hubBefore, 'stored events reached the open streams from the hub, without a query');
   const back = stream(srv, url, { token: u.token, headers: { 'last-event-id': lastSeen } });
   await back.until(() => back.ended, 10000, 'the end after the reconnect');
 
@@ -459,6 +466,9 @@ test('with the worker: live output.delta between the call\'s events, and a recon
   const ids = (s) => s.events.filter((e) => e.id).map((e) => e.data);
   assert.deepEqual(ids(full), stored, 'the whole stream: every stored event once, in order');
   assert.deepEqual([...ids(cut), ...ids(back)], stored, 'cut and resumed: every stored event once, in order');
+  assert.deepEqual(ids(mid), stored, 'attached mid-run: every stored event once, in order');
+  const midB = mid.events.filter((e) => e.event === 'output.delta' && e.data.task_key === 'b');
+  assert.equal(midB.map((e) => e.data.data.text).join(''), 'Report done.', 'and task b\'s live text, whole');
   assert.equal(full.events.at(-1).event, 'execution.succeeded', 'the stream ends with the final event');
 
   // The deltas: no id, after their call's llm.started and before its llm.completed, the text whole and in order.

@@ -7,6 +7,7 @@
  * listens; writers on many threads and a reader at once leave nothing
  * behind (run under ASan). */
 #include "core/core.h"
+#include "core/json_text.h"
 #include "db/db.h"
 #include "executions/executions.h"
 #include "t.h"
@@ -298,6 +299,132 @@ out:
 	free(url);
 }
 
+struct store {
+	const char *id;
+	int n;
+	enum status outcome; /* what the transaction returns after storing: ST_OK commits */
+	int64_t last;
+};
+
+static enum status store_tx(struct db_conn *c, void *ctx, struct problem *p)
+{
+	struct store *s = ctx;
+	struct executions_event evs[4];
+	json_t *d = json_pack("{s:s, s:f}", "text", "caf\u00e9 \"quoted\"", "cost", 0.15);
+	for (int i = 0; i < s->n; i++)
+		evs[i] = (struct executions_event){.type = i % 2 ? "llm.completed" : "task.started",
+		                                   .task_key = i % 2 ? "research" : NULL,
+		                                   .attempt = i % 2 ? 2 : 0,
+		                                   .data = i % 2 ? d : NULL};
+	enum status st = executions_events_tx(c, WS, s->id, evs, (size_t) s->n, p);
+	json_decref(d);
+	s->last = st == ST_OK ? evs[s->n - 1].seq : 0;
+	return st == ST_OK ? s->outcome : st;
+}
+
+/* Stores n events on db in one transaction; commits when outcome is ST_OK,
+ * then notifies as a writer does. */
+static int64_t store(struct db *db, const char *id, int n, enum status outcome)
+{
+	struct arena *a = arena_new();
+	struct problem p;
+	struct store s = {.id = id, .n = n, .outcome = outcome};
+	problem_init(&p, a);
+	enum status st = db_tx(db, store_tx, &s, &p);
+	if (st == ST_OK)
+		executions_notify(id, s.last);
+	arena_free(&a);
+	return st == ST_OK ? s.last : 0;
+}
+
+/* The stored events a stream can take from its queue: the committed ones of
+ * this process's writers, each envelope byte for byte what the database
+ * read gives; a rolled-back transaction's never; a gap (an event that never
+ * reached the queue) answers false, so the stream reads the database. */
+static void t_journal(const char *dir)
+{
+	char *url = xasprintf("sqlite:%s/journal.db", dir);
+	struct db *db = open_db(url);
+	struct arena *a = arena_new();
+	struct problem p;
+	struct executions_live_msg *msgs[8];
+	size_t n = 0;
+	problem_init(&p, a);
+	T_OK(db && db_migrate(db, &p) == ST_OK, "a database");
+	if (!db)
+		goto out;
+	db_exec1(db, DB_WRITE, a, NULL,
+	         "INSERT INTO workspaces (id, name, personal, created_by, created_at, updated_at) VALUES (?, 'w', 0, "
+	         "'u', 1, 1)",
+	         DB_ARGS(db_text(WS)), &p);
+	db_exec1(db, DB_WRITE, a, NULL,
+	         "INSERT INTO executions (id, workspace_id, workflow_id, workflow_version, snapshot, status, inputs, "
+	         "created_at) VALUES (?, ?, ?, 1, '{}', 'running', '{}', 1)",
+	         DB_ARGS(db_text(EX1), db_text(WS), db_text(EX2)), &p);
+	T_EQ_INT(store(db, EX1, 1, ST_OK), 1, "an event stored while nobody listens");
+	struct waker w = {0};
+	struct executions_sub *s = executions_subscribe(WS, EX1, 1, on_wake, &w);
+	T_EQ_INT(store(db, EX1, 2, ST_OK), 3, "two more, with a subscriber");
+	T_OK(atomic_load(&w.wakes) > 0, "the subscriber is woken");
+	T_OK(!executions_sub_stored(s, 0, 3, msgs, 8, &n) && n == 0,
+	     "seq 1 was stored before anyone listened: not queued, the stream reads the database");
+	T_OK(executions_sub_stored(s, 1, 3, msgs, 8, &n) && n == 2, "seqs 2 and 3 come from the queue");
+	json_t *items = NULL;
+	int64_t last = 0;
+	T_EQ_INT(executions_stream_read(db, WS, EX1, 1, 10, a, &items, &last, &p), ST_OK, "the database read");
+	for (size_t i = 0; i < n && i < json_array_size(items); i++) {
+		size_t len;
+		const char *text = executions_live_text(msgs[i], &len);
+		char *want = json_text(json_array_get(items, i), JSON_COMPACT);
+		T_EQ_STR(text, want, "seq %lld: the queued envelope is the database's, byte for byte",
+		         (long long) executions_live_seq(msgs[i]));
+		T_EQ_STR(executions_live_type(msgs[i]),
+		         json_string_value(json_object_get(json_array_get(items, i), "type")), "and its type");
+		free(want);
+		executions_live_release(&msgs[i]);
+	}
+	T_OK(!executions_sub_stored(s, 3, 3, msgs, 8, &n) || n == 0, "taken once: nothing is left");
+
+	T_EQ_INT(store(db, EX1, 1, ST_CONFLICT), 0, "a transaction that stores seq 4 rolls back");
+	executions_notify(EX1, 4); /* as if another writer's seq 4 were notified */
+	T_OK(!executions_sub_stored(s, 3, 4, msgs, 8, &n) && n == 0, "the rolled-back event is never queued");
+	T_EQ_INT(store(db, EX1, 1, ST_OK), 4, "seq 4 is stored again, committed");
+	T_OK(executions_sub_stored(s, 3, 4, msgs, 8, &n) && n == 1, "the committed seq 4 is queued once");
+	T_OK(n == 1 && strstr(executions_live_text(msgs[0], &(size_t){0}), "task.started"),
+	     "with the committed content, not the rolled-back one's");
+	if (n == 1)
+		executions_live_release(&msgs[0]);
+
+	/* A gap: seq 5 committed on another thread's transaction numbering is
+	 * simulated by a notify that never comes for it. */
+	struct store lost = {.id = EX1, .n = 1, .outcome = ST_OK};
+	T_EQ_INT(db_tx(db, store_tx, &lost, &p), ST_OK, "seq 5 is stored and its writer never notifies");
+	T_EQ_INT(store(db, EX1, 1, ST_OK), 6, "seq 6 is stored and notified");
+	T_OK(!executions_sub_stored(s, 4, 6, msgs, 8, &n) && n == 0, "5 is missing: false, nothing taken");
+	T_OK(executions_sub_stored(s, 5, 6, msgs, 8, &n) && n == 1 && executions_live_seq(msgs[0]) == 6,
+	     "after the database gave 5, seq 6 comes from the queue");
+	if (n == 1)
+		executions_live_release(&msgs[0]);
+
+	/* A subscriber attached mid-run gets what is written after it. */
+	struct waker w2 = {0};
+	struct executions_sub *s2 = executions_subscribe(WS, EX1, 6, on_wake, &w2);
+	T_EQ_INT(store(db, EX1, 2, ST_OK), 8, "two more");
+	T_OK(executions_sub_stored(s2, 6, 8, msgs, 8, &n) && n == 2, "the late subscriber takes 7 and 8");
+	for (size_t i = 0; i < n; i++)
+		executions_live_release(&msgs[i]);
+	T_OK(executions_sub_stored(s, 6, 8, msgs, 8, &n) && n == 2, "and so does the first");
+	for (size_t i = 0; i < n; i++)
+		executions_live_release(&msgs[i]);
+	T_EQ_INT(store(db, EX1, 1, ST_OK), 9, "one more left queued at the end (freed with the subscription: ASan)");
+	executions_unsubscribe(&s2);
+	executions_unsubscribe(&s);
+out:
+	db_close(&db);
+	arena_free(&a);
+	free(url);
+}
+
 struct writer {
 	int n;
 };
@@ -360,6 +487,7 @@ int main(void)
 	T_EQ_INT(executions_hub_start(&o, &p), ST_OK, "the hub starts again (keep-alive 60 ms)");
 	t_keepalive();
 	t_poll(dir);
+	t_journal(dir);
 	executions_hub_stop();
 	executions_hub_stop();
 	T_OK(1, "stop twice is harmless");
