@@ -117,6 +117,8 @@ struct rloop {
 	char (*cancels)[37]; /* mu */
 	int ncancels, capc;  /* mu */
 	bool stop;           /* mu */
+	bool fresh;          /* runs were started since the last flush: their begin and first task.started are
+	                      * stored before the loop sends their first call */
 	struct run *runs;    /* the thread's own */
 	struct engine_toolport *port;
 	int64_t next_poll_us;
@@ -891,6 +893,7 @@ static bool take(struct rloop *l, bool *stopping)
 			run_drop(run, DROP_HAND_BACK, NULL);
 		else
 			run_start(l, run);
+		l->fresh = true;
 	}
 	for (int i = 0; i < nc; i++)
 		apply_cancel(l, cancels[i]);
@@ -908,6 +911,12 @@ static void *loop_main(void *arg)
 		sweep_dead(l);
 		poll_cancels(l);
 		check_leases(l, stopping);
+		/* write-ahead: an attempt's row is stored before its call goes out (a kill in between leaves a
+		 * running attempt, which the next run counts; never a call without an attempt) */
+		if (l->fresh) {
+			l->fresh = false;
+			flush(l);
+		}
 		if (engine_loop_pending(l->el) > 0)
 			engine_loop_run(l->el, LOOP_SLICE_MS);
 		else if (l->runs)
