@@ -104,18 +104,18 @@ static enum status spend_tx(struct db_conn *c, void *vctx, struct problem *p)
 		return problem_set(p, ST_UNAUTHENTICATED,
 		                   "the stream token is invalid, expired, already used or for "
 		                   "another execution");
-	/* The credential that minted it must still be good now, as auth_authenticate
-	 * would judge it: the user not disabled; an API key not revoked or expired
-	 * (it acts in its own workspace with its own role); a user's token only
-	 * while the user is still a member of the execution's workspace and the
-	 * session it was minted in has not ended (logout, a new password). */
+	/* The credential that minted it must still be good now, as the gateway
+	 * would judge it: the user not disabled and still a member of the
+	 * execution's workspace (for an API key, its creator: a key never acts
+	 * above its creator); an API key not revoked or expired; a session not
+	 * ended (logout, a new password). */
 	st = db_query(c, s->a, &s->r,
 	              "SELECT t.user_id, t.workspace_id, t.api_key_id FROM stream_tokens t JOIN users u ON u.id = "
 	              "t.user_id LEFT JOIN api_keys k ON k.id = t.api_key_id AND k.workspace_id = t.workspace_id "
 	              "WHERE t.token_hash = ? AND u.disabled = 0 AND (t.api_key_id IS NULL OR (k.id IS NOT NULL AND "
-	              "k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ?))) AND (t.api_key_id IS NOT "
-	              "NULL OR EXISTS (SELECT 1 FROM workspace_members w WHERE w.workspace_id = t.workspace_id AND "
-	              "w.user_id = t.user_id)) AND (t.session_id IS NULL OR EXISTS (SELECT 1 FROM sessions s WHERE "
+	              "k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ?))) AND EXISTS (SELECT 1 FROM "
+	              "workspace_members w WHERE w.workspace_id = t.workspace_id AND w.user_id = t.user_id) AND "
+	              "(t.session_id IS NULL OR EXISTS (SELECT 1 FROM sessions s WHERE "
 	              "s.id = t.session_id AND s.user_id = t.user_id AND s.revoked_at IS NULL AND s.expires_at > ?))",
 	              DB_ARGS(db_text(s->hash), db_int(s->now), db_int(s->now)), p);
 	if (st == ST_OK && db_res_rows(s->r) != 1)

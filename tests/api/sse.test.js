@@ -316,6 +316,14 @@ test('event stream', async (t) => {
     assert.equal((await api(srv, 'DELETE', `/api/v1/api-keys/${key.id}`, { token: u.token })).status, 204);
     const s = await byToken(id, m.token);
     assert.equal(s.status, 401, 'the key was revoked after minting');
+    // Minted with the API key of a member who is then removed: refused (a key never acts above its creator).
+    const keyOwner = await newUser(srv, 'sse-tok-keyowner');
+    await addMember(srv, u.token, u.ws, keyOwner.email, 'admin');
+    const ok2 = await api(srv, 'POST', '/api/v1/api-keys', { token: keyOwner.token, headers: { 'x-workspace-id': u.ws }, body: { name: 'sse-key2', role: 'viewer' } });
+    assert.equal(ok2.status, 201, ok2.text);
+    const km = await mint(id, ok2.json.key);
+    assert.equal((await api(srv, 'DELETE', `/api/v1/workspaces/${u.ws}/members/${keyOwner.id}`, { token: u.token })).status, 204);
+    assert.equal((await byToken(id, km.token)).status, 401, 'the key\'s creator left the workspace after minting');
     // Minted by a member who is then removed from the workspace: refused.
     const viewer = await newUser(srv, 'sse-tok-gone');
     await addMember(srv, u.token, u.ws, viewer.email, 'viewer');
