@@ -459,12 +459,33 @@ static enum status tagged_workflows(struct db *db, const char *ws, const char *t
 	return ST_OK;
 }
 
+/* A page's key, "created_at:id" (the last item's creation in ms, and its
+ * id): the next page holds the executions that sort after it, newest
+ * first (an earlier created_at, or the same and a smaller id). Executions
+ * created while a client pages sort before its first page, so paging
+ * neither skips nor repeats one. */
+static bool after_key_parse(const char *key, struct arena *a, int64_t *at, const char **id)
+{
+	const char *colon = strchr(key, ':');
+	if (!colon || str_to_i64(arena_strndup(a, key, (size_t) (colon - key)), 0, INT64_MAX, at) < 0 ||
+	    !id_valid(colon + 1))
+		return false;
+	*id = colon + 1;
+	return true;
+}
+
 enum status executions_list(struct db *db, const struct actor *who, const struct executions_filter *f, int limit,
                             const char *after, struct arena *a, json_t **items, const char **last, struct problem *p)
 {
 	*items = NULL;
 	*last = NULL;
 	struct db_res *r;
+	int64_t after_at = INT64_MAX;
+	const char *after_id = "";
+	if (after && !after_key_parse(after, a, &after_at, &after_id)) {
+		problem_field(p, "query.cursor", "is not a cursor of this list");
+		return problem_set(p, ST_BAD_INPUT, "invalid cursor");
+	}
 	const char *status = f->status >= 0 ? executions_status_name((enum executions_status) f->status) : "";
 	const char **tagged = NULL;
 	int ntagged = 0;
@@ -476,7 +497,9 @@ enum status executions_list(struct db *db, const struct actor *who, const struct
 		return ST_OK;
 	}
 	const struct db_arg fixed[] = {db_text(who->workspace_id),
-	                               db_text(after ? after : ""),
+	                               db_int(after_at),
+	                               db_int(after_at),
+	                               db_text(after_id),
 	                               db_text(f->workflow_id ? f->workflow_id : ""),
 	                               db_text(f->workflow_id ? f->workflow_id : ""),
 	                               db_text(status),
@@ -488,7 +511,8 @@ enum status executions_list(struct db *db, const struct actor *who, const struct
 	struct buf sql;
 	memcpy(args, fixed, sizeof(fixed));
 	buf_init(&sql, 0);
-	buf_puts(&sql, "SELECT " SUMMARY_COLUMNS " FROM executions WHERE workspace_id = ? AND id > ? AND (? = '' OR "
+	buf_puts(&sql, "SELECT " SUMMARY_COLUMNS " FROM executions WHERE workspace_id = ? AND (created_at < ? OR "
+	               "(created_at = ? AND id < ?)) AND (? = '' OR "
 	               "workflow_id = ?) AND (? = '' OR status = ?) AND created_at >= ? AND created_at < ?");
 	if (ntagged) {
 		buf_puts(&sql, " AND workflow_id IN (");
@@ -498,7 +522,7 @@ enum status executions_list(struct db *db, const struct actor *who, const struct
 		}
 		buf_puts(&sql, ")");
 	}
-	buf_puts(&sql, " ORDER BY id LIMIT ?");
+	buf_puts(&sql, " ORDER BY created_at DESC, id DESC LIMIT ?");
 	args[nargs - 1] = db_int(limit);
 	st = db_exec1(db, DB_READ, a, &r, sql.data, args, nargs, p);
 	buf_free(&sql);
@@ -507,7 +531,7 @@ enum status executions_list(struct db *db, const struct actor *who, const struct
 	json_t *list = own(a, json_array());
 	for (int i = 0; i < db_res_rows(r); i++) {
 		json_array_append_new(list, summary(r, i));
-		*last = db_res_text(r, i, 0);
+		*last = arena_printf(a, "%lld:%s", (long long) db_res_int(r, i, 5), db_res_text(r, i, 0));
 	}
 	*items = list;
 	return ST_OK;

@@ -64,7 +64,9 @@ struct executions_filter {
 /* At most this many workflows may carry a tag used as a filter (they are bound one parameter each). */
 #define EXECUTIONS_TAG_MAX_WORKFLOWS 1000
 /* Items {id, workflow_id, workflow_version, status, error, created_at,
- * started_at, ended_at}, by id; after: the last id of the page before.
+ * started_at, ended_at}, newest first (created_at descending, then id
+ * descending); after: the key *last returned for the page before
+ * ("created_at:id"; another text is ST_BAD_INPUT naming "query.cursor").
  * f->tag: the workflow's tags as they are now, archived workflows too (the
  * way Dify's tags label an app and its logs: docs/executions.md); more
  * than EXECUTIONS_TAG_MAX_WORKFLOWS such workflows is ST_UNPROCESSABLE

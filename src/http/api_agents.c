@@ -176,7 +176,7 @@ static const struct route_query list_query[] = {
 
 const struct route api_agents_routes[] = {
     {"GET", "/api/v1/agents", h_list, ROLE_VIEWER, .response = &agent_schema, .flags = ROUTE_LIST, .query = list_query,
-     .summary = "List agents (q: part of the name or role)"},
+     .summary = "List agents, in the order they were created (q: part of the name or role)"},
     {"POST", "/api/v1/agents", h_create, ROLE_EDITOR, .body = &agents_create_schema, .response = &agent_schema,
      .flags = ROUTE_IDEMPOTENT | ROUTE_CREATES, .summary = "Create an agent (version 1)"},
     {"GET", "/api/v1/agents/{id}", h_get, ROLE_VIEWER, .response = &agent_schema,

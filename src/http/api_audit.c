@@ -73,6 +73,6 @@ static const struct route_query list_query[] = {
 
 const struct route api_audit_routes[] = {
     {"GET", "/api/v1/audit-events", api_audit_list, ROLE_ADMIN, .response = &event_schema, .flags = ROUTE_LIST,
-     .query = list_query, .summary = "Security events (filters: action, actor, since, until)"},
+     .query = list_query, .summary = "Security events, newest first (filters: action, actor, since, until)"},
     {0},
 };

@@ -285,7 +285,8 @@ const struct route api_executions_routes[] = {
                 "engine does not run yet"},
     {"GET", "/api/v1/executions", h_list, ROLE_VIEWER, .response = &summary_schema, .flags = ROUTE_LIST,
      .query = list_query,
-     .summary = "List executions (filters: workflow_id, status, since, until on created_at, tag: the workflow's "
+     .summary = "List executions, newest first (created_at, then id, descending; filters: workflow_id, status, since, "
+                "until on created_at, tag: the workflow's "
                 "current tags)"},
     {"GET", "/api/v1/executions/{id}", h_get, ROLE_VIEWER, .response = &execution_schema,
      .summary = "An execution with its tasks, output, error and usage"},

@@ -219,7 +219,7 @@ static enum status api_models_test(struct req *rq, struct res *rs)
 
 const struct route api_models_routes[] = {
     {"GET", "/api/v1/models", api_models_list, ROLE_EDITOR, .response = &model_schema, .flags = ROUTE_LIST,
-     .summary = "List model configurations"},
+     .summary = "List model configurations, in the order they were created"},
     {"POST", "/api/v1/models", api_models_create, ROLE_ADMIN, .body = &api_model_create_schema,
      .response = &model_schema, .flags = ROUTE_IDEMPOTENT | ROUTE_CREATES, .summary = "Create a model configuration"},
     {"GET", "/api/v1/models/providers", api_models_providers, ROLE_USER, .response = &providers_schema,

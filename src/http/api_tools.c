@@ -234,7 +234,8 @@ static const struct route_query list_query[] = {
 
 const struct route api_tools_routes[] = {
     {"GET", "/api/v1/tools", h_list, ROLE_VIEWER, .response = &tool_schema, .flags = ROUTE_LIST, .query = list_query,
-     .summary = "List tools: the built-ins, then the workspace's custom tools (q: part of the name)"},
+     .summary = "List tools: the built-ins, then the workspace's custom tools in the order they were created (q: part "
+                "of the name)"},
     {"POST", "/api/v1/tools", h_create, ROLE_EDITOR, .body = &tool_create_schema, .response = &tool_schema,
      .flags = ROUTE_IDEMPOTENT | ROUTE_CREATES, .summary = "Create a custom HTTP tool"},
     {"GET", "/api/v1/tools/{id}", h_get, ROLE_VIEWER, .response = &tool_schema,

@@ -332,7 +332,8 @@ static const struct route_query export_query[] = {
 
 const struct route api_workflows_routes[] = {
     {"GET", "/api/v1/workflows", h_list, ROLE_VIEWER, .response = &workflow_schema, .flags = ROUTE_LIST,
-     .query = list_query, .summary = "List workflows (q: part of the name; tag: with this tag)"},
+     .query = list_query,
+     .summary = "List workflows, in the order they were created (q: part of the name; tag: with this tag)"},
     {"POST", "/api/v1/workflows", h_create, ROLE_EDITOR, .body = &workflows_create_schema, .response = &workflow_schema,
      .flags = ROUTE_IDEMPOTENT | ROUTE_CREATES,
      .summary = "Create a workflow (version 1); 422 lists every validation error"},

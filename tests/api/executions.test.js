@@ -223,3 +223,44 @@ test('executions: the tag filter', async (t) => {
   assert.deepEqual(await ids('tag=news'), [news.ex, sports.ex].sort());
   assertProblem(await call('GET', '/api/v1/executions?tag='), 400, 'query.tag');
 });
+
+// The list is newest first (created_at, then id, descending), and its
+// cursor pages through what existed at the first page without a gap or a
+// repeat while new executions are started between pages.
+test('executions: newest first, pages stable while new ones arrive', async (t) => {
+  const srv = await startServer({ env: { TROUPE_WORKERS: '0' } });
+  t.after(() => srv.stop());
+  const u = await newUser(srv, 'exec-order');
+  const call = (m, p, body) => api(srv, m, p, { token: u.token, body });
+  const ag = await call('POST', '/api/v1/agents', AGENT);
+  const w = await call('POST', '/api/v1/workflows', { name: 'Order', inputs: [{ name: 'topic' }], tasks: [task('a', ag.json.id)] });
+  assert.equal(w.status, 201, w.text);
+  const start = async (topic) => {
+    const r = await call('POST', `/api/v1/workflows/${w.json.id}/execute`, { inputs: { topic } });
+    assert.equal(r.status, 202, r.text);
+    return r.json.id;
+  };
+  const started = [];
+  for (let i = 0; i < 30; i++) started.push(await start(`t${i}`));
+  const seen = [];
+  let cursor = null, pages = 0, arrived = 0;
+  do {
+    const r = await call('GET', `/api/v1/executions?limit=7${cursor ? `&cursor=${cursor}` : ''}`);
+    assert.equal(r.status, 200, r.text);
+    seen.push(...r.json.items);
+    cursor = r.json.next_cursor;
+    pages++;
+    await start(`new${arrived++}`); // arrives between pages: before the first page, never on a later one
+  } while (cursor);
+  assert.equal(pages, 5);
+  const ids = seen.map((x) => x.id);
+  assert.equal(new Set(ids).size, ids.length, 'no repeats');
+  assert.deepEqual([...ids].sort(), [...started].sort(), 'no gaps, and none of those started while paging');
+  // created_at has milliseconds; executions started in the same one are ordered by id
+  const key = (x) => `${x.created_at} ${x.id}`;
+  for (let i = 1; i < seen.length; i++) assert.ok(key(seen[i - 1]) > key(seen[i]), `newest first at ${i}: ${key(seen[i - 1])} then ${key(seen[i])}`);
+  const head = await call('GET', '/api/v1/executions?limit=1');
+  assert.equal(head.json.items[0].id.length, 36);
+  assert.ok(!started.includes(head.json.items[0].id), 'one started last heads the list');
+  assertProblem(await call('GET', `/api/v1/executions?cursor=${Buffer.from(`k:${started[0]}`).toString('base64url')}`), 400, 'query.cursor');
+});
