@@ -393,17 +393,7 @@ int main(int argc, char **argv)
 	} else if (str_eq(cmd, "run")) {
 		int nrest = 0;
 		if (argc > 2 && (str_eq(argv[2], "--help") || str_eq(argv[2], "-h"))) {
-			printf(
-			    "Usage: troupe run WORKFLOW_ID [--input NAME=VALUE]... [--workspace ID] [OPTIONS]\n\n"
-			    "Starts an execution of the workflow and runs it in this process, printing each event as "
-			    "a\n"
-			    "line and then the output. It runs that execution only: other queued jobs of a database\n"
-			    "shared with workers are left to them. NAME=VALUE: VALUE as JSON when it parses (n=3 is a\n"
-			    "number), else text. Exit status: 0 succeeded, 1 failed or refused, 2 usage, 130\n"
-			    "interrupted (Ctrl-C cancels the execution; a second one leaves it running).\n"
-			    "With TROUPE_URL (and TROUPE_API_KEY) set, it goes through that server and takes no "
-			    "options.\n\n");
-			config_print_help(stdout, RUN_WORKER);
+			cli_run_help(stdout);
 			return 0;
 		}
 		int urc = cli_run_args(argc - 2, argv + 2, &run_args, &nrest);

@@ -18,6 +18,8 @@
 #ifndef TROUPE_CLI_H
 #define TROUPE_CLI_H
 
+#include <stdio.h>
+
 /* argv[0] is "import" or "export", argv[1] "crew", then the arguments. */
 int cli_crew(int argc, char **argv);
 
@@ -31,8 +33,11 @@ int cli_crew(int argc, char **argv);
  * `troupe worker` does, on --data or TROUPE_DATABASE_URL, with the worker's
  * settings). It prints each event as a line on stdout as it is stored, then
  * the output (a string as it is, JSON indented); an error goes to stderr.
- * A VALUE that parses as JSON is that JSON (3, true, ["a"], {"k":1}), else
- * the text. The workspace is the workflow's (--workspace checks it). While
+ * Each VALUE is read as the type the workflow declares for the input (a
+ * string is the text as given; number, boolean and json are parsed), at
+ * the version that runs; one that does not read as its type is refused
+ * before the execute, naming "inputs.NAME". After the events, the usage
+ * and each artifact's download path are printed, then the output. The workspace is the workflow's (--workspace checks it). While
  * it runs it is a worker like any other: with a database shared with
  * servers it may take other queued jobs, which it finishes or hands back
  * when it stops. Ctrl-C cancels the execution and waits for its end; a
@@ -49,6 +54,8 @@ struct cli_run_args {
  * usage line on stderr. */
 int cli_run_args(int argc, char **argv, struct cli_run_args *out, int *nrest);
 void cli_run_args_free(struct cli_run_args *a);
+/* troupe run --help: both modes, the inputs' types, the settings that matter in-process. */
+void cli_run_help(FILE *f);
 struct app;
 /* After main started the job workers; returns the exit status. */
 int cli_run(struct app *app, const struct cli_run_args *args);

@@ -31,12 +31,11 @@ static int usage_error(const char *fmt, const char *arg)
 	return 2;
 }
 
-/* NAME=VALUE into inputs: VALUE as JSON when it parses as JSON, else as a string. */
+/* NAME=VALUE into inputs as the text VALUE; inputs_typed gives it the
+ * workflow's declared type once the workflow is read. */
 static int add_input(json_t *inputs, const char *arg)
 {
 	const char *eq = strchr(arg, '=');
-	json_error_t err;
-	json_t *v;
 	char *name;
 
 	if (!eq || eq == arg)
@@ -46,8 +45,7 @@ static int add_input(json_t *inputs, const char *arg)
 		free(name);
 		return usage_error("--input %s is given twice", arg);
 	}
-	v = json_loads(eq + 1, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &err);
-	json_object_set_new(inputs, name, v ? v : json_string(eq + 1));
+	json_object_set_new(inputs, name, json_string(eq + 1));
 	free(name);
 	return 0;
 }
@@ -95,6 +93,35 @@ void cli_run_args_free(struct cli_run_args *a)
 {
 	json_decref(a->inputs);
 	a->inputs = NULL;
+}
+
+void cli_run_help(FILE *f)
+{
+	static const char *const local[] = {"data",           "database_url", "secret_key", "workers",
+	                                    "tool_threads",   "tool_timeout", "job_lease",  "db_pool",
+	                                    "outbound_allow", "log_level",    "log_format", NULL};
+	fputs("Usage: troupe run WORKFLOW_ID [--input NAME=VALUE]... [--workspace ID] [OPTIONS]\n\n"
+	      "Starts an execution of the workflow (its published version, else its latest), prints each event\n"
+	      "as a line while it runs, then its usage (tokens and cost), each artifact with its download\n"
+	      "path, and last its output (text as it is, JSON indented). Errors go to stderr.\n\n"
+	      "  --input NAME=VALUE   one per input; VALUE is read as the type the workflow declares for NAME:\n"
+	      "                       string: the text as given (year=2026 is the text \"2026\"); number: 2026,\n"
+	      "                       0.5; boolean: true, false; json: JSON (tags='[\"a\",\"b\"]')\n"
+	      "  --workspace ID       the workspace to act in (default: the workflow's)\n\n"
+	      "Through a server, when TROUPE_URL is set: the server's workers run it, and this command only\n"
+	      "starts and follows it over the API (it takes no OPTIONS then):\n"
+	      "  TROUPE_URL           the server, http:// or https:// (like http://127.0.0.1:8080)\n"
+	      "  TROUPE_API_KEY       an API key of the workflow's workspace, role editor or admin (sent as a\n"
+	      "                       Bearer token, never printed); the key acts in its own workspace\n\n"
+	      "In this process, when TROUPE_URL is unset: it opens the database itself, as `troupe worker`\n"
+	      "does, and runs the execution with the worker's code. It claims that execution's job only:\n"
+	      "other queued jobs of a database shared with workers are left to them. The OPTIONS are the\n"
+	      "worker's (`troupe worker --help` lists them all); these matter most:\n",
+	      f);
+	config_print_settings(f, local);
+	fputs("\nExit status: 0 succeeded, 1 failed or refused (the problem on stderr), 2 a usage error,\n"
+	      "130 interrupted: Ctrl-C cancels the execution and waits for its end; a second one leaves it running.\n",
+	      f);
 }
 
 /* ---------------------------------------------------------------- printing */
@@ -160,6 +187,94 @@ static void print_event(FILE *f, const json_t *e)
 	}
 	fputc('\n', f);
 	fflush(f);
+}
+
+/* ---------------------------------------------------------------- inputs */
+
+/* What a text must be for a declared type (docs/workflows.md, inputs). */
+static const char *type_wanted(const char *type)
+{
+	return str_eq(type, "number")    ? "a number (like 2026 or 0.5)"
+	       : str_eq(type, "boolean") ? "true or false"
+	                                 : "JSON (a text in quotes: \"...\")";
+}
+
+/* Each --input's text as the type the workflow declares for it (declared:
+ * its inputs [{name, type}]): a string is the text as given, a number or
+ * a boolean is parsed (2026, 0.5, true), json is parsed as JSON. A name the
+ * workflow does not declare stays text, for the execute's own check to
+ * name. Every text that does not parse is a field error "inputs.NAME". */
+static enum status inputs_typed(const json_t *declared, json_t *inputs, struct problem *p)
+{
+	const json_t *d;
+	size_t i;
+
+	json_array_foreach(declared, i, d)
+	{
+		const char *name = jstr(d, "name"), *type = jstr(d, "type");
+		const char *text = json_string_value(json_object_get(inputs, name ? name : ""));
+		if (!text || !type || str_eq(type, "string"))
+			continue;
+		json_error_t err;
+		json_t *v = json_loads(text, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &err);
+		if (v && (str_eq(type, "json") || (str_eq(type, "number") && json_is_number(v)) ||
+		          (str_eq(type, "boolean") && json_is_boolean(v)))) {
+			json_object_set_new(inputs, name, v);
+			continue;
+		}
+		json_decref(v);
+		problem_field(p, arena_printf(p->arena, "inputs.%s", name), "is declared %s: \"%s\" is not %s", type,
+		              text, type_wanted(type));
+	}
+	if (p->nfields)
+		return problem_set(p, ST_UNPROCESSABLE, "an --input does not read as its declared type");
+	return ST_OK;
+}
+
+/* The inputs the run will be checked against: those of the version that
+ * runs when none is asked for (wf: the workflow as GET answers it;
+ * published: that version's, when one is published and is not wf's). */
+static const json_t *declared_inputs(const json_t *wf, const json_t *published)
+{
+	if (published)
+		return json_object_get(json_object_get(published, "definition"), "inputs");
+	return json_object_get(wf, "inputs");
+}
+
+/* The version to read the inputs from: the published one when it is not
+ * the workflow's current version, else 0 (the current one). */
+static json_int_t other_published(const json_t *wf)
+{
+	const json_t *pv = json_object_get(wf, "published_version");
+	json_int_t v = json_integer_value(pv);
+	return json_is_integer(pv) && v != json_integer_value(json_object_get(wf, "version")) ? v : 0;
+}
+
+/* ---------------------------------------------------------------- the end */
+
+/* The usage and the artifacts of a finished execution x, before its
+ * output: tokens, the cost (or why there is none), then each artifact's
+ * name and where to download it (base: the server's URL, or "" for the
+ * API path alone). */
+static void print_summary(FILE *f, const json_t *x, const char *base)
+{
+	const json_t *u = json_object_get(x, "usage"), *cost = json_object_get(u, "cost"), *art;
+	size_t i;
+
+	fprintf(f, "\nusage: %lld prompt tokens (%lld cached), %lld completion tokens; ",
+	        (long long) json_integer_value(json_object_get(u, "prompt_tokens")),
+	        (long long) json_integer_value(json_object_get(u, "cached_tokens")),
+	        (long long) json_integer_value(json_object_get(u, "completion_tokens")));
+	if (json_is_number(cost))
+		fprintf(f, "cost %.9g %s\n", json_number_value(cost), jstr(u, "currency") ? jstr(u, "currency") : "");
+	else
+		fputs("cost unknown (a model without a price)\n", f);
+	json_array_foreach(json_object_get(x, "artifacts"), i, art)
+	{
+		const char *url = jstr(art, "url");
+		fprintf(f, "artifact %s (%lld bytes): %s%s\n", jstr(art, "name") ? jstr(art, "name") : "?",
+		        (long long) json_integer_value(json_object_get(art, "size")), base, url ? url : "");
+	}
 }
 
 /* ---------------------------------------------------------------- running */
@@ -257,17 +372,37 @@ static void print_output(struct app *app, const struct actor *who, const char *i
 	problem_init(&p, a);
 	if (executions_get(app->db, who, id, a, &x, &p) != ST_OK) {
 		print_problem("cannot read the execution", &p);
-	} else if (json_is_string(out = json_object_get(x, "output"))) {
+		goto out;
+	}
+	print_summary(stdout, x, "");
+	if (json_is_string(out = json_object_get(x, "output"))) {
 		printf("\n%s\n", json_string_value(out));
 	} else if (out && !json_is_null(out)) {
 		char *s = json_text(out, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
 		printf("\n%s\n", s ? s : "");
 		free(s);
 	}
-	if (x && jstr(x, "error"))
+	if (jstr(x, "error"))
 		fprintf(stderr, "troupe: execution %s %s: %s\n", id, jstr(x, "status"), jstr(x, "error"));
+out:
 	fflush(stdout);
 	arena_free(&a);
+}
+
+/* The run's inputs typed by the workflow's declared ones (inputs_typed),
+ * read as the execute will: in the workflow's workspace, at the version
+ * that runs. */
+static enum status local_inputs(struct app *app, const struct actor *who, const char *workflow_id, json_t *inputs,
+                                struct problem *p)
+{
+	json_t *wf = NULL, *pub = NULL;
+	enum status st = workflows_get(app->workflows, who, workflow_id, who->arena, &wf, p);
+	json_int_t v = st == ST_OK ? other_published(wf) : 0;
+	if (st == ST_OK && v)
+		st = workflows_version_get(app->workflows, who, workflow_id, v, who->arena, &pub, p);
+	if (st != ST_OK)
+		return st;
+	return inputs_typed(declared_inputs(wf, pub), inputs, p);
 }
 
 /* This process's workers claim the job of execution id and no other: a
@@ -291,7 +426,7 @@ int cli_run(struct app *app, const struct cli_run_args *args)
 	struct arena *a = arena_new();
 	struct problem p;
 	struct actor who = {.authenticated = true, .role = ROLE_EDITOR, .arena = a};
-	json_t *body = json_pack("{s:O}", "inputs", args->inputs), *started = NULL;
+	json_t *body = json_pack("{s:o}", "inputs", json_deep_copy(args->inputs)), *started = NULL;
 	const char *id;
 	int64_t seq = 0;
 	int end = -1, rc = 1, cancelled = 0;
@@ -299,6 +434,10 @@ int cli_run(struct app *app, const struct cli_run_args *args)
 	problem_init(&p, a);
 	who.workspace_id = args->workspace_id;
 	if (!who.workspace_id && workflow_workspace(app->db, args->workflow_id, a, &who.workspace_id, &p) != ST_OK) {
+		print_problem("cannot start", &p);
+		goto out;
+	}
+	if (local_inputs(app, &who, args->workflow_id, json_object_get(body, "inputs"), &p) != ST_OK) {
 		print_problem("cannot start", &p);
 		goto out;
 	}
@@ -381,9 +520,65 @@ static int remote_follow_once(const char *id, int64_t *seq)
 	return end;
 }
 
+/* GET path into *out (200 only); else 1 after the refusal on stderr. */
+static int remote_get(const char *path, json_t **out)
+{
+	long code = 0;
+
+	*out = NULL;
+	if (cli_request("GET", path, NULL, &code, out) < 0)
+		return 1;
+	if (code == 200)
+		return 0;
+	cli_refused(code, *out);
+	json_decref(*out);
+	*out = NULL;
+	return 1;
+}
+
+/* local_inputs through the server: the workflow, then the published
+ * version when it is not the current one. 0, or 1 after the problem. */
+static int remote_inputs(const char *workflow_id, json_t *inputs)
+{
+	char *path = xasprintf("/api/v1/workflows/%s", workflow_id);
+	json_t *wf = NULL, *pub = NULL;
+	struct arena *a = arena_new();
+	struct problem p;
+	json_int_t v;
+	int rc = remote_get(path, &wf);
+
+	problem_init(&p, a);
+	if (!rc && (v = other_published(wf))) {
+		free(path);
+		path = xasprintf("/api/v1/workflows/%s/versions/%lld", workflow_id, (long long) v);
+		rc = remote_get(path, &pub);
+	}
+	if (!rc && inputs_typed(declared_inputs(wf, pub), inputs, &p) != ST_OK) {
+		print_problem("cannot start", &p);
+		rc = 1;
+	}
+	json_decref(wf);
+	json_decref(pub);
+	arena_free(&a);
+	free(path);
+	return rc;
+}
+
+/* The server's URL without a trailing slash, before an artifact's path. */
+static char *server_base(void)
+{
+	const char *url = getenv("TROUPE_URL");
+	char *b = xstrdup(url ? url : "");
+	size_t n = strlen(b);
+
+	while (n > 0 && b[n - 1] == '/')
+		b[--n] = '\0';
+	return b;
+}
+
 static int remote_output(const char *id)
 {
-	char *path = xasprintf("/api/v1/executions/%s", id);
+	char *path = xasprintf("/api/v1/executions/%s", id), *base = server_base();
 	json_t *x = NULL, *out;
 	long code = 0;
 	int rc = 1;
@@ -394,6 +589,7 @@ static int remote_output(const char *id)
 		cli_refused(code, x);
 		goto done;
 	}
+	print_summary(stdout, x, base);
 	if (json_is_string(out = json_object_get(x, "output"))) {
 		printf("\n%s\n", json_string_value(out));
 	} else if (out && !json_is_null(out)) {
@@ -408,13 +604,14 @@ static int remote_output(const char *id)
 done:
 	json_decref(x);
 	free(path);
+	free(base);
 	return rc;
 }
 
 int cli_run_remote(const struct cli_run_args *args)
 {
-	json_t *body = json_pack("{s:O}", "inputs", args->inputs), *out = NULL;
-	char *text = json_text(body, JSON_COMPACT), *path = NULL, *id = NULL;
+	json_t *body = json_pack("{s:o}", "inputs", json_deep_copy(args->inputs)), *out = NULL;
+	char *text = NULL, *path = NULL, *id = NULL;
 	struct sigaction sa = {.sa_handler = on_interrupt};
 	long code = 0;
 	int64_t seq = 0;
@@ -429,6 +626,9 @@ int cli_run_remote(const struct cli_run_args *args)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	if (remote_inputs(args->workflow_id, json_object_get(body, "inputs")))
+		goto done;
+	text = json_text(body, JSON_COMPACT);
 	path = xasprintf("/api/v1/workflows/%s/execute", args->workflow_id);
 	if (cli_request("POST", path, text, &code, &out) < 0)
 		goto done;

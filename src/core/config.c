@@ -248,22 +248,32 @@ static int validate(struct config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
+static void print_setting(FILE *f, const struct setting *s)
+{
+	char flag[64];
+	snprintf(flag, sizeof(flag), "--%s", s->key);
+	for (char *c = flag + 2; *c; c++)
+		if (*c == '_')
+			*c = '-';
+	fprintf(f, "  %-21s (%s) %s [default: %s]\n", flag, s->env, s->help, s->def[0] ? s->def : "none");
+}
+
 void config_print_help(FILE *f, enum role_kind run)
 {
 	fprintf(f, "Options (flag, environment variable; flags win over the environment, which wins over "
 	           "--config_file):\n");
 	fprintf(f, "  --config-file PATH    (TROUPE_CONFIG_FILE) key = value settings file\n");
-	for (size_t i = 0; i < ARRAY_LEN(settings); i++) {
-		const struct setting *s = &settings[i];
-		if (!applies(s, run))
-			continue;
-		char flag[64];
-		snprintf(flag, sizeof(flag), "--%s", s->key);
-		for (char *c = flag + 2; *c; c++)
-			if (*c == '_')
-				*c = '-';
-		fprintf(f, "  %-21s (%s) %s [default: %s]\n", flag, s->env, s->help, s->def[0] ? s->def : "none");
-	}
+	for (size_t i = 0; i < ARRAY_LEN(settings); i++)
+		if (applies(&settings[i], run))
+			print_setting(f, &settings[i]);
+}
+
+void config_print_settings(FILE *f, const char *const *keys)
+{
+	for (; *keys; keys++)
+		for (size_t i = 0; i < ARRAY_LEN(settings); i++)
+			if (str_eq(settings[i].key, *keys))
+				print_setting(f, &settings[i]);
 }
 
 int config_load(struct config *cfg, enum role_kind run, int argc, char **argv, char *err, size_t errlen)

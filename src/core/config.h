@@ -61,6 +61,9 @@ int config_load(struct config *cfg, enum role_kind run, int argc, char **argv, c
  * data_dir/secret.key with mode 0600. -1 with err when missing or short. */
 int config_resolve_secret(struct config *cfg, char *err, size_t errlen);
 void config_print_help(FILE *f, enum role_kind run);
+/* The settings named in keys (NULL-terminated, as in the table: "data",
+ * "tool_threads"), one line each as config_print_help writes them. */
+void config_print_settings(FILE *f, const char *const *keys);
 void config_free(struct config *cfg);
 
 #endif

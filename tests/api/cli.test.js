@@ -33,6 +33,11 @@ test('version and help', () => {
   assert.match(run(['serve', '--help']).out, /--listen.*TROUPE_LISTEN/);
   assert.doesNotMatch(run(['worker', '--help']).out, /--listen/, 'worker takes no --listen');
   assert.equal(run(['bogus']).code, 2);
+  // troupe run's help says what it does in both modes, not a server's settings
+  const rh = run(['run', '--help']);
+  assert.equal(rh.code, 0);
+  for (const w of ['TROUPE_URL', 'TROUPE_API_KEY', '--input NAME=VALUE', 'boolean', '--data', '--tool-threads', 'Exit status']) assert.ok(rh.out.includes(w), `${w} in run --help:\n${rh.out}`);
+  for (const w of ['--rate-limit', '--cors-origins', '--access-ttl']) assert.ok(!rh.out.includes(w), `${w} is a server's setting`);
 });
 
 test('an invalid setting stops the process with one line naming it', () => {
@@ -279,7 +284,29 @@ test('troupe run starts an execution, runs it in-process and prints its events a
 
   const mistyped = await troupeRun([ok, '--input', 'topic=x', '--input', 'n=three']);
   assert.equal(mistyped.code, 1);
-  assert.match(mistyped.err, /inputs\.n/);
+  assert.match(mistyped.err, /inputs\.n: is declared number: "three" is not a number/);
+
+  // each --input is read as the type the workflow declares: a string stays the text as given
+  const typed = await call('POST', '/api/v1/workflows', {
+    name: 'CLIRUN-TYPED',
+    inputs: [{ name: 'topic' }, { name: 'current_year' }, { name: 'n', type: 'number' }, { name: 'deep', type: 'boolean' }, { name: 'tags', type: 'json' }],
+    tasks: [{ key: 'write', description: 'CLIRUN-TYPED {topic} in {current_year}', expected_output: 'Lines', agent_id: ag.json.id, output_file: 'typed-{current_year}.md' }],
+  });
+  assert.equal(typed.status, 201, typed.text);
+  await fake.script([{ match: 'CLIRUN-TYPED', replies: [{ text: 'Typed lines.' }] }]);
+  const ty = await troupeRun([typed.json.id, '--input', 'topic=true', '--input', 'current_year=2026', '--input', 'n=2.5', '--input', 'deep=false', '--input', 'tags=["a",1]']);
+  assert.equal(ty.code, 0, ty.out + ty.err);
+  const tid = ty.out.split('\n')[0].split(' ')[1];
+  assert.deepEqual((await call('GET', `/api/v1/executions/${tid}`)).json.inputs, { topic: 'true', current_year: '2026', n: 2.5, deep: false, tags: ['a', 1] });
+  // the end: usage, then each artifact with its download path, then the output last
+  assert.match(ty.out, /\nusage: \d+ prompt tokens \(\d+ cached\), \d+ completion tokens; cost unknown \(a model without a price\)\n/);
+  assert.ok(ty.out.includes(`\nartifact typed-2026.md (12 bytes): /api/v1/executions/${tid}/artifacts/typed-2026.md\n`), ty.out);
+  assert.match(ty.out, /\n\nTyped lines\.\n$/);
+  const wrong = await troupeRun([typed.json.id, '--input', 'topic=x', '--input', 'current_year=2026', '--input', 'n=1', '--input', 'deep=yes', '--input', 'tags=[oops']);
+  assert.equal(wrong.code, 1);
+  assert.match(wrong.err, /inputs\.deep: is declared boolean: "yes" is not true or false/);
+  assert.match(wrong.err, /inputs\.tags: is declared json: "\[oops" is not JSON/);
+  assert.doesNotMatch(wrong.out, /^execution /, 'nothing started');
   const unknown = await troupeRun(['00000000-0000-4000-8000-000000000000', '--input', 'topic=x']);
   assert.equal(unknown.code, 1);
   assert.match(unknown.err, /no workflow/);
@@ -368,9 +395,24 @@ test('troupe run through a server (TROUPE_URL, TROUPE_API_KEY)', async (t) => {
   assert.doesNotMatch(r.stdout + r.stderr, new RegExp(env.TROUPE_API_KEY), 'the key is never printed');
   const sent = (await fake.requests()).find((q) => JSON.stringify(q.body.messages || []).includes('REMOTE-RUN'));
   assert.match(JSON.stringify(sent.body.messages), /REMOTE-RUN 2 on AI agents/);
+  assert.match(r.stdout, /\nusage: \d+ prompt tokens \(\d+ cached\), \d+ completion tokens; cost unknown/);
   const bad = spawnSync(BIN, ['run', w.json.id, '--input', 'topic=x', '--input', 'n=two'], { env, encoding: 'utf8', timeout: 20000 });
   assert.equal(bad.status, 1);
-  assert.match(bad.stderr, /422[\s\S]*inputs\.n/);
+  assert.match(bad.stderr, /inputs\.n: is declared number: "two" is not a number/);
+  // docs/executions.md's example: a string input given digits stays text; the published version's inputs count
+  const yw = await call('POST', '/api/v1/workflows', { name: 'year', inputs: [{ name: 'topic' }, { name: 'year' }], tasks: [{ key: 'write', description: 'REMOTE-YEAR {topic} {year}', expected_output: 'Lines', agent_id: ag.json.id, output_file: 'year.md' }] });
+  assert.equal(yw.status, 201, yw.text);
+  assert.equal((await call('POST', `/api/v1/workflows/${yw.json.id}/publish`, { version: 1 })).status, 200);
+  const v2 = await call('PATCH', `/api/v1/workflows/${yw.json.id}`, { inputs: [{ name: 'topic' }, { name: 'year', type: 'number' }] });
+  assert.equal(v2.status, 200, v2.text);
+  await fake.script([{ match: 'REMOTE-YEAR', replies: [{ text: 'Year lines.' }] }]);
+  const y = spawnSync(BIN, ['run', yw.json.id, '--input', 'topic=AI agents', '--input', 'year=2026'], { env, encoding: 'utf8', timeout: 20000 });
+  assert.equal(y.status, 0, y.stdout + y.stderr);
+  const yid = y.stdout.split('\n')[0].split(' ')[1];
+  const yx = await call('GET', `/api/v1/executions/${yid}`);
+  assert.equal(yx.json.workflow_version, 1);
+  assert.deepEqual(yx.json.inputs, { topic: 'AI agents', year: '2026' });
+  assert.ok(y.stdout.includes(`\nartifact year.md (11 bytes): ${srv.url.replace(/\/$/, '')}/api/v1/executions/${yid}/artifacts/year.md\n`), y.stdout);
   const nokey = spawnSync(BIN, ['run', w.json.id], { env: { ...env, TROUPE_API_KEY: '' }, encoding: 'utf8', timeout: 20000 });
   assert.equal(nokey.status, 1);
   assert.match(nokey.stderr, /TROUPE_API_KEY/);
