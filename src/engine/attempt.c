@@ -644,8 +644,8 @@ static void llm_returned(struct engine_attempt *at)
 			    llm_error_name(rec->error));
 		else
 			end(at, llm_error_transient(rec->error) ? ENGINE_RETRY : ENGINE_FAILED,
-			    "the model call failed (%s): %s", llm_error_name(rec->error),
-			    rec->error_message ? rec->error_message : "");
+			    "the model call failed: %s", /* the message names the error once (llm.c) */
+			    rec->error_message ? rec->error_message : llm_error_name(rec->error));
 		goto out;
 	}
 	add_usage(at, rec);
@@ -787,9 +787,9 @@ struct engine_attempt *engine_attempt_start(struct engine_loop *l, const struct 
 	return at;
 }
 
-void engine_attempt_cancel(struct engine_attempt *at)
+void engine_attempt_cancel(struct engine_attempt *at, const char *why)
 {
-	end(at, ENGINE_CANCELLED, "cancelled");
+	end(at, ENGINE_CANCELLED, "%s", why ? why : "cancelled");
 	STEP_END(at);
 }
 

@@ -20,6 +20,7 @@ struct engine_crew {
 	int attempt;
 	struct engine_attempt *at; /* in flight, or NULL */
 	bool cancelled;
+	char *why; /* engine_crew_cancel's, or NULL */
 };
 
 static bool crew_invariants(const struct engine_crew *c)
@@ -67,6 +68,7 @@ static void crew_free(struct engine_crew *c)
 	for (int k = 0; k < c->spec.ntasks; k++)
 		free(c->outputs[k]);
 	free(c->outputs);
+	free(c->why);
 	free(c);
 }
 
@@ -119,7 +121,7 @@ static void on_attempt_done(void *ud, struct engine_attempt *at, const struct en
 	if (c->cancelled) {
 		/* cancelled while the task was finishing: the next one does not start */
 		struct engine_result cr = {
-		    .outcome = ENGINE_CANCELLED, .error = "cancelled", .usage = {.cost_known = true}};
+		    .outcome = ENGINE_CANCELLED, .error = c->why ? c->why : "cancelled", .usage = {.cost_known = true}};
 		crew_end(c, &cr);
 		return;
 	}
@@ -169,9 +171,11 @@ struct engine_crew *engine_crew_start(struct engine_loop *l, const struct engine
 	return c;
 }
 
-void engine_crew_cancel(struct engine_crew *c)
+void engine_crew_cancel(struct engine_crew *c, const char *why)
 {
 	c->cancelled = true;
+	if (why && !c->why)
+		c->why = xstrdup(why);
 	if (c->at)
-		engine_attempt_cancel(c->at);
+		engine_attempt_cancel(c->at, c->why);
 }

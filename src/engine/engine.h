@@ -206,8 +206,10 @@ struct engine_loop;
  * engine_loop_run. Returns the handle, valid until on_done returns.
  */
 struct engine_attempt *engine_attempt_start(struct engine_loop *l, const struct engine_attempt_spec *spec);
-/* Stops every in-flight call of the attempt (LLM and tools) at once; it ends CANCELLED. */
-void engine_attempt_cancel(struct engine_attempt *at);
+/* Stops every in-flight call of the attempt (LLM and tools) at once; it
+ * ends CANCELLED with why as its error ("cancelled by a user"; NULL:
+ * "cancelled"), said once: the call's own llm.failed names only the call. */
+void engine_attempt_cancel(struct engine_attempt *at, const char *why);
 
 /* ---- the loop: one per worker thread ---- */
 
@@ -268,7 +270,8 @@ struct engine_crew_spec {
 struct engine_crew;
 /* The crew is freed after on_done returns. */
 struct engine_crew *engine_crew_start(struct engine_loop *l, const struct engine_crew_spec *spec);
-void engine_crew_cancel(struct engine_crew *c);
+/* engine_attempt_cancel of the running task with why (copied), and no next task. */
+void engine_crew_cancel(struct engine_crew *c, const char *why);
 
 /* ---- the worker: runs executions (runner.c, docs/executions.md) ----
  *

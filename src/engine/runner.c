@@ -512,7 +512,7 @@ static void run_drop(struct run *run, enum drop why, const char *error)
 		json_decref(run->ev[i].data);
 	run->nev = 0;
 	if (run->crew)
-		engine_crew_cancel(run->crew);
+		engine_crew_cancel(run->crew, "stopped: the job left this worker");
 }
 
 /* ---------------------------------------------------------------- storing (loop thread) */
@@ -797,7 +797,7 @@ static void apply_cancel(struct rloop *l, const char *id)
 			continue;
 		run->cancel_asked = true;
 		if (run->crew)
-			engine_crew_cancel(run->crew);
+			engine_crew_cancel(run->crew, "cancelled by a user");
 	}
 }
 
@@ -846,7 +846,10 @@ static void check_leases(struct rloop *l, bool stopping)
 	for (struct run *run = l->runs; run; run = run->next) {
 		if (run->crew && run->deadline_us && now >= run->deadline_us && !run->timed_out) {
 			run->timed_out = true; /* the workflow's timeout_s: its calls stop, it ends failed */
-			engine_crew_cancel(run->crew);
+			engine_crew_cancel(run->crew, arena_printf(run->a,
+			                                           "stopped: the execution ran past the "
+			                                           "workflow's timeout_s (%d s)",
+			                                           run->timeout_s));
 		}
 		if (jobs_run_lost(run->jr))
 			run_drop(run, DROP_LOST, NULL);

@@ -100,6 +100,20 @@ const char *llm_error_name(enum llm_error e)
 	return (unsigned) e < ARRAY_LEN(names) ? names[e] : "unknown";
 }
 
+/* "provider: what happened (error name, N attempts)", the error's name
+ * left out when the text already says it ("openai: the call was
+ * cancelled", not "... cancelled (cancelled)"). */
+static char *error_message(enum llm_provider prov, const char *msg, enum llm_error err, int attempts)
+{
+	const char *name = llm_error_name(err);
+	bool said = strstr(msg, name) != NULL;
+	if (attempts > 1)
+		return said ? xasprintf("%s: %s (%d attempts)", llm_provider_name(prov), msg, attempts)
+		            : xasprintf("%s: %s (%s, %d attempts)", llm_provider_name(prov), msg, name, attempts);
+	return said ? xasprintf("%s: %s", llm_provider_name(prov), msg)
+	            : xasprintf("%s: %s (%s)", llm_provider_name(prov), msg, name);
+}
+
 static double cost_of(double in, double out, double cached_in, int64_t prompt, int64_t completion, int64_t cached)
 {
 	if (cached_in <= 0)
@@ -374,12 +388,7 @@ static void call_finish(struct llm_call *call, enum llm_error err, char *msg)
 	                    rec->completion_tokens, rec->cached_tokens);
 	if (err != LLM_ERR_NONE) {
 		msg = redact(msg ? msg : xstrdup("unknown failure"), call->key);
-		if (call->attempts > 1)
-			rec->error_message = xasprintf("%s: %s (%s, %d attempts)", llm_provider_name(call->provider),
-			                               msg, llm_error_name(err), call->attempts);
-		else
-			rec->error_message =
-			    xasprintf("%s: %s (%s)", llm_provider_name(call->provider), msg, llm_error_name(err));
+		rec->error_message = error_message(call->provider, msg, err, call->attempts);
 		free(msg);
 	} else {
 		free(msg);
@@ -613,7 +622,7 @@ static void attempt_end(struct llm_call *call, CURLcode rc)
 
 	if (atomic_load(&call->cancel)) {
 		err = LLM_ERR_CANCELLED;
-		msg = xstrdup("cancelled");
+		msg = xstrdup("the call was cancelled");
 	} else if (call->idle_fired) {
 		err = LLM_ERR_TIMEOUT;
 		retry = true;
@@ -774,7 +783,7 @@ static void step_waiting(struct llm_client *c, int64_t now, int64_t *wake)
 		if (call->state != CALL_WAITING)
 			continue;
 		if (atomic_load(&call->cancel)) {
-			call_finish(call, LLM_ERR_CANCELLED, xstrdup("cancelled"));
+			call_finish(call, LLM_ERR_CANCELLED, xstrdup("the call was cancelled"));
 			continue;
 		}
 		if (call->max_attempts == 0 || (call->attempts > 0 && call->attempts >= call->max_attempts)) {
@@ -823,7 +832,7 @@ static void step_cancel_idle(struct llm_client *c, int64_t now)
 		if (call->state != CALL_ACTIVE)
 			continue;
 		if (atomic_load(&call->cancel)) {
-			call_finish(call, LLM_ERR_CANCELLED, xstrdup("cancelled"));
+			call_finish(call, LLM_ERR_CANCELLED, xstrdup("the call was cancelled"));
 			continue;
 		}
 		if (!call->stream || call->idle_ms <= 0)
@@ -950,7 +959,7 @@ void llm_client_free(struct llm_client **cp)
 		return;
 	while (c->head) {
 		atomic_store(&c->head->cancel, true);
-		call_finish(c->head, LLM_ERR_CANCELLED, xstrdup("cancelled: the client was freed"));
+		call_finish(c->head, LLM_ERR_CANCELLED, xstrdup("the call was cancelled: the client was freed"));
 	}
 	for (int i = 0; i < c->npool; i++)
 		curl_easy_cleanup(c->pool[i]);

@@ -73,6 +73,9 @@ async function cancelInFlight(call, flow, marker) {
   const evs = await events(call, id);
   assert.equal(evs[evs.length - 1].type, 'execution.cancelled');
   assert.deepEqual(evs.map((e) => e.seq), evs.map((_, i) => i + 1));
+  // the stored texts say it once: the task was cancelled by a user; the call names the provider and the cancel
+  assert.equal(evs.find((e) => e.type === 'task.failed').data.error, 'cancelled by a user');
+  assert.equal(evs.find((e) => e.type === 'llm.failed').data.message, 'openai_compatible: the call was cancelled');
   assertProblem(await call('POST', `/api/v1/executions/${id}/cancel`), 409);
   return { id, took };
 }
@@ -250,7 +253,8 @@ test('an agent\'s max_retry_limit: new attempts after a retryable failure, then 
   assert.deepEqual(o.kinds, ['task.started#1', 'task.failed#1', 'task.retrying#1', 'task.started#2', 'task.failed#2', 'task.retrying#2', 'task.started#3', 'task.succeeded#3']);
   const retrying = o.evs.filter((e) => e.type === 'task.retrying');
   assert.deepEqual(retrying.map((e) => e.data.next_attempt), [2, 3]);
-  assert.match(retrying[0].data.reason, /the model call failed \(parse\)/);
+  assert.match(retrying[0].data.reason, /^the model call failed: openai_compatible: .*parse/);
+  assert.doesNotMatch(retrying[0].data.reason, /\(parse\).*\(parse\)/, 'the error named once');
   assert.equal(o.evs.find((e) => e.type === 'task.failed').data.outcome, 'retry');
   assert.deepEqual(o.ex.tasks.map((x) => [x.key, x.status, x.attempts]), [['only', 'succeeded', 3]]);
   assert.equal(o.sent.length, 3, 'one call per attempt');

@@ -572,7 +572,7 @@ static void test_cancel(void)
 	}
 	int64_t t0 = time_mono_us();
 	for (int i = 0; i < 3; i++)
-		engine_attempt_cancel(at[i]);
+		engine_attempt_cancel(at[i], i == 0 ? "cancelled by a user" : NULL);
 	int done = 0;
 	while (done < 3 && time_mono_us() - t0 < 2000000) {
 		engine_loop_run(loop, 5);
@@ -588,6 +588,12 @@ static void test_cancel(void)
 	T_OK(f0 && str_eq(json_string_value(json_object_get(f0, "error")), "cancelled") &&
 	         count_type(&r[1], "llm.failed") == 1,
 	     "cancel: each cancelled call ends with llm.failed (error cancelled)");
+	const char *msg = f0 ? json_string_value(json_object_get(f0, "message")) : NULL;
+	T_OK(msg && strstr(msg, "cancelled") && !strstr(strstr(msg, "cancelled") + 1, "cancelled"),
+	     "cancel: llm.failed's message says cancelled once: %s", msg ? msg : "(none)");
+	T_OK(str_eq(r[0].error, "cancelled by a user") && str_eq(r[1].error, "cancelled"),
+	     "cancel: the attempt's error is the reason given, once: %s / %s", r[0].error ? r[0].error : "(none)",
+	     r[1].error ? r[1].error : "(none)");
 	for (int i = 0; i < 3; i++)
 		rec_free(&r[i]);
 }
@@ -626,7 +632,7 @@ static void crew_task_done(void *ud, int i, const struct engine_result *res)
 	(void) res;
 	c->tasks_done++;
 	if (c->cancel_at_task_done)
-		engine_crew_cancel(c->cancel_at_task_done);
+		engine_crew_cancel(c->cancel_at_task_done, "cancelled by a user");
 }
 
 static void crew_done(void *ud, const struct engine_result *res)
@@ -635,6 +641,7 @@ static void crew_done(void *ud, const struct engine_result *res)
 	c->done++;
 	c->outcome = res->outcome;
 	c->r.output = res->output ? xstrdup(res->output) : NULL;
+	c->r.error = res->error ? xstrdup(res->error) : NULL;
 }
 
 static void crew_event(void *ud, const struct engine_event *ev)
@@ -701,7 +708,7 @@ static void test_limits(void)
 	for (int i = 0; i < 20; i++)
 		engine_loop_run(loop, 5);
 	T_OK(r.done == 0 && count_type(&r, "llm.started") == 0, "max_rpm: with the window full no call starts");
-	engine_attempt_cancel(at);
+	engine_attempt_cancel(at, NULL);
 	run_until(&r.done, 1, 1000);
 	T_OK(r.outcome == ENGINE_CANCELLED, "max_rpm: a waiting attempt cancels at once");
 	rec_free(&r);
@@ -839,6 +846,8 @@ static void test_crew_resume(void)
 	json_t *rb = fake_requests_with("CANB");
 	T_OK(c.done == 1 && c.outcome == ENGINE_CANCELLED && json_array_size(rb) == 0,
 	     "cancel as a task ends: the crew ends cancelled and the next task never starts");
+	T_OK(str_eq(c.r.error, "cancelled by a user"), "cancel as a task ends: the crew's error is the reason: %s",
+	     c.r.error ? c.r.error : "(none)");
 	json_decref(rb);
 	rec_free(&c.r);
 }

@@ -284,7 +284,7 @@ static void test_cancel(const char *oracle)
 		started = count_type(&x.r, "tool.started");
 	}
 	T_EQ_INT(started, 1, "cancel: the tool call is in flight");
-	engine_attempt_cancel(x.at);
+	engine_attempt_cancel(x.at, NULL);
 	int turns = 0;
 	while (!x.r.done && turns++ < 5)
 		engine_loop_run(loop, 0);
