@@ -8,6 +8,7 @@
 #include "../jobs/jobs.h"
 #include "../workflows/workflows.h"
 
+#include <pthread.h>
 #include <string.h>
 
 static const char *const STATUS_NAMES[] = {"queued", "running", "succeeded", "failed", "cancelled"};
@@ -153,6 +154,12 @@ struct start {
 	struct snapshot_ref snap;
 	char id[37];
 	struct arena *a;
+	/* the group commit's */
+	struct db *db;
+	struct problem *p;
+	enum status st;
+	bool done;
+	struct start *next;
 };
 
 static enum status insert_events(struct db_conn *c, const char *ws, const char *id, const struct executions_event *evs,
@@ -190,6 +197,95 @@ static enum status start_tx(struct db_conn *c, void *vctx, struct problem *p)
 	return insert_events(c, ws, s->id, &ev, 1, s->a, p);
 }
 
+/* Group commit: the executes that arrive while another's transaction runs
+ * are stored together in the next one (one commit, and their rows share the
+ * pages a time-ordered id puts them on). A batch that fails is stored again
+ * one execute per transaction, so each gets its own answer. The waiting
+ * requests' threads are blocked meanwhile, so the one that runs the batch
+ * may use their arenas and problems. */
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct start *head, **tail;
+	bool busy;
+} group = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static enum status batch_tx(struct db_conn *c, void *ctx, struct problem *p)
+{
+	enum status st = ST_OK;
+	for (struct start *s = ctx; st == ST_OK && s; s = s->next)
+		st = start_tx(c, s, p);
+	return st;
+}
+
+/* group.mu held: unlinks the queued executes of db, in order. */
+static struct start *group_take(struct db *db)
+{
+	struct start *list = NULL, **lt = &list;
+	group.tail = &group.head;
+	for (struct start *s = group.head, *next; s; s = next) {
+		next = s->next;
+		s->next = NULL;
+		if (s->db == db) {
+			*lt = s;
+			lt = &s->next;
+		} else {
+			*group.tail = s;
+			group.tail = &s->next;
+		}
+	}
+	*group.tail = NULL;
+	return list;
+}
+
+static void group_run(struct db *db, struct start *list)
+{
+	if (list && !list->next) {
+		list->st = db_tx(db, start_tx, list, list->p);
+		return;
+	}
+	struct arena *a = arena_new();
+	struct problem p;
+	problem_init(&p, a);
+	enum status st = db_tx(db, batch_tx, list, &p);
+	for (struct start *s = list; s; s = s->next)
+		s->st = st == ST_OK ? ST_OK : db_tx(db, start_tx, s, s->p);
+	arena_free(&a);
+}
+
+static enum status start_grouped(struct db *db, struct start *s, struct problem *p)
+{
+	s->db = db;
+	s->p = p;
+	s->done = false;
+	s->next = NULL;
+	pthread_mutex_lock(&group.mu);
+	if (!group.tail)
+		group.tail = &group.head;
+	*group.tail = s;
+	group.tail = &s->next;
+	while (!s->done) {
+		if (group.busy) {
+			pthread_cond_wait(&group.cv, &group.mu);
+			continue;
+		}
+		group.busy = true;
+		struct start *list = group_take(db);
+		pthread_mutex_unlock(&group.mu);
+		group_run(db, list);
+		pthread_mutex_lock(&group.mu);
+		for (struct start *x = list, *next; x; x = next) {
+			next = x->next;
+			x->next = NULL;
+			x->done = true;
+		}
+		group.busy = false;
+		pthread_cond_broadcast(&group.cv);
+	}
+	pthread_mutex_unlock(&group.mu);
+	return s->st;
+}
+
 enum status executions_start(struct db *db, struct workflows *wf, const struct actor *who, const char *workflow_id,
                              const json_t *body, struct arena *a, json_t **out, struct problem *p)
 {
@@ -211,7 +307,7 @@ enum status executions_start(struct db *db, struct workflows *wf, const struct a
 	own(a, inputs);
 	s.inputs = dump(inputs, a);
 	id_new(s.id);
-	if ((st = db_tx(db, start_tx, &s, p)) != ST_OK)
+	if ((st = start_grouped(db, &s, p)) != ST_OK)
 		return st;
 	if (!s.snap.stored)
 		executions_snapshot_stored(who->workspace_id, workflow_id, version, s.snap.id);

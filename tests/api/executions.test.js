@@ -161,6 +161,23 @@ test('executions', async (t) => {
     assert.equal((await call('GET', `/api/v1/executions/${x2}`)).json.tasks[0].agent.name, 'Researcher', 'x2 keeps its snapshot');
   });
 
+  await t.test('executes at once are stored together (group commit): each its own execution, job and execution.queued', async () => {
+    const rs = await Promise.all(Array.from({ length: 16 }, (_, i) =>
+      call('POST', `/api/v1/workflows/${wf}/execute`, { inputs: { topic: `t${i}` } })));
+    for (const r of rs) assert.equal(r.status, 202, r.text);
+    const ids = rs.map((r) => r.json.id);
+    assert.equal(new Set(ids).size, 16, 'sixteen distinct executions');
+    for (const [i, id] of ids.entries()) {
+      const g = await call('GET', `/api/v1/executions/${id}`);
+      assert.deepEqual([g.status, g.json.status, g.json.inputs.topic], [200, 'queued', `t${i}`]);
+      const e = await call('GET', `/api/v1/executions/${id}/events`);
+      assert.deepEqual(e.json.items.map((x) => [x.seq, x.type]), [[1, 'execution.queued']]);
+    }
+    const jobs = sql(srv, `SELECT COUNT(*) FROM jobs WHERE kind = 'execution' AND payload LIKE '%${ids[0]}%'`);
+    assert.equal(jobs, '1', 'one job per execution');
+    assert.equal(sql(srv, `SELECT COUNT(DISTINCT job_id) FROM executions WHERE id IN (${ids.map((x) => `'${x}'`).join(',')})`), '16');
+  });
+
   await t.test('Idempotency-Key: the same key and body start one execution', async () => {
     const before = await count();
     const headers = { 'idempotency-key': 'exec-once-1' };
