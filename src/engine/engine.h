@@ -277,9 +277,10 @@ void engine_crew_cancel(struct engine_crew *c, const char *why);
  *
  * A job handler for EXECUTIONS_JOB_KIND on the jobs pool: it loads the
  * execution and its snapshot, resolves each agent's model (the key opened
- * in memory only), marks it running (execution.started) under the job's
- * lease, detaches the job run and hands the execution to one of `loops`
- * engine-loop threads, each running many executions at once. Every event
+ * in memory only), detaches the job run and hands the execution to one of
+ * `loops` engine-loop threads, each running many executions at once; the
+ * loop marks it running (execution.started) under the job's lease before
+ * its first call goes out. Every event
  * but output.delta, each attempt's row and each task's output are written
  * in one transaction per loop turn, fenced on the run's lease epoch; the
  * end (status, output, usage, execution.<status>) commits with
