@@ -1,5 +1,6 @@
-/* /api/v1/models: model configurations. Editors read; admins write (keys
- * are admin business). Keys are write-only: answers carry api_key_last4. */
+/* /api/v1/models: model configurations. Viewers read (an agent's page
+ * names its model), editors also test, admins write (keys are admin
+ * business). Keys are write-only: answers carry api_key_last4. */
 #include "api.h"
 #include "../app.h"
 #include "../models/models.h"
@@ -218,13 +219,13 @@ static enum status api_models_test(struct req *rq, struct res *rs)
 }
 
 const struct route api_models_routes[] = {
-    {"GET", "/api/v1/models", api_models_list, ROLE_EDITOR, .response = &model_schema, .flags = ROUTE_LIST,
+    {"GET", "/api/v1/models", api_models_list, ROLE_VIEWER, .response = &model_schema, .flags = ROUTE_LIST,
      .summary = "List model configurations, in the order they were created"},
     {"POST", "/api/v1/models", api_models_create, ROLE_ADMIN, .body = &api_model_create_schema,
      .response = &model_schema, .flags = ROUTE_IDEMPOTENT | ROUTE_CREATES, .summary = "Create a model configuration"},
     {"GET", "/api/v1/models/providers", api_models_providers, ROLE_USER, .response = &providers_schema,
      .flags = ROUTE_NO_WORKSPACE, .summary = "Providers and the fields each takes"},
-    {"GET", "/api/v1/models/{id}", api_models_get, ROLE_EDITOR, .response = &model_schema,
+    {"GET", "/api/v1/models/{id}", api_models_get, ROLE_VIEWER, .response = &model_schema,
      .summary = "Get a model configuration"},
     {"PATCH", "/api/v1/models/{id}", api_models_update, ROLE_ADMIN, .body = &api_model_update_schema,
      .response = &model_schema,

@@ -118,6 +118,27 @@ test('model configurations', async (t) => {
     assert.equal(l.json.items.length, 0);
   });
 
+  await t.test('a viewer reads models (the key\'s last 4 only) and changes nothing', async () => {
+    const { addMember } = require('./authlib');
+    const ws = (await api(srv, 'GET', '/api/v1/workspaces', { token: admin })).json.items[0].id;
+    const v = await newUser(srv, 'modelviewer');
+    await addMember(srv, admin, ws, v.email, 'viewer');
+    const as = (m, p, body) => api(srv, m, p, { token: v.token, workspace: ws, body });
+    const l = await as('GET', '/api/v1/models');
+    assert.equal(l.status, 200, l.text);
+    const gpt = l.json.items.find((x) => x.id === ids.openai);
+    assert.deepEqual([gpt.name, gpt.provider, gpt.model, gpt.api_key_set, gpt.api_key_last4], ['gpt', 'openai', 'gpt-4o-mini', true, 'LAST']);
+    const g = await as('GET', `/api/v1/models/${ids.openai}`);
+    assert.equal(g.status, 200, g.text);
+    assert.equal(g.json.api_key, undefined);
+    assert.doesNotMatch(l.text + g.text, /canary/, 'never the key');
+    assertProblem(await as('POST', '/api/v1/models', { name: 'v', provider: 'openai', model: 'gpt-4o' }), 403);
+    assertProblem(await as('PATCH', `/api/v1/models/${ids.openai}`, { name: 'x' }), 403);
+    assertProblem(await as('DELETE', `/api/v1/models/${ids.openai}`), 403);
+    assertProblem(await as('POST', `/api/v1/models/${ids.openai}/test`, {}), 403);
+    assert.equal((await api(srv, 'GET', `/api/v1/models/${ids.openai}`, { token: admin })).json.name, 'gpt');
+  });
+
   await t.test('providers catalogue', async () => {
     const r = await api(srv, 'GET', '/api/v1/models/providers', { token: admin });
     assert.equal(r.status, 200);
