@@ -254,7 +254,8 @@ static int start_auth(struct app *app, const struct config *cfg, bool bootstrap)
 		}
 		if (generated) {
 			printf("troupe: first administrator created: %s / %s\n"
-			       "troupe: this password is shown once; change it with PATCH /api/v1/users/me\n",
+			       "troupe: this password is shown once; sign in and change it on the web app's Profile "
+			       "page (/profile), or with PATCH /api/v1/users/me\n",
 			       cfg->admin_email, generated);
 			fflush(stdout);
 			sodium_memzero(generated, strlen(generated));

@@ -281,6 +281,7 @@ test('first start prints a generated administrator password once', async (t) => 
   t.after(() => srv.stop());
   const m = srv.stdout().match(/first administrator created: root@example\.test \/ (\S+)/);
   assert.ok(m, srv.stdout());
+  assert.match(srv.stdout(), /shown once; sign in and change it on the web app's Profile page \(\/profile\), or with PATCH \/api\/v1\/users\/me\n/, 'the web app first, the API second');
   assert.ok(!srv.stderr().includes(m[1]), 'the password is not in the log');
   await login(srv, 'root@example.test', m[1]);
 });
