@@ -40,6 +40,7 @@ static void usage(FILE *f)
 	        "            start an execution and run it in this process, printing its events and output;\n"
 	        "            it runs that execution only (other queued jobs of a shared database stay for the\n"
 	        "            workers); with TROUPE_URL set it goes through that server instead\n"
+	        "  secrets rotate < new-secret   re-encrypt stored secrets under a new server secret\n"
 	        "  version   print the version\n"
 	        "  import crew DIR      import a crewAI project's agents.yaml, tasks.yaml (and crew.yaml)\n"
 	        "  export crew ID DIR   write a workflow as crewAI files\n"

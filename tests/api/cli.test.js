@@ -40,6 +40,28 @@ test('version and help', () => {
   for (const w of ['--rate-limit', '--cors-origins', '--access-ttl']) assert.ok(!rh.out.includes(w), `${w} is a server's setting`);
 });
 
+// README.md matches the binary: a row of its settings table for each setting
+// any command takes (one row each), and each command of troupe --help in its
+// list of commands.
+test('README lists every setting and every command', () => {
+  const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
+  const rows = [...readme.matchAll(/^\| `(--[a-z-]+)` \| `(TROUPE_[A-Z_]+)` \|/gm)].map((m) => `${m[1]} ${m[2]}`);
+  const settings = new Set();
+  for (const c of ['serve', 'api', 'worker', 'migrate']) {
+    for (const m of run([c, '--help']).out.matchAll(/^ {2}(--[a-z-]+)\s+(?:PATH\s+)?\((TROUPE_[A-Z_]+)\)/gm)) settings.add(`${m[1]} ${m[2]}`);
+  }
+  settings.delete('--config-file TROUPE_CONFIG_FILE'); // said in the prose above the table
+  assert.ok(settings.size > 25, [...settings].join(' '));
+  assert.deepEqual([...rows].sort(), [...settings].sort(), 'one README row per setting');
+  const running = readme.slice(readme.indexOf('## Running'), readme.indexOf('## Configuration'));
+  const help = run(['--help']).out;
+  for (const c of ['serve', 'api', 'worker', 'migrate', 'run', 'import crew', 'export crew', 'secrets rotate', 'version']) {
+    assert.ok(help.includes(`  ${c} `), `${c} in troupe --help`);
+    assert.ok(running.includes(`troupe ${c} `) || running.includes(`troupe ${c}\n`), `troupe ${c} in README's Running`);
+  }
+  assert.doesNotMatch(readme, /answer 404 until then/);
+});
+
 test('an invalid setting stops the process with one line naming it', () => {
   const cases = [
     [['serve', '--listen', 'nowhere'], {}, /listen/],
