@@ -924,6 +924,11 @@ static void *loop_main(void *arg)
 			engine_loop_run(l->el, LOOP_SLICE_MS);
 		else if (l->runs)
 			poll(NULL, 0, RETRY_WAIT_MS); /* only ends waiting for a write that failed: no busy loop */
+		/* runs handed over meanwhile start now, so the turn's transaction stores their begin too (their
+		 * calls go out in the next turn); with runs held, take does not wait */
+		if (l->runs)
+			(void) take(l, &stopping);
+		l->fresh = false;
 		flush(l);
 		reap(l);
 	}
