@@ -1,5 +1,5 @@
 import { Suspense, useEffect } from 'react';
-import { AppBar, Box, Button, FormControl, InputLabel, MenuItem, Select, Toolbar, Typography } from '@mui/material';
+import { AppBar, Box, Button, FormControl, IconButton, InputLabel, MenuItem, Select, Toolbar, Typography } from '@mui/material';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { NavLink, Outlet, useNavigate } from 'react-router-dom';
 import { api, type Schemas } from './api/client';
@@ -85,13 +85,19 @@ export function Layout({ mode, onToggleMode }: { mode: Mode; onToggleMode: () =>
             </Button>
           </Box>
           {workspaces && getSession().workspaceId && (
-            <FormControl size="small" sx={{ minWidth: 200 }}>
+            // As wide as the workspace's name up to 320 px; a longer one is
+            // cut with an ellipsis and given whole in the title.
+            <FormControl size="small" sx={{ minWidth: 200, maxWidth: 320, flexShrink: 0 }}>
               <InputLabel id="ws-label">Workspace</InputLabel>
               <Select
                 labelId="ws-label"
                 label="Workspace"
                 value={workspaceId ?? ''}
                 onChange={(e) => switchWorkspace(e.target.value)}
+                renderValue={(v) => {
+                  const name = workspaces.find((w) => w.id === v)?.name ?? '';
+                  return <span title={name}>{name}</span>;
+                }}
               >
                 {workspaces.map((w) => (
                   <MenuItem key={w.id} value={w.id}>
@@ -101,10 +107,18 @@ export function Layout({ mode, onToggleMode }: { mode: Mode; onToggleMode: () =>
               </Select>
             </FormControl>
           )}
-          <Button color="inherit" onClick={onToggleMode} sx={{ whiteSpace: 'nowrap' }}>
-            {mode === 'light' ? 'Dark' : 'Light'} theme
-          </Button>
-          <Button color="inherit" onClick={() => void signOut()} sx={{ whiteSpace: 'nowrap' }}>
+          {/* A glyph, named for screen readers and in the title: the words left the
+              workspace's name no room at 1280 px. */}
+          <IconButton
+            color="inherit"
+            onClick={onToggleMode}
+            aria-label={`${mode === 'light' ? 'Dark' : 'Light'} theme`}
+            title={`${mode === 'light' ? 'Dark' : 'Light'} theme`}
+            sx={{ flexShrink: 0, fontSize: 20, width: 40, height: 40 }}
+          >
+            {mode === 'light' ? '☾' : '☀'}
+          </IconButton>
+          <Button color="inherit" onClick={() => void signOut()} sx={{ whiteSpace: 'nowrap', flexShrink: 0 }}>
             Sign out
           </Button>
         </Toolbar>

@@ -230,6 +230,7 @@ const TimelineRow = memo(function TimelineRow({
   onSelect: (seq: number) => void;
 }) {
   const st = e.type.endsWith('failed') ? 'failed' : e.type.endsWith('succeeded') || e.type.endsWith('completed') ? 'succeeded' : e.type.endsWith('cancelled') ? 'cancelled' : 'running';
+  const sum = summary(e);
   return (
     <ButtonBase className="tl-row" onClick={() => onSelect(e.seq)} aria-pressed={selected}>
       <span className="tl-seq">{e.seq}</span>
@@ -237,8 +238,13 @@ const TimelineRow = memo(function TimelineRow({
       <span className="tl-type" data-status={st}>
         {e.type}
       </span>
-      <span className="tl-task">{e.task_key ?? ''}</span>
-      <span className="tl-sum">{summary(e)}</span>
+      <span className="tl-task" title={e.task_key ?? undefined}>
+        {e.task_key ?? ''}
+      </span>
+      {/* One line here; the whole text in the title and, once selected, in the event's JSON. */}
+      <span className="tl-sum" title={sum}>
+        {sum}
+      </span>
     </ButtonBase>
   );
 });

@@ -153,7 +153,18 @@ export function Graph({
     <Box
       role="group"
       aria-label="Task graph"
-      sx={{ height: 340, border: 1, borderColor: 'divider', borderRadius: 1 }}
+      sx={{
+        height: 340,
+        border: 1,
+        borderColor: 'divider',
+        borderRadius: 1,
+        // A task or edge reached by Tab shows it (React Flow's own styles give none).
+        '& .react-flow__node.selectable:focus-visible, & .react-flow__edge.selectable:focus-visible': {
+          outline: `2px solid ${theme.palette.primary.main}`,
+          outlineOffset: 2,
+        },
+        '& .react-flow__edge.selectable:focus-visible .react-flow__edge-path': { stroke: theme.palette.primary.main, strokeWidth: 3 },
+      }}
       data-testid="task-graph"
     >
       <ReactFlow
