@@ -200,7 +200,9 @@ async function startWorker(dbUrl, extra = []) {
 
 // (a) runs in the SQLite pass only: it is the same test in the PostgreSQL one.
 test('(a) SQLite: troupe serve killed with SIGKILL during 20 executions, restarted on its data directory', { skip: PG_URL ? 'runs in the SQLite pass' : false, timeout: 90000 }, async (t) => {
-  const fake = await startFakeLlm(['--latency-ms', '250']);
+  // 600 ms a call: the kill must come mid-way, after a poll of 20 status reads (slow on a loaded machine)
+  // has seen 8 tasks done; at 250 ms the three waves of tasks could all end within one poll
+  const fake = await startFakeLlm(['--latency-ms', '600']);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'troupe-durable-'));
   const args = ['--job-lease', String(LEASE_S)];
   let srv = await startServer({ sqlite: true, dataDir, args });
