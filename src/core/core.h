@@ -159,6 +159,15 @@ bool str_startswith(const char *s, const char *prefix);
 bool str_eq_nocase(const char *a, const char *b);
 /* Constant-time compare of equal-length secrets. */
 bool str_ct_eq(const void *a, const void *b, size_t n);
+/* A cost in USD rounded to COST_DECIMALS decimal places (1e-9 USD, a
+ * thousandth of a micro-dollar: a token of the cheapest priced model costs
+ * more than that). Prices per million tokens multiplied and summed in
+ * binary floating point carry noise (a token at 0.1 and one at 0.2 per
+ * million, (0.1 + 0.2) / 1e6, is 3.0000000000000004e-7); each cost is
+ * rounded where it is computed and where it is summed, so JSON shows
+ * 3e-7. */
+#define COST_DECIMALS 9
+double cost_round(double usd);
 /* Parses a whole decimal integer within [min,max]; -1 if not. */
 int str_to_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 /* Valid UTF-8 without NUL bytes. */

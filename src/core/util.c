@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 #include <time.h>
 
@@ -107,6 +108,11 @@ void rand_bytes(void *buf, size_t n)
 uint32_t rand_uniform(uint32_t upper)
 {
 	return randombytes_uniform(upper);
+}
+
+double cost_round(double usd)
+{
+	return round(usd * 1e9) / 1e9; /* 1e9: 10^COST_DECIMALS */
 }
 
 void id_new(char out[37])

@@ -558,7 +558,7 @@ static void add_usage(struct engine_attempt *at, const struct llm_record *rec)
 	u->prompt_tokens += rec->prompt_tokens;
 	u->completion_tokens += rec->completion_tokens;
 	u->cached_tokens += rec->cached_tokens;
-	u->cost += rec->cost;
+	u->cost = cost_round(u->cost + rec->cost);
 	u->cost_known = u->cost_known && at->spec.agent->priced;
 	u->llm_calls++;
 }

@@ -967,7 +967,7 @@ static void usage_add(struct usage_sum *s, const json_t *u)
 	s->tool_calls += json_integer_value(json_object_get(u, "tool_calls"));
 	json_t *cost = json_object_get(u, "cost");
 	if (json_is_number(cost)) {
-		s->cost += json_number_value(cost);
+		s->cost = cost_round(s->cost + json_number_value(cost));
 		s->cost_seen = true;
 	} else if (calls > 0) {
 		s->cost_unknown = true;

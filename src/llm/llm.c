@@ -120,7 +120,8 @@ static double cost_of(double in, double out, double cached_in, int64_t prompt, i
 		cached_in = in;
 	if (cached > prompt)
 		cached = prompt;
-	return ((double) (prompt - cached) * in + (double) cached * cached_in + (double) completion * out) / 1e6;
+	return cost_round(((double) (prompt - cached) * in + (double) cached * cached_in + (double) completion * out) /
+	                  1e6);
 }
 
 double llm_cost(const struct llm_request *req, int64_t prompt, int64_t completion, int64_t cached)

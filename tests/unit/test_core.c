@@ -1,6 +1,11 @@
 /* core: arena, buf, problem, time, ids, strings. */
 #include "core/core.h"
+#include "core/json_text.h"
 #include "t.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
 
 static void test_arena(void)
 {
@@ -174,6 +179,25 @@ static void test_strings(void)
 	T_OK(!str_eq(NULL, "x"), "str_eq(NULL)");
 }
 
+/* Costs are rounded to 1e-9 USD where computed and summed (core.h cost_round). */
+static void test_cost_round(void)
+{
+	double noisy = (1 * 0.1 + 1 * 0.2) / 1e6, sum = 0;
+	json_t *raw = json_pack("[f]", noisy);
+	char *a = json_text(raw, JSON_COMPACT), *b = NULL;
+	T_OK(a && strstr(a, "3.0000000000000004e-7"), "the unrounded cost carries noise: %s", a ? a : "");
+	for (int i = 0; i < 1000; i++)
+		sum = cost_round(sum + cost_round(noisy));
+	json_t *j = json_pack("[f, f]", cost_round(noisy), sum);
+	b = json_text(j, JSON_COMPACT);
+	T_EQ_STR(b, "[3e-7,0.0003]", "rounded: one cost and the sum of 1000 print without noise");
+	T_OK(cost_round(1.23456789049e-3) == 0.001234568 && cost_round(0) == 0, "cost_round keeps 9 decimal places");
+	json_decref(raw);
+	json_decref(j);
+	free(a);
+	free(b);
+}
+
 int main(void)
 {
 	core_init();
@@ -183,5 +207,6 @@ int main(void)
 	test_time();
 	test_ids();
 	test_strings();
+	test_cost_round();
 	return t_done();
 }
