@@ -40,7 +40,4 @@ void executions_snapshot_stored(const char *ws, const char *workflow_id, int64_t
 void executions_journal_add(const char *execution_id, int64_t seq, const char *type, int64_t at_ms,
                             const char *task_key, int attempt, const char *data_text);
 
-/* Drops both caches (tests). */
-void executions_snapshots_reset(void);
-
 #endif

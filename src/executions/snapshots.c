@@ -386,15 +386,3 @@ enum status executions_snapshot_store_tx(struct db_conn *c, const char *ws, cons
 	                "ON CONFLICT (id) DO NOTHING",
 	                DB_ARGS(db_text(s->id), db_text(ws), db_text(s->text), db_int(time_now_ms())), p);
 }
-
-void executions_snapshots_reset(void)
-{
-	pthread_mutex_lock(&mu);
-	for (int i = 0; i < DOCS_MAX; i++) {
-		json_decref(docs[i].doc);
-		memset(&docs[i], 0, sizeof(docs[i]));
-	}
-	for (int i = 0; i < PLANS_MAX; i++)
-		plan_clear(&plans[i]);
-	pthread_mutex_unlock(&mu);
-}
