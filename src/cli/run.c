@@ -265,10 +265,18 @@ static void print_summary(FILE *f, const json_t *x, const char *base)
 	        (long long) json_integer_value(json_object_get(u, "prompt_tokens")),
 	        (long long) json_integer_value(json_object_get(u, "cached_tokens")),
 	        (long long) json_integer_value(json_object_get(u, "completion_tokens")));
-	if (json_is_number(cost))
-		fprintf(f, "cost %.9g %s\n", json_number_value(cost), jstr(u, "currency") ? jstr(u, "currency") : "");
-	else
+	if (json_is_number(cost)) {
+		/* fixed decimals, as costs are kept (COST_DECIMALS), without the trailing zeros: 0.000281 */
+		char c[64];
+		int n = snprintf(c, sizeof(c), "%.*f", COST_DECIMALS, json_number_value(cost));
+		if (n < 0 || n >= (int) sizeof(c))
+			n = (int) strlen(c);
+		while (n > 1 && c[n - 1] == '0' && c[n - 2] != '.')
+			c[--n] = '\0';
+		fprintf(f, "cost %s %s\n", c, jstr(u, "currency") ? jstr(u, "currency") : "");
+	} else {
 		fputs("cost unknown (a model without a price)\n", f);
+	}
 	json_array_foreach(json_object_get(x, "artifacts"), i, art)
 	{
 		const char *url = jstr(art, "url");

@@ -435,6 +435,19 @@ test('troupe run through a server (TROUPE_URL, TROUPE_API_KEY)', async (t) => {
   assert.equal(yx.json.workflow_version, 1);
   assert.deepEqual(yx.json.inputs, { topic: 'AI agents', year: '2026' });
   assert.ok(y.stdout.includes(`\nartifact year.md (11 bytes): ${srv.url.replace(/\/$/, '')}/api/v1/executions/${yid}/artifacts/year.md\n`), y.stdout);
+  // a priced model: the cost is rounded to 1e-9 USD where computed and summed (two calls of 0.1 + 0.2 per million)
+  const pm = await call('POST', '/api/v1/models', { name: 'priced', provider: 'openai_compatible', base_url: `${fake.url}/v1`, api_key: 'cli-remote-key-0123', model: 'priced-model', pricing: { input_per_mtok: 0.1, output_per_mtok: 0.2 } });
+  assert.equal(pm.status, 201, pm.text);
+  const pag = await call('POST', '/api/v1/agents', { name: 'Priced', role: 'Writer', goal: 'Write', backstory: 'Writes.', model_id: pm.json.id });
+  const pw = await call('POST', '/api/v1/workflows', { name: 'priced', inputs: [], tasks: ['one', 'two'].map((k) => ({ key: k, description: `REMOTE-PRICED ${k}`, expected_output: 'Lines', agent_id: pag.json.id })) });
+  assert.equal(pw.status, 201, pw.text);
+  await fake.script([{ match: 'REMOTE-PRICED', replies: [{ text: 'Priced.', usage: { prompt_tokens: 1, completion_tokens: 1, cached_tokens: 0 } }] }]);
+  const pr = spawnSync(BIN, ['run', pw.json.id], { env, encoding: 'utf8', timeout: 20000 });
+  assert.equal(pr.status, 0, pr.stdout + pr.stderr);
+  assert.match(pr.stdout, /\nusage: 2 prompt tokens \(0 cached\), 2 completion tokens; cost 0\.0000006 USD\n/);
+  const px = await call('GET', `/api/v1/executions/${pr.stdout.split('\n')[0].split(' ')[1]}`);
+  assert.ok(px.text.includes('"cost":6e-7,'), `no float noise in the stored sums: ${px.text.slice(px.text.indexOf('"usage"'), px.text.indexOf('"usage"') + 200)}`);
+  assert.ok(!/\d{12,}e-/.test(px.text), px.text);
   const nokey = spawnSync(BIN, ['run', w.json.id], { env: { ...env, TROUPE_API_KEY: '' }, encoding: 'utf8', timeout: 20000 });
   assert.equal(nokey.status, 1);
   assert.match(nokey.stderr, /TROUPE_API_KEY/);
