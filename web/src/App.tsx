@@ -3,10 +3,14 @@ import { CssBaseline, ThemeProvider } from '@mui/material';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { BrowserRouter, Navigate, Route, Routes, useLocation, useNavigate } from 'react-router-dom';
 import { setUnauthorizedHandler } from './api/client';
-import { getSession, refresh, subscribe } from './session';
+import { getSession, resume, subscribe } from './session';
 import { initialMode, makeTheme, type Mode } from './theme';
-import { Layout } from './Layout';
 import { Loading } from './ui';
+// The signed-in frame (app bar, workspace switcher): its own chunk, so the
+// entry that the sign-in page waits for carries no Select, Menu or Modal.
+// RequireAuth starts loading it while the session is restored.
+const loadLayout = () => import('./Layout');
+const Layout = lazy(() => loadLayout().then((m) => ({ default: m.Layout })));
 // Workflows pages: loaded when first visited (code split by route).
 const Workflows = lazy(() => import('./pages/workflows/Workflows').then((m) => ({ default: m.Workflows })));
 const WorkflowEditor = lazy(() => import('./pages/workflows/WorkflowEditor').then((m) => ({ default: m.WorkflowEditor })));
@@ -45,9 +49,10 @@ function RequireAuth({ children }: { children: JSX.Element }) {
   const { accessToken } = useSession();
   const location = useLocation();
   const [tried, setTried] = useState(accessToken !== null);
+  useEffect(() => void loadLayout(), []);
   useEffect(() => {
     if (accessToken || tried) return;
-    void refresh().finally(() => setTried(true));
+    void resume().finally(() => setTried(true));
   }, [accessToken, tried]);
   if (accessToken) return children;
   if (!tried) return <Loading label="Restoring your session" />;

@@ -34,7 +34,8 @@ export function Layout({ mode, onToggleMode }: { mode: Mode; onToggleMode: () =>
 
   useEffect(() => {
     const first = workspaces?.find((w) => w.personal) ?? workspaces?.[0];
-    if (!workspaceId && first) setWorkspace(first.id);
+    // None yet, or one kept from before this reload that is no longer ours.
+    if (first && !workspaces?.some((w) => w.id === workspaceId)) setWorkspace(first.id);
   }, [workspaceId, workspaces]);
 
   async function signOut() {

@@ -4,18 +4,32 @@
 // reload resumes the session through it. Refreshes run before expiry; a
 // failed one ends the session.
 
-export interface Tokens {
-  access_token: string;
-  refresh_token: string;
-  expires_in: number;
-}
+import type { components } from './api/schema';
+
+// What /auth/login and /auth/refresh answer (the generated types). The
+// refresh below is a plain fetch: the typed client's middleware calls it.
+export type Tokens = components['schemas']['Tokens'];
+type RefreshBody = components['schemas']['Refresh'];
 
 export interface SessionState {
   accessToken: string | null;
   workspaceId: string | null;
 }
 
-let state: SessionState = { accessToken: null, workspaceId: null };
+// The selected workspace outlives a reload of the tab (sessionStorage: this
+// tab only, not a secret): a reloaded page reads its workspace's data at once
+// instead of after the workspace list, and stays in the workspace it was in.
+const WORKSPACE_KEY = 'troupe.workspace';
+
+function stored(): Storage | null {
+  try {
+    return globalThis.sessionStorage ?? null;
+  } catch {
+    return null; // storage refused (a sandboxed frame)
+  }
+}
+
+let state: SessionState = { accessToken: null, workspaceId: stored()?.getItem(WORKSPACE_KEY) ?? null };
 let timer: ReturnType<typeof setTimeout> | null = null;
 const listeners = new Set<() => void>();
 
@@ -42,6 +56,8 @@ export function getSession(): SessionState {
 export function setWorkspace(id: string | null) {
   if (state.workspaceId === id) return;
   state = { ...state, workspaceId: id };
+  if (id) stored()?.setItem(WORKSPACE_KEY, id);
+  else stored()?.removeItem(WORKSPACE_KEY);
   emit();
 }
 
@@ -56,17 +72,44 @@ export function clearSession() {
   if (timer) clearTimeout(timer);
   timer = null;
   state = { accessToken: null, workspaceId: null };
+  stored()?.removeItem(WORKSPACE_KEY);
   emit();
 }
 
+let inflight: Promise<boolean> | null = null;
+
 // Rotates the refresh token (the cookie's); true when the session goes on.
-export async function refresh(): Promise<boolean> {
+// Callers at the same time share one request: the cookie's token is spent by
+// the first, so a second one sent beside it would be refused.
+export function refresh(): Promise<boolean> {
+  inflight ??= rotate().finally(() => {
+    inflight = null;
+  });
+  return inflight;
+}
+
+let early: Promise<boolean> | null = null;
+
+// A reload's refresh, started before React renders (main.tsx)...
+export function resumeEarly() {
+  early = refresh();
+}
+
+// ...and taken up by the first page that needs the session (RequireAuth):
+// that one refresh, else a new one.
+export function resume(): Promise<boolean> {
+  const p = early ?? refresh();
+  early = null;
+  return p;
+}
+
+async function rotate(): Promise<boolean> {
   try {
     const res = await fetch('/api/v1/auth/refresh', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       credentials: 'same-origin',
-      body: '{}',
+      body: JSON.stringify({} satisfies RefreshBody),
     });
     if (!res.ok) {
       clearSession();

@@ -6,6 +6,9 @@ import { getSession, refresh } from '../session';
 
 export type Schemas = components['schemas'];
 
+// The query parameters a GET route documents in its OpenAPI operation.
+export type QueryOf<P extends keyof paths> = paths[P] extends { get: { parameters: { query?: infer Q } } } ? NonNullable<Q> : never;
+
 let onUnauthorized: () => void = () => {};
 
 // The app calls this once: where a 401 that a refresh cannot cure goes.

@@ -325,7 +325,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Security events (filters: action, actor, since, until) */
+        /** Security events, newest first (filters: action, actor, since, until) */
         get: operations["GET /api/v1/audit-events"];
         put?: never;
         post?: never;
@@ -342,7 +342,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List model configurations */
+        /** List model configurations, in the order they were created */
         get: operations["GET /api/v1/models"];
         put?: never;
         /** Create a model configuration */
@@ -413,7 +413,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List agents (q: part of the name or role) */
+        /** List agents, in the order they were created (q: part of the name or role) */
         get: operations["GET /api/v1/agents"];
         put?: never;
         /** Create an agent (version 1) */
@@ -518,7 +518,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List tools: the built-ins, then the workspace's custom tools (q: part of the name) */
+        /** List tools: the built-ins, then the workspace's custom tools in the order they were created (q: part of the name) */
         get: operations["GET /api/v1/tools"];
         put?: never;
         /** Create a custom HTTP tool */
@@ -640,7 +640,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List workflows (q: part of the name; tag: with this tag) */
+        /** List workflows, in the order they were created (q: part of the name; tag: with this tag) */
         get: operations["GET /api/v1/workflows"];
         put?: never;
         /** Create a workflow (version 1); 422 lists every validation error */
@@ -847,7 +847,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List executions (filters: workflow_id, status, since, until on created_at, tag: the workflow's current tags) */
+        /** List executions, newest first (created_at, then id, descending; filters: workflow_id, status, since, until on created_at, tag: the workflow's current tags) */
         get: operations["GET /api/v1/executions"];
         put?: never;
         post?: never;
@@ -4081,6 +4081,16 @@ export interface operations {
             query?: {
                 limit?: number;
                 cursor?: string;
+                /** @description events with this action (exact: login.success, model.key_change, ...) */
+                action?: string;
+                /** @description events by this user (a user id) */
+                actor?: string;
+                /** @description events at or after this RFC 3339 date-time */
+                since?: string;
+                /** @description events before this RFC 3339 date-time */
+                until?: string;
+                /** @description instance administrators (a session, not an API key) only: one workspace's events (all of them without it); ignored for everyone else */
+                workspace_id?: string;
             };
             header?: {
                 /** @description the workspace to act in (default: the caller's personal workspace; an API key's own); one the caller is not in is 404, a malformed one 400 */

@@ -19,7 +19,7 @@ import {
   Typography,
 } from '@mui/material';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
-import { api } from '../../api/client';
+import { api, type QueryOf } from '../../api/client';
 import { fieldErrors, problemText, type Problem } from '../../problem';
 import { useSession } from '../../App';
 import { Loading } from '../../ui';
@@ -43,8 +43,8 @@ export function rfc3339(local: string): string | undefined {
 }
 
 // The filters as the route's query: only those set.
-export function auditQuery(f: Filters, cursor: string | null): Record<string, string | number> {
-  const q: Record<string, string | number> = { limit: PAGE };
+export function auditQuery(f: Filters, cursor: string | null): QueryOf<'/api/v1/audit-events'> {
+  const q: QueryOf<'/api/v1/audit-events'> = { limit: PAGE };
   if (f.action.trim()) q.action = f.action.trim();
   if (f.actor) q.actor = f.actor;
   const since = rfc3339(f.since);
@@ -71,8 +71,7 @@ export function Audit({ instanceAdmin }: { instanceAdmin: boolean }) {
     placeholderData: keepPreviousData,
     queryFn: async () => {
       const { data, error } = await api.GET('/api/v1/audit-events', {
-        // The route's filters are not in its OpenAPI parameters yet.
-        params: { query: auditQuery(applied, cursor) as { limit?: number; cursor?: string } },
+        params: { query: auditQuery(applied, cursor) },
       });
       if (error) throw error;
       return data;

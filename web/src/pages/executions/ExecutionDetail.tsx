@@ -29,7 +29,7 @@ import { useSession } from '../../App';
 import { useRole } from '../../Layout';
 import { Loading } from '../../ui';
 import { roleRank } from '../admin/common';
-import { call, download, problemOf } from './api';
+import { download } from './api';
 import { duration } from './Executions';
 import { MarkdownView, StatusChip, statusColour } from './parts';
 import { costText, emptyUsage, mergeUsage, summary, type ExecEvent, type ExecView, type LlmCall, type Usage } from './state';
@@ -52,8 +52,13 @@ function useExecution(id: string) {
   });
 }
 
+// Formatters made once: toLocaleString builds one per call, which shows in a
+// render of thousands of events.
+const numbers = new Intl.NumberFormat();
+const times = new Intl.DateTimeFormat(undefined, { timeStyle: 'medium' });
+
 function tokens(u: { prompt_tokens: number; completion_tokens: number }): string {
-  return `${u.prompt_tokens.toLocaleString()} in · ${u.completion_tokens.toLocaleString()} out`;
+  return `${numbers.format(u.prompt_tokens)} in · ${numbers.format(u.completion_tokens)} out`;
 }
 
 function Pre({ value, label }: { value: unknown; label: string }) {
@@ -234,7 +239,7 @@ const TimelineRow = memo(function TimelineRow({
   return (
     <ButtonBase className="tl-row" onClick={() => onSelect(e.seq)} aria-pressed={selected}>
       <span className="tl-seq">{e.seq}</span>
-      <span className="tl-at">{new Date(e.at).toLocaleTimeString()}</span>
+      <span className="tl-at">{times.format(new Date(e.at))}</span>
       <span className="tl-type" data-status={st}>
         {e.type}
       </span>
@@ -310,10 +315,11 @@ export default function ExecutionDetail() {
   async function act(what: 'cancel' | 'resume') {
     setProblem(null);
     setPending(true);
-    const res = await call('POST', `/api/v1/executions/${encodeURIComponent(id)}/${what}`);
+    const params = { params: { path: { id } } };
+    const { error } = what === 'cancel' ? await api.POST('/api/v1/executions/{id}/cancel', params) : await api.POST('/api/v1/executions/{id}/resume', params);
     setPending(false);
-    if (!res.ok) {
-      setProblem(await problemOf(res));
+    if (error) {
+      setProblem(error as Problem);
       return;
     }
     if (what === 'resume') reopen();
@@ -393,7 +399,7 @@ export default function ExecutionDetail() {
             {x.artifacts.map((a) => (
               <Button
                 key={a.name}
-                onClick={() => void download(a.url, a.name).then(setProblem)}
+                onClick={() => void download(x.id, a.name).then(setProblem)}
                 aria-label={`Download ${a.name}`}
               >
                 {a.name} ({a.size.toLocaleString()} bytes)

@@ -21,7 +21,7 @@ import {
 } from '@mui/material';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { Link as RouterLink } from 'react-router-dom';
-import { api, type Schemas } from '../../api/client';
+import { api, type QueryOf, type Schemas } from '../../api/client';
 import { fieldErrors, problemText, type Problem } from '../../problem';
 import { useSession } from '../../App';
 import { Loading } from '../../ui';
@@ -47,8 +47,8 @@ function iso(local: string): string | undefined {
 }
 
 // The list's query: only the filters set; times in RFC 3339.
-export function listQuery(f: ListFilters, cursor: string | null): Record<string, string | number> {
-  const q: Record<string, string | number> = { limit: PAGE };
+export function listQuery(f: ListFilters, cursor: string | null): QueryOf<'/api/v1/executions'> {
+  const q: QueryOf<'/api/v1/executions'> = { limit: PAGE };
   if (f.workflow_id) q.workflow_id = f.workflow_id;
   if (f.status) q.status = f.status;
   const since = iso(f.since);
@@ -77,7 +77,7 @@ function useWorkflows() {
     queryFn: async () => {
       const { data, error } = await api.GET('/api/v1/workflows', { params: { query: { limit: 100 } } });
       if (error) throw error;
-      return data.items as { id: string; name: string }[];
+      return data.items;
     },
   });
 }
@@ -95,7 +95,7 @@ export default function Executions() {
     placeholderData: keepPreviousData,
     queryFn: async () => {
       const { data, error } = await api.GET('/api/v1/executions', {
-        params: { query: listQuery(applied, cursor) as { limit?: number; cursor?: string } },
+        params: { query: listQuery(applied, cursor) },
       });
       if (error) throw error;
       return data;

@@ -34,6 +34,7 @@ export function useExecStream(id: string, workspaceId: string | null, onFinal: (
     const v = view.current;
     const flush = () => {
       frame.current = null;
+      performance.mark('troupe:flush'); // bench/web counts the renders
       setVersion((n) => n + 1);
     };
     const schedule = () => {
