@@ -335,16 +335,17 @@ enum status auth_member_remove(struct auth *a, const struct actor *c, const char
 
 /* ---- API keys ---- */
 
-static const char *key_cols = "id, name, prefix, role, created_at, last_used_at, expires_at, created_by";
+static const char *key_cols = "id, name, prefix, role, created_at, last_used_at, expires_at, created_by, last4";
 
 static json_t *key_json(struct db_res *r, int i)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:s}", "id", db_res_text(r, i, 0), "name",
+	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:s, s:o}", "id", db_res_text(r, i, 0), "name",
 	                 db_res_text(r, i, 1), "prefix", db_res_text(r, i, 2), "role", db_res_text(r, i, 3),
 	                 "created_at", auth_iso_json(db_res_int(r, i, 4)), "last_used_at",
 	                 auth_iso_json(db_res_null(r, i, 5) ? 0 : db_res_int(r, i, 5)), "expires_at",
 	                 auth_iso_json(db_res_null(r, i, 6) ? 0 : db_res_int(r, i, 6)), "created_by",
-	                 db_res_text(r, i, 7));
+	                 db_res_text(r, i, 7), "last4",
+	                 db_res_null(r, i, 8) ? json_null() : json_string(db_res_text(r, i, 8)));
 }
 
 enum status auth_key_create(struct auth *a, const struct actor *c, const char *name, const char *role,
@@ -367,23 +368,25 @@ enum status auth_key_create(struct auth *a, const struct actor *c, const char *n
 	auth_apikey_hash(key, hash);
 	id_new(id);
 	char *prefix = arena_strndup(ar, key, 12);
-	enum status st =
-	    auth_q(a, DB_WRITE, ar, NULL,
-	           "INSERT INTO api_keys (id, workspace_id, created_by, name, prefix, key_hash, role, "
-	           "created_at, expires_at, last_used_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
-	           "NULL, NULL)",
-	           DB_ARGS(db_text(id), db_text(w->workspace_id), db_text(w->user_id), db_text(name), db_text(prefix),
-	                   db_text(hash), db_text(role_name(r)), db_int(now), exp ? db_int(exp) : db_null()),
-	           p);
+	/* The last 4 to tell keys apart by their end too: 4 of 43 random characters. */
+	char *last4 = arena_strndup(ar, key + strlen(key) - 4, 4);
+	enum status st = auth_q(
+	    a, DB_WRITE, ar, NULL,
+	    "INSERT INTO api_keys (id, workspace_id, created_by, name, prefix, key_hash, role, "
+	    "created_at, expires_at, last_used_at, revoked_at, last4) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
+	    "NULL, NULL, ?)",
+	    DB_ARGS(db_text(id), db_text(w->workspace_id), db_text(w->user_id), db_text(name), db_text(prefix),
+	            db_text(hash), db_text(role_name(r)), db_int(now), exp ? db_int(exp) : db_null(), db_text(last4)),
+	    p);
 	if (st != ST_OK) {
 		sodium_memzero(key, sizeof(key));
 		return st;
 	}
 	auth_audit(a, c, "api_key.created", "api_key", id,
 	           json_pack("{s:s, s:s, s:s}", "name", name, "role", role_name(r), "prefix", prefix));
-	*out = json_pack("{s:s, s:s, s:s, s:s, s:o, s:n, s:o, s:s, s:s}", "id", id, "name", name, "prefix", prefix,
+	*out = json_pack("{s:s, s:s, s:s, s:s, s:o, s:n, s:o, s:s, s:s, s:s}", "id", id, "name", name, "prefix", prefix,
 	                 "role", role_name(r), "created_at", auth_iso_json(now), "last_used_at", "expires_at",
-	                 auth_iso_json(exp), "created_by", w->user_id, "key", key);
+	                 auth_iso_json(exp), "created_by", w->user_id, "last4", last4, "key", key);
 	sodium_memzero(key, sizeof(key));
 	return ST_CREATED;
 }

@@ -18,6 +18,8 @@ static const struct schema api_key_create_schema = {"ApiKeyCreate", key_create_f
 #define KEY_FIELDS                                                                                                     \
 	{"id", JT_STRING, .required = true, .format = "uuid"}, {"name", JT_STRING, .required = true},                  \
 	    {"prefix", JT_STRING, .required = true, .description = "the key's first characters, to recognise it"},     \
+	    {"last4", JT_STRING, .required = true, .nullable = true,                                                   \
+	     .description = "the key's last 4 characters, to recognise it (null: a key made before they were kept)"},  \
 	    {"role", JT_STRING, .required = true, .enums = key_roles},                                                 \
 	    {"created_at", JT_STRING, .required = true, .format = "date-time"},                                        \
 	    {"last_used_at", JT_STRING, .required = true, .nullable = true, .format = "date-time"},                    \

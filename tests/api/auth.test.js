@@ -145,9 +145,11 @@ test('users and sessions', async (t) => {
     const k = await newKey(srv, u.token, { role: 'viewer', name: 'ci' });
     assert.match(k.key, /^trp_[A-Za-z0-9_-]{43}$/);
     assert.equal(k.prefix, k.key.slice(0, 12));
+    assert.equal(k.last4, k.key.slice(-4));
     const l = await api(srv, 'GET', '/api/v1/api-keys', { token: u.token });
     const row = l.json.items.find((x) => x.id === k.id);
-    assert.deepEqual(Object.keys(row).sort(), ['created_at', 'created_by', 'expires_at', 'id', 'last_used_at', 'name', 'prefix', 'role']);
+    assert.deepEqual(Object.keys(row).sort(), ['created_at', 'created_by', 'expires_at', 'id', 'last4', 'last_used_at', 'name', 'prefix', 'role']);
+    assert.equal(row.last4, k.key.slice(-4), 'the list tells keys apart by their end too');
     assert.ok(!l.text.includes(k.key));
     assert.equal((await me(srv, k.key)).status, 200);
     assertProblem(await api(srv, 'GET', '/api/v1/api-keys', { token: k.key }), 403, undefined);

@@ -1139,6 +1139,8 @@ export interface components {
             name: string;
             /** @description the key's first characters, to recognise it */
             prefix: string;
+            /** @description the key's last 4 characters, to recognise it (null: a key made before they were kept) */
+            last4: string | null;
             /** @enum {string} */
             role: "viewer" | "editor" | "admin";
             /** Format: date-time */
@@ -1171,6 +1173,8 @@ export interface components {
             name: string;
             /** @description the key's first characters, to recognise it */
             prefix: string;
+            /** @description the key's last 4 characters, to recognise it (null: a key made before they were kept) */
+            last4: string | null;
             /** @enum {string} */
             role: "viewer" | "editor" | "admin";
             /** Format: date-time */

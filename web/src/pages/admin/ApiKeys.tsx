@@ -1,6 +1,6 @@
 // API keys of the workspace (admins): create one with a role and an optional
 // expiry, the key shown once with a copy button; the list shows each key's
-// prefix, never the key; revoke takes effect at once.
+// prefix and last 4 (trp_AbCdEfGh…wxyz), never the key; revoke takes effect at once.
 import { useState, type FormEvent } from 'react';
 import {
   Alert,
@@ -224,7 +224,9 @@ export function ApiKeys() {
               {keys.data.map((k) => (
                 <TableRow key={k.id}>
                   <TableCell>{k.name}</TableCell>
-                  <TableCell sx={{ fontFamily: 'monospace' }}>{k.prefix}…</TableCell>
+                  <TableCell sx={{ fontFamily: 'monospace', whiteSpace: 'nowrap' }}>
+                    {k.prefix}…{k.last4 ?? ''}
+                  </TableCell>
                   <TableCell>{k.role}</TableCell>
                   <TableCell>{when(k.created_at)}</TableCell>
                   <TableCell>{k.last_used_at ? when(k.last_used_at) : 'never'}</TableCell>
