@@ -247,6 +247,11 @@ test('tools: built-ins with their parameters; a custom HTTP tool with a secret h
   await search.fill('calcul');
   await page.getByText('No custom tool’s name or definition holds “calcul”.').waitFor();
   assert.deepEqual(await page.locator('article h3').allTextContents(), ['calculator']);
+  // A search the API refuses (over 200 bytes: 150 two-byte letters) is named beside the box.
+  await search.fill('é'.repeat(150));
+  await page.locator('input[type=search][aria-invalid=true]').waitFor();
+  assert.equal(await helperOf(page, search), 'Search must be at most 200 characters');
+  await checkA11y(page, 'tools search with a field error');
   await search.fill('');
   await page.getByRole('row', { name: /intranet/ }).waitFor();
   noConsoleErrors(page);

@@ -19,7 +19,7 @@ import {
   Typography,
 } from '@mui/material';
 import { Link as RouterLink } from 'react-router-dom';
-import { problemText, type Problem } from '../problem';
+import { fieldErrors, problemText, type Problem } from '../problem';
 import { Loading } from '../ui';
 import { ParamsTable, useCanEdit, useTools } from './shared';
 
@@ -35,6 +35,8 @@ export function Tools() {
     return () => clearTimeout(t);
   }, [text]);
 
+  // The API's refusal of the search (query.q) shows beside the box.
+  const qErr = tools.isError ? fieldErrors(tools.error as Problem)['query.q'] : undefined;
   const header = (
     <Box sx={{ display: 'flex', alignItems: 'center', gap: 2 }}>
       <Typography component="h1" variant="h4" sx={{ flexGrow: 1 }}>
@@ -46,7 +48,9 @@ export function Tools() {
         size="small"
         value={text}
         onChange={(e) => setText(e.target.value)}
-        helperText="Part of the name, description or URL"
+        inputProps={{ maxLength: 200 }}
+        error={!!qErr}
+        helperText={qErr ? `Search ${qErr}` : 'Part of the name, description or URL'}
         sx={{ width: 300 }}
       />
       {canEdit && (
