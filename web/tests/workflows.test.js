@@ -296,6 +296,8 @@ test('import the crewAI template, edit its graph and form, versions, run (light)
   await page.getByRole('button', { name: 'Run', exact: true }).click();
   const dialog = page.getByRole('dialog');
   await dialog.getByText('The latest version, takes these inputs:').waitFor();
+  // The versions come in their own request: wait for the latest's label.
+  await dialog.getByRole('combobox', { name: 'Version' }).filter({ hasText: 'Version 7 (latest)' }).waitFor();
   assert.equal(await dialog.getByRole('combobox', { name: 'Version' }).textContent(), 'Version 7 (latest)');
   const yearHelpOf = async () =>
     page.locator(`[id="${await dialog.locator('[name="inputs.current_year"]').getAttribute('aria-describedby')}"]`).textContent();
@@ -429,6 +431,8 @@ test('dark: import pasted with warnings and a YAML error beside its file; list, 
   await page.getByRole('button', { name: 'Run', exact: true }).click();
   const dialog = page.getByRole('dialog');
   await dialog.getByText('The latest version, the published one, takes these inputs:').waitFor();
+  // The versions come in their own request: wait for the latest's label.
+  await dialog.getByRole('combobox', { name: 'Version' }).filter({ hasText: 'Version 8 (latest, published) · restore version 1' }).waitFor();
   assert.equal(await dialog.getByRole('combobox', { name: 'Version' }).textContent(), 'Version 8 (latest, published) · restore version 1');
   await dialog.getByLabel(/^topic/).fill('AI agents');
   await checkA11y(page, 'run dialog (dark)');
