@@ -287,9 +287,13 @@ static int start_jobs(struct app *app, const struct config *cfg, bool claim_by_i
 {
 	struct arena *a = arena_new();
 	struct problem p;
-	/* max_detached: the executions one process holds at once (each is a detached job run);
-	 * claim_by_id: troupe run claims its own execution's job and no other */
-	struct jobs_options o = {.lease_ms = cfg->job_lease_s * 1000, .max_detached = 1024, .claim_by_id = claim_by_id};
+	/* max_detached: the executions one process holds at once (each is a detached job run), max_active_runs
+	 * per engine loop (one loop per worker; the runner hands each to the least loaded): the rest stay
+	 * queued in the database, so a burst costs rows, not memory; claim_by_id: troupe run claims its own
+	 * execution's job and no other */
+	struct jobs_options o = {.lease_ms = cfg->job_lease_s * 1000,
+	                         .max_detached = (int) ((cfg->workers > 0 ? cfg->workers : 1) * cfg->max_active_runs),
+	                         .claim_by_id = claim_by_id};
 	struct engine_runner_options ro = {
 	    .db = app->db, .models = app->models, .limiter = app->llm_limiter, .loops = (int) cfg->workers};
 	int rc = -1;

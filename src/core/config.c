@@ -65,6 +65,8 @@ static const struct setting settings[] = {
     {"workers", "TROUPE_WORKERS", SET_INT, OFF(workers), "2", 0, 256, SRV, "job worker threads"},
     {"job_lease", "TROUPE_JOB_LEASE", SET_INT, OFF(job_lease_s), "30", 1, 3600, SRV,
      "seconds a worker holds a job without a heartbeat before another may reclaim it"},
+    {"max_active_runs", "TROUPE_MAX_ACTIVE_RUNS", SET_INT, OFF(max_active_runs), "128", 1, 4096, SRV,
+     "executions one job worker's engine loop runs at once; the rest wait queued"},
     {"tool_threads", "TROUPE_TOOL_THREADS", SET_INT, OFF(tool_threads), "4", 1, 64, SRV,
      "threads that run agents' tool calls, shared by every job worker"},
     {"tool_timeout", "TROUPE_TOOL_TIMEOUT", SET_INT, OFF(tool_timeout_s), "60", 1, 3600, SRV,

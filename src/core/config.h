@@ -37,9 +37,10 @@ struct config {
 	int64_t body_limit;             /* bytes */
 	int64_t http_threads;
 	int64_t workers;
-	int64_t job_lease_s;    /* a job's lease, renewed by heartbeat every third of it */
-	int64_t tool_threads;   /* the engine's tool threads, shared by every worker (engine/toolrun.h) */
-	int64_t tool_timeout_s; /* a tool call's time limit, queue wait included */
+	int64_t job_lease_s;     /* a job's lease, renewed by heartbeat every third of it */
+	int64_t max_active_runs; /* executions one engine loop holds at once (each costs ~100 KB in flight) */
+	int64_t tool_threads;    /* the engine's tool threads, shared by every worker (engine/toolrun.h) */
+	int64_t tool_timeout_s;  /* a tool call's time limit, queue wait included */
 	int64_t db_pool;
 	int64_t shutdown_timeout_s;
 	int64_t access_ttl_s;
