@@ -244,6 +244,8 @@ export function Models() {
   const [tests, setTests] = useState<Record<string, TestResult | Problem>>({});
   const [testing, setTesting] = useState<string | null>(null);
   const isAdmin = role === 'admin' || role === 'owner';
+  // Viewers read the list; a test call needs the editor role (the API refuses it).
+  const canTest = isAdmin || role === 'editor';
 
   async function test(m: Model) {
     setTesting(m.id);
@@ -306,9 +308,11 @@ export function Models() {
                   <TableCell>{m.api_key_last4 ? `•••• ${m.api_key_last4}` : 'none'}</TableCell>
                   <TableCell>
                     <Stack direction="row" spacing={1} sx={{ flexWrap: 'wrap' }}>
-                      <Button size="small" onClick={() => void test(m)} disabled={testing === m.id} aria-label={`Test connection of ${m.name}`}>
-                        Test connection
-                      </Button>
+                      {canTest && (
+                        <Button size="small" onClick={() => void test(m)} disabled={testing === m.id} aria-label={`Test connection of ${m.name}`}>
+                          Test connection
+                        </Button>
+                      )}
                       {isAdmin && (
                         <Button size="small" onClick={() => setEditing(m)} aria-label={`Edit ${m.name}`}>
                           Edit
