@@ -399,8 +399,11 @@ static void stream_free(void *cls)
 static enum MHD_Result queue_stream(struct conn_state *cs, int code)
 {
 	struct http_stream *st = cs->stream;
+	/* the block is allocated with the answer and held while the stream is open: 4 KB rather than 16 KB keeps
+	 * 1,000 open streams 12 MB smaller (an event longer than a read goes out over several: the reader keeps
+	 * its offset) */
 	struct MHD_Response *r =
-	    MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_read, st, stream_free);
+	    MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4 * 1024, stream_read, st, stream_free);
 	if (!r)
 		return MHD_NO;
 	st->queued = true; /* from here libmicrohttpd frees it */

@@ -211,6 +211,18 @@ test('event stream', async (t) => {
     assert.deepEqual(seqs(s), [1, 2, 3, 4]);
   });
 
+  await t.test('an event larger than a read of the stream (100 KB) arrives whole, between its neighbours', async () => {
+    const id = await execute();
+    const big = 'x'.repeat(100000) + 'END';
+    writeEvents(srv, id, [{ type: 'execution.started', status: 'running' },
+      { type: 'execution.succeeded', status: 'succeeded', data: { output: big } }]);
+    const s = stream(srv, url(id), { token: u.token });
+    await s.until(() => s.ended, 5000, 'the end');
+    assert.deepEqual(seqs(s), [1, 2, 3]);
+    assert.ok(JSON.stringify(s.events[2].data).includes(`"${big}"`), 'the 100 KB output whole');
+    assert.equal(s.events[2].event, 'execution.succeeded');
+  });
+
   await t.test('keep-alive comments while idle', async () => {
     const id = await execute();
     const s = stream(srv, url(id), { token: u.token });
