@@ -37,12 +37,11 @@ int cli_crew(int argc, char **argv);
  * string is the text as given; number, boolean and json are parsed), at
  * the version that runs; one that does not read as its type is refused
  * before the execute, naming "inputs.NAME". After the events, the usage
- * and each artifact's download path are printed, then the output. The workspace is the workflow's (--workspace checks it). While
- * it runs it is a worker like any other: with a database shared with
- * servers it may take other queued jobs, which it finishes or hands back
- * when it stops. Ctrl-C cancels the execution and waits for its end; a
- * second one leaves at once. Exit status: 0 succeeded, 1 failed or refused
- * (the problem on stderr), 2 a usage error, 130 cancelled or interrupted.
+ * and each artifact's download path are printed, then the output. The workspace is the workflow's (--workspace checks
+ * it). While it runs it is a worker like any other: with a database shared with servers it may take other queued jobs,
+ * which it finishes or hands back when it stops. Ctrl-C cancels the execution and waits for its end; a second one
+ * leaves at once. Exit status: 0 succeeded, 1 failed or refused (the problem on stderr), 2 a usage error, 130 cancelled
+ * or interrupted.
  */
 struct cli_run_args {
 	const char *workflow_id;
