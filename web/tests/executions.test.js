@@ -16,6 +16,16 @@ const FINAL_MD = [
   '',
   '- one',
   '- two',
+  '',
+  '| Species | Hives |',
+  '| --- | ---: |',
+  '| honey bee | 12 |',
+  '| bumblebee | 3 |',
+  '',
+  'Not ~~wasps~~ at all; more at www.example.org/hives.',
+  '',
+  '- [x] count the hives',
+  '- [ ] weigh the honey',
 ].join('\n');
 
 let srv;
@@ -88,6 +98,26 @@ async function timelineCount(page) {
   return Number(label.split(': ')[1]);
 }
 
+// The timeline rows that show cut by the viewport's edge (none should), and
+// the text of the first row wholly in view.
+function timelineView(page) {
+  return page.evaluate(() => {
+    const region = document.querySelector('[role=region][aria-label=Timeline]');
+    const r = region.getBoundingClientRect();
+    const top = r.top + region.clientTop;
+    const bottom = top + region.clientHeight;
+    const cut = [];
+    let first = null;
+    for (const li of region.querySelectorAll('[role=listitem]')) {
+      const b = li.getBoundingClientRect();
+      if (b.bottom <= top + 0.5 || b.top >= bottom - 0.5) continue;
+      if (b.top < top - 0.5 || b.bottom > bottom + 0.5) cut.push(li.textContent);
+      else if (first === null || b.top < first.top) first = { top: b.top, text: li.textContent };
+    }
+    return { cut, first: first?.text ?? null };
+  });
+}
+
 test('a run streams in: three events before the end, no reload, no polling; the output and the cost per agent', async () => {
   const page = await open(browser, 'light');
   await signIn(page, srv.url, lib.ADMIN_EMAIL, lib.ADMIN_PASSWORD, '/executions');
@@ -133,14 +163,45 @@ test('a run streams in: three events before the end, no reload, no polling; the 
   assert.equal(await link.getAttribute('rel'), 'noopener noreferrer');
   assert.equal(await out.locator('img, script').count(), 0);
   assert.equal(await page.evaluate(() => window.__xss), undefined);
+  // GitHub-flavoured Markdown: a table, strikethrough, an autolink and a
+  // task list, still sanitised (no checkbox control, links noopener).
+  const table = out.getByRole('table');
+  assert.deepEqual(await table.locator('thead th').allTextContents(), ['Species', 'Hives']);
+  assert.deepEqual(await table.locator('tbody tr').first().locator('td').allTextContents(), ['honey bee', '12']);
+  assert.equal(await out.locator('del').textContent(), 'wasps');
+  assert.equal(await out.getByRole('link', { name: 'www.example.org/hives' }).getAttribute('href'), 'http://www.example.org/hives');
+  assert.equal(await out.getByRole('img', { name: 'done', exact: true }).count(), 1);
+  assert.equal(await out.getByRole('img', { name: 'not done' }).count(), 1);
+  assert.equal(await out.locator('input').count(), 0);
+
+  // The header names the workflow (linked) and its version, when the run
+  // started and for how long; the inputs given are in a table.
+  const wfLink = page.getByRole('link', { name: 'bee report', exact: true });
+  assert.equal(await wfLink.getAttribute('href'), `/workflows/${ids.crew}`);
+  const head = await wfLink.locator('xpath=..').textContent();
+  assert.match(head, /version 1 · started .+ · ran \d/);
+  const inputs = page.getByRole('table', { name: 'Inputs' });
+  assert.deepEqual(await inputs.locator('tbody tr').first().locator('td').allTextContents(), ['topic', 'bees']);
 
   // Cost per agent and model: Alpha's model has no price, Beta's has one.
   const byAgent = page.getByRole('table', { name: 'Usage by agent' });
-  assert.match(await byAgent.getByRole('row', { name: /Alpha/ }).textContent(), /no price/);
-  assert.match(await byAgent.getByRole('row', { name: /Beta/ }).textContent(), /\d\.\d+ USD|\d\.\d{4,}/);
+  // A null cost is a dash named "no price set for this model"; a price reads
+  // trimmed (0.000087 USD, not 0.000087000 or 0.000000).
+  const noPrice = { name: 'no price set for this model' };
+  await byAgent.getByRole('row', { name: /Alpha/ }).getByRole('img', noPrice).waitFor();
+  assert.match(await byAgent.getByRole('row', { name: /Alpha/ }).textContent(), /—$/);
+  assert.match(await byAgent.getByRole('row', { name: /Beta/ }).textContent(), /[^\d.]0\.0*[1-9]\d{0,5}( USD)?$/);
   const byModel = page.getByRole('table', { name: 'Usage by model' });
-  assert.match(await byModel.getByRole('row', { name: /fake-model/ }).textContent(), /no price/);
+  await byModel.getByRole('row', { name: /fake-model/ }).getByRole('img', noPrice).waitFor();
   await page.getByRole('button', { name: 'Task report, succeeded' }).waitFor();
+  // Watched live, the timeline followed the run to its last event, no row cut.
+  const live = await timelineView(page);
+  assert.deepEqual(live.cut, [], 'a timeline row is cut');
+  const end = await page.evaluate(() => {
+    const el = document.querySelector('[role=region][aria-label=Timeline]');
+    return el.scrollHeight - el.scrollTop - el.clientHeight;
+  });
+  assert.equal(end, 0, 'the timeline is scrolled to its last event');
 
   // A task's calls: the messages sent and the answer.
   await page.getByRole('button', { name: 'Task research, succeeded' }).click();
@@ -179,6 +240,10 @@ test('the list with filters and live status; both pages in dark', async () => {
   await dark.getByRole('link', { name: `…${ids.run.slice(-8)}` }).click();
   await dark.locator('h1 + [data-status=succeeded]').waitFor();
   await dark.getByRole('heading', { name: 'Report on bees' }).waitFor();
+  // A finished execution's timeline opens at its first event, no row cut.
+  const tl = await timelineView(dark);
+  assert.deepEqual(tl.cut, [], 'a timeline row is cut');
+  assert.match(tl.first ?? '', /^1\d.*execution\.queued/);
   await checkA11y(dark, 'a finished execution (dark)');
   await shot(dark, 'execution-detail-dark');
   noConsoleErrors(dark);
@@ -190,6 +255,10 @@ test('cancel a running execution, a viewer sees no cancel or resume, then resume
   const page = await open(browser, 'light');
   await signIn(page, srv.url, lib.ADMIN_EMAIL, lib.ADMIN_PASSWORD, `/executions/${ex.id}`);
   await page.getByRole('button', { name: 'Task slow, running' }).waitFor({ timeout: 15000 });
+  // The running time ticks while the run goes on.
+  const ran = page.getByTestId('running-time');
+  const ran1 = await ran.textContent();
+  await until(page, (t) => document.querySelector('[data-testid=running-time]')?.textContent !== t, ran1, 2500);
 
   // A viewer of the same workspace, watching the running execution.
   const ws = (await call('GET', '/api/v1/workspaces')).items.find((w) => w.personal);
@@ -221,6 +290,17 @@ test('cancel a running execution, a viewer sees no cancel or resume, then resume
   await page.locator('h1 + [data-status=succeeded]').waitFor({ timeout: 15000 });
   await page.getByRole('button', { name: 'Task slow, succeeded' }).click();
   await page.getByText('quick answer after the resume').first().waitFor();
+  // Two runs; the running time leaves out the time it stood cancelled.
+  assert.match(await ran.textContent(), /^ran .+ in 2 runs, the last since /);
+  const evs = (await call('GET', `/api/v1/executions/${ex.id}/events?limit=200`)).items;
+  const at = (type) => Date.parse(evs.find((e) => e.type === type).at);
+  const done = await call('GET', `/api/v1/executions/${ex.id}`);
+  const idle = at('execution.resumed') - at('execution.cancelled');
+  assert.ok(idle > 300, `idle ${idle} ms`);
+  const shown = Number(await ran.getAttribute('data-ms'));
+  assert.ok(shown > 0 && shown <= Date.parse(done.ended_at) - Date.parse(done.started_at) - idle, `ran ${shown} ms`);
+  await checkA11y(page, 'a resumed execution');
+  await shot(page, 'execution-resumed-light');
   noConsoleErrors(page);
   await page.context().close();
 });

@@ -3,7 +3,7 @@
 // streaming in, tool calls with arguments and results), the final output as
 // sanitised Markdown, artifacts, a virtualised timeline of every event, and
 // Cancel and Resume for editors.
-import { memo, useMemo, useState } from 'react';
+import { memo, useEffect, useMemo, useState } from 'react';
 import {
   Alert,
   Box,
@@ -18,6 +18,7 @@ import {
   TableContainer,
   TableHead,
   TableRow,
+  Tooltip,
   Typography,
 } from '@mui/material';
 import { useTheme } from '@mui/material/styles';
@@ -30,9 +31,10 @@ import { useRole } from '../../Layout';
 import { Loading } from '../../ui';
 import { roleRank } from '../admin/common';
 import { download } from './api';
-import { duration } from './Executions';
+import { duration, millis } from './Executions';
+import { useWorkflow } from '../workflows/data';
 import { MarkdownView, StatusChip, statusColour } from './parts';
-import { costText, emptyUsage, mergeUsage, summary, type ExecEvent, type ExecView, type LlmCall, type Usage } from './state';
+import { costText, emptyUsage, NO_PRICE, mergeUsage, runningMs, summary, type ExecEvent, type ExecView, type LlmCall, type Usage } from './state';
 import { useExecStream } from './useExecStream';
 import { VirtualList } from './VirtualList';
 
@@ -57,8 +59,80 @@ function useExecution(id: string) {
 const numbers = new Intl.NumberFormat();
 const times = new Intl.DateTimeFormat(undefined, { timeStyle: 'medium' });
 
+// Now, once a second while live (a running time ticks), else fixed.
+function useNow(live: boolean): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (!live) return;
+    setNow(Date.now());
+    const t = window.setInterval(() => setNow(Date.now()), 1000);
+    return () => window.clearInterval(t);
+  }, [live]);
+  return now;
+}
+
+// The execution's own running time: its runs from the events (a resumed
+// execution does not count the time it stood cancelled or failed), else
+// started_at to ended_at before the events are in.
+function Ran({ x, view, now }: { x: Execution; view: ExecView; now: number }) {
+  const ms = runningMs(view, now);
+  if (ms === null && !x.started_at) return <>not started yet</>;
+  const text = ms === null ? duration(x.started_at, view.final || !view.status ? x.ended_at : null) : millis(ms);
+  const since =
+    view.runs > 1 && view.lastRunStart ? ` in ${view.runs} runs, the last since ${new Date(view.lastRunStart).toLocaleString()}` : '';
+  return (
+    <span data-testid="running-time" data-ms={ms ?? undefined}>
+      ran {text}
+      {since}
+    </span>
+  );
+}
+
+// The inputs the run was given, as a small key/value table.
+function Inputs({ inputs }: { inputs: Record<string, unknown> }) {
+  const rows = Object.entries(inputs);
+  return (
+    <TableContainer component={Paper}>
+      <Table size="small" aria-label="Inputs">
+        <TableHead>
+          <TableRow>
+            <TableCell>Input</TableCell>
+            <TableCell>Value</TableCell>
+          </TableRow>
+        </TableHead>
+        <TableBody>
+          {rows.length === 0 ? (
+            <TableRow>
+              <TableCell colSpan={2}>This run was given no inputs.</TableCell>
+            </TableRow>
+          ) : (
+            rows.map(([k, v]) => (
+              <TableRow key={k}>
+                <TableCell sx={{ fontFamily: 'monospace', verticalAlign: 'top' }}>{k}</TableCell>
+                <TableCell sx={{ overflowWrap: 'anywhere', whiteSpace: 'pre-wrap' }}>{typeof v === 'string' ? v : JSON.stringify(v)}</TableCell>
+              </TableRow>
+            ))
+          )}
+        </TableBody>
+      </Table>
+    </TableContainer>
+  );
+}
+
 function tokens(u: { prompt_tokens: number; completion_tokens: number }): string {
   return `${numbers.format(u.prompt_tokens)} in · ${numbers.format(u.completion_tokens)} out`;
+}
+
+// A cost; a null one is a dash whose tooltip (and accessible name) says why.
+function Cost({ u }: { u: { cost: number | null; unpriced?: number; currency?: string | null } }) {
+  if (u.cost !== null) return <>{costText(u)}</>;
+  return (
+    <Tooltip title={NO_PRICE}>
+      <Box component="span" role="img" aria-label={NO_PRICE} tabIndex={0}>
+        {costText(u)}
+      </Box>
+    </Tooltip>
+  );
 }
 
 function Pre({ value, label }: { value: unknown; label: string }) {
@@ -67,6 +141,7 @@ function Pre({ value, label }: { value: unknown; label: string }) {
     <Box
       component="pre"
       aria-label={label}
+      tabIndex={0}
       sx={{ m: 0, p: 1, bgcolor: 'action.hover', borderRadius: 1, whiteSpace: 'pre-wrap', overflowWrap: 'anywhere', fontSize: 13, maxHeight: 320, overflowY: 'auto' }}
     >
       {text}
@@ -123,7 +198,7 @@ function Tasks({
               </Typography>
               {v && v.usage.calls > 0 && (
                 <Typography variant="body2" data-testid={`task-usage-${t.key}`}>
-                  {tokens(v.usage)} · {costText(v.usage)}
+                  {tokens(v.usage)} · <Cost u={v.usage} />
                 </Typography>
               )}
               {v?.error && (
@@ -163,7 +238,9 @@ function UsageTable({ title, rows }: { title: string; rows: [string, Usage][] })
                 <TableCell>{name}</TableCell>
                 <TableCell align="right">{u.calls}</TableCell>
                 <TableCell align="right">{tokens(u)}</TableCell>
-                <TableCell align="right">{costText(u)}</TableCell>
+                <TableCell align="right">
+                  <Cost u={u} />
+                </TableCell>
               </TableRow>
             ))
           )}
@@ -214,7 +291,7 @@ function Call({ c, n }: { c: LlmCall; n: number }) {
       ))}
       {c.status === 'succeeded' && (
         <Typography variant="body2" sx={{ mt: 1 }}>
-          {tokens(c)} · {costText({ cost: c.cost })}
+          {tokens(c)} · <Cost u={{ cost: c.cost }} />
           {c.latency_ms ? ` · ${c.latency_ms} ms` : ''}
         </Typography>
       )}
@@ -256,7 +333,19 @@ const TimelineRow = memo(function TimelineRow({
 
 const ROW_STATUSES = ['running', 'succeeded', 'failed', 'cancelled'];
 
-function Timeline({ events, selected, onSelect }: { events: ExecEvent[]; selected: number | null; onSelect: (seq: number) => void }) {
+// The timeline of a run still going follows the newest event (to its end);
+// a finished one opens at its first event.
+function Timeline({
+  events,
+  live,
+  selected,
+  onSelect,
+}: {
+  events: ExecEvent[];
+  live: boolean;
+  selected: number | null;
+  onSelect: (seq: number) => void;
+}) {
   const mode = useTheme().palette.mode;
   const colours = Object.fromEntries(ROW_STATUSES.map((s) => [`& .tl-type[data-status=${s}]`, { color: statusColour(s, mode) }]));
   return (
@@ -274,6 +363,7 @@ function Timeline({ events, selected, onSelect }: { events: ExecEvent[]; selecte
     >
       <VirtualList
         items={events}
+        follow={live}
         rowHeight={34}
         height={360}
         label="Timeline"
@@ -296,6 +386,9 @@ export default function ExecutionDetail() {
   const refetch = () => void qc.invalidateQueries({ queryKey: ['execution'] });
   const { view, conn, error, reopen } = useExecStream(id, workspaceId, refetch);
   const canRun = roleRank(role) >= roleRank('editor');
+  const workflow = useWorkflow(exec.data?.workflow_id);
+  const liveStatus = view.status ?? exec.data?.status;
+  const now = useNow(liveStatus === 'running');
 
   const byAgent = useMemo(() => {
     const m = new Map<string, Usage>();
@@ -361,10 +454,11 @@ export default function ExecutionDetail() {
       <Typography variant="body2">
         Workflow{' '}
         <Link component={RouterLink} to={`/workflows/${x.workflow_id}`}>
-          …{x.workflow_id.slice(-8)}
+          {workflow.data?.name ?? `…${x.workflow_id.slice(-8)}`}
         </Link>{' '}
-        version {x.workflow_version} · created {new Date(x.created_at).toLocaleString()} · ran{' '}
-        {duration(x.started_at, view.final ? x.ended_at : null)}
+        · version {x.workflow_version} ·{' '}
+        {x.started_at ? `started ${new Date(x.started_at).toLocaleString()}` : `created ${new Date(x.created_at).toLocaleString()}`} ·{' '}
+        <Ran x={x} view={view} now={now} />
       </Typography>
       {problem && <Alert severity="error">{problemText(problem)}</Alert>}
       {status === 'failed' && (view.error || x.error) ? (
@@ -373,11 +467,12 @@ export default function ExecutionDetail() {
       <Box sx={{ display: 'grid', gridTemplateColumns: 'minmax(0, 1fr) minmax(0, 1fr)', gap: 2 }}>
         <Tasks exec={x} view={view} selected={selectedTask} onSelect={setTask} />
         <Stack spacing={2}>
+          <Inputs inputs={x.inputs} />
           <UsageTable title="Usage by agent" rows={byAgent} />
           <UsageTable title="Usage by model" rows={[...view.byModel.entries()]} />
           {view.final && (
             <Typography variant="body2" aria-label="Total usage">
-              Total: {tokens(x.usage)} · {costText(x.usage)}
+              Total: {tokens(x.usage)} · <Cost u={x.usage} />
             </Typography>
           )}
         </Stack>
@@ -426,7 +521,7 @@ export default function ExecutionDetail() {
         <Typography id="timeline-title" component="h2" variant="h6" sx={{ mb: 1 }}>
           Timeline ({view.events.length} events)
         </Typography>
-        <Timeline events={view.events} selected={event} onSelect={setEvent} />
+        <Timeline events={view.events} live={running} selected={event} onSelect={setEvent} />
         {ev && (
           <Box sx={{ mt: 1 }}>
             <Typography variant="body2" sx={{ fontWeight: 600 }}>

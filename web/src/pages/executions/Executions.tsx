@@ -62,7 +62,10 @@ export function listQuery(f: ListFilters, cursor: string | null): QueryOf<'/api/
 
 export function duration(from: string | null, to: string | null): string {
   if (!from) return '—';
-  const ms = (to ? Date.parse(to) : Date.now()) - Date.parse(from);
+  return millis((to ? Date.parse(to) : Date.now()) - Date.parse(from));
+}
+
+export function millis(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) return '—';
   if (ms < 1000) return `${ms} ms`;
   if (ms < 60000) return `${(ms / 1000).toFixed(1)} s`;

@@ -1,6 +1,9 @@
 // A list that renders only the rows in view (plus a margin): fixed-height
 // rows absolutely placed in a spacer as tall as all of them, so 5,000 events
-// cost the DOM of about thirty. It follows the end while scrolled there.
+// cost the DOM of about thirty. It follows the end while scrolled there
+// (from the start when follow is set, else it opens at the first row).
+// The viewport is a whole number of rows (at most height, at least one, no
+// taller than the rows), its border outside, so no row shows cut in half.
 // Rows are keyed by index (the list only grows at its end), so a row that
 // stays in view keeps its element; the caller's row can be a memo component.
 // Rows are plain elements placed by the style property (CSSOM, which the CSP
@@ -25,12 +28,13 @@ export function VirtualList<T>({
 }) {
   const ref = useRef<HTMLDivElement>(null);
   const [top, setTop] = useState(0);
-  const [atEnd, setAtEnd] = useState(true);
+  const [atEnd, setAtEnd] = useState(follow);
   const total = items.length * rowHeight;
+  const view = Math.max(1, Math.min(items.length, Math.floor(height / rowHeight))) * rowHeight;
   // Following the end, the window is the last rows: known here, so it renders
   // once, and the layout effect only moves the scroll bar to it.
-  const following = follow && atEnd;
-  const viewTop = following ? Math.max(0, total - height) : top;
+  const following = atEnd;
+  const viewTop = following ? Math.max(0, total - view) : top;
 
   useLayoutEffect(() => {
     const el = ref.current;
@@ -50,7 +54,7 @@ export function VirtualList<T>({
 
   const overscan = 10;
   const first = Math.max(0, Math.floor(viewTop / rowHeight) - overscan);
-  const last = Math.min(items.length, Math.ceil((viewTop + height) / rowHeight) + overscan);
+  const last = Math.min(items.length, Math.ceil((viewTop + view) / rowHeight) + overscan);
   const rows: ReactNode[] = [];
   for (let i = first; i < last; i++) {
     rows.push(
@@ -66,7 +70,8 @@ export function VirtualList<T>({
       role="region"
       aria-label={label}
       sx={{
-        height,
+        height: view,
+        boxSizing: 'content-box',
         overflowY: 'auto',
         position: 'relative',
         border: 1,

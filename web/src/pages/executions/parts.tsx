@@ -1,8 +1,11 @@
 // Pieces of the executions pages: the status chip (colours checked for
-// contrast in both themes) and the sanitised Markdown of an output.
+// contrast in both themes) and the sanitised Markdown of an output
+// (CommonMark with GitHub's extensions: tables, strikethrough, task lists,
+// autolinks, footnotes).
 import { Box, Chip, Link } from '@mui/material';
 import { useTheme } from '@mui/material/styles';
 import Markdown, { type Components } from 'react-markdown';
+import remarkGfm from 'remark-gfm';
 
 const PENDING = { light: '#475569', dark: '#cbd5e1' };
 const COLOURS: Record<string, { light: string; dark: string }> = {
@@ -35,8 +38,15 @@ export function statusColour(status: string, mode: 'light' | 'dark'): string {
 
 // Markdown with no raw HTML (react-markdown drops it), javascript: and other
 // unsafe URLs removed by its urlTransform, links opened with rel=noopener,
-// and images shown as links (the CSP loads no image from elsewhere).
+// images shown as links (the CSP loads no image from elsewhere), and a task
+// list's checkboxes shown as a read-only mark with its state in words.
 const components: Components = {
+  input: ({ type, checked }) =>
+    type === 'checkbox' ? (
+      <Box component="span" role="img" aria-label={checked ? 'done' : 'not done'} sx={{ mr: 0.5 }}>
+        {checked ? '☑' : '☐'}
+      </Box>
+    ) : null,
   a: ({ href, children }) => (
     <Link href={href} target="_blank" rel="noopener noreferrer">
       {children}
@@ -57,11 +67,14 @@ export function MarkdownView({ text }: { text: string }) {
         overflowWrap: 'anywhere',
         '& pre': { overflowX: 'auto', p: 1, bgcolor: 'action.hover', borderRadius: 1 },
         '& code': { fontFamily: 'monospace' },
-        '& table': { borderCollapse: 'collapse' },
-        '& td, & th': { border: 1, borderColor: 'divider', px: 1 },
+        '& table': { borderCollapse: 'collapse', my: 1 },
+        '& td, & th': { border: 1, borderColor: 'divider', px: 1, py: 0.5 },
+        '& th': { bgcolor: 'action.hover' },
+        '& ul.contains-task-list': { pl: 2 },
+        '& li.task-list-item': { listStyle: 'none' },
       }}
     >
-      <Markdown components={components} skipHtml>
+      <Markdown remarkPlugins={[remarkGfm]} components={components} skipHtml>
         {text}
       </Markdown>
     </Box>

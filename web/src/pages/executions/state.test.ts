@@ -32,8 +32,8 @@ describe('the execution view', () => {
     expect(v.tasks.get('a')?.usage).toMatchObject({ calls: 1, prompt_tokens: 10, cost: null, unpriced: 1 });
     expect(v.tasks.get('b')?.status).toBe('running');
     expect(v.events.length).toBe(11);
-    expect(costText(v.byModel.get('m1') ?? { cost: 0 })).toBe('no price');
-    expect(costText(v.byModel.get('m2') ?? { cost: null })).toBe('0.5000 USD');
+    expect(costText(v.byModel.get('m1') ?? { cost: 0 })).toBe('—');
+    expect(costText(v.byModel.get('m2') ?? { cost: null })).toBe('0.5 USD');
     apply(v, ev(12, 'execution.cancelled'));
     expect(v.final).toBe(true);
     expect(v.tasks.get('b')?.status).toBe('cancelled');
@@ -50,5 +50,15 @@ describe('the execution view', () => {
       { call_id: 'c1', name: 'search', status: 'failed', error: 'boom', duration_ms: 7 },
       { call_id: 'c2', name: 'fetch', status: 'succeeded', result: 'two', duration_ms: 4 },
     ]);
+  });
+
+  it('formats costs with up to six significant digits, trimmed; a null cost is a dash', () => {
+    expect(costText({ cost: 0, currency: 'USD' })).toBe('0 USD');
+    expect(costText({ cost: 0.000087, currency: 'USD' })).toBe('0.000087 USD');
+    expect(costText({ cost: 0.000091 * 3, currency: 'USD' })).toBe('0.000273 USD');
+    expect(costText({ cost: 0.123456789 })).toBe('0.123457');
+    expect(costText({ cost: 0.00000012, currency: 'USD' })).toBe('0.00000012 USD');
+    expect(costText({ cost: 12.5, currency: 'USD', unpriced: 2 })).toBe('12.5 USD (+2 calls with no price)');
+    expect(costText({ cost: null, currency: 'USD' })).toBe('—');
   });
 });

@@ -72,9 +72,31 @@ export interface ExecView {
   // the stream after their transaction commits; deltas go at once).
   early: Map<string, string>;
   error?: string;
+  // The execution's own running time, from its events: each run goes from
+  // an execution.started to the next one or to its end; the idle time
+  // between a cancel or failure and a resume is not counted.
+  runs: number; // execution.started events seen
+  runMs: number; // the ended runs' time
+  runStart: string | null; // the current run's start, while it goes on
+  lastRunStart: string | null;
 }
 
 export const FINAL = new Set(['execution.succeeded', 'execution.failed', 'execution.cancelled']);
+
+function endRun(v: ExecView, at: string) {
+  if (v.runStart === null) return;
+  const ms = Date.parse(at) - Date.parse(v.runStart);
+  if (Number.isFinite(ms) && ms > 0) v.runMs += ms;
+  v.runStart = null;
+}
+
+// The running time at now (ms since the epoch): the ended runs and the one
+// going on; null before any execution.started was seen.
+export function runningMs(v: ExecView, now: number): number | null {
+  if (v.runs === 0) return null;
+  const open = v.runStart === null ? 0 : Math.max(0, now - Date.parse(v.runStart));
+  return v.runMs + (Number.isFinite(open) ? open : 0);
+}
 
 export function emptyUsage(): Usage {
   return { calls: 0, prompt_tokens: 0, completion_tokens: 0, cost: null, unpriced: 0, currency: null };
@@ -83,7 +105,20 @@ export function emptyUsage(): Usage {
 export function newView(taskKeys: string[] = []): ExecView {
   const tasks = new Map<string, TaskView>();
   for (const k of taskKeys) tasks.set(k, { key: k, status: 'pending', attempt: 0, models: [], usage: emptyUsage() });
-  return { status: null, final: false, lastSeq: 0, events: [], tasks, calls: [], byModel: new Map(), early: new Map() };
+  return {
+    status: null,
+    final: false,
+    lastSeq: 0,
+    events: [],
+    tasks,
+    calls: [],
+    byModel: new Map(),
+    early: new Map(),
+    runs: 0,
+    runMs: 0,
+    runStart: null,
+    lastRunStart: null,
+  };
 }
 
 function obj(v: unknown): Record<string, unknown> {
@@ -152,12 +187,17 @@ export function apply(v: ExecView, e: ExecEvent): boolean {
       break;
     case 'execution.started':
       v.status = 'running';
+      endRun(v, e.at);
+      v.runs++;
+      v.runStart = e.at;
+      v.lastRunStart = e.at;
       break;
     case 'execution.succeeded':
     case 'execution.failed':
     case 'execution.cancelled':
       v.status = e.type.slice('execution.'.length);
       v.final = true;
+      endRun(v, e.at);
       if (d.error !== undefined && d.error !== null) v.error = str(obj(d.error).message || d.error);
       for (const x of v.tasks.values()) if (x.status === 'running' && e.type === 'execution.cancelled') x.status = 'cancelled';
       break;
@@ -268,10 +308,15 @@ export function apply(v: ExecView, e: ExecEvent): boolean {
   return true;
 }
 
-// Cost as the page shows it: a null cost is "no price", never 0.
+// A cost as the page shows it: up to six significant digits with trailing
+// zeros trimmed (0 reads "0", 0.000087 reads "0.000087", 12.5 reads "12.5");
+// a null cost (no price set for the model) is "—", never 0.
+const COST = new Intl.NumberFormat('en-US', { maximumSignificantDigits: 6, maximumFractionDigits: 12 });
+export const NO_PRICE = 'no price set for this model';
+
 export function costText(u: { cost: number | null; unpriced?: number; currency?: string | null }): string {
-  if (u.cost === null) return 'no price';
-  const c = `${u.cost.toFixed(u.cost < 0.01 ? 6 : 4)}${u.currency ? ` ${u.currency}` : ''}`;
+  if (u.cost === null) return '—';
+  const c = `${COST.format(u.cost)}${u.currency ? ` ${u.currency}` : ''}`;
   return u.unpriced ? `${c} (+${u.unpriced} call${u.unpriced > 1 ? 's' : ''} with no price)` : c;
 }
 
