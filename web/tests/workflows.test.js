@@ -160,8 +160,14 @@ test('import the crewAI template, edit its graph and form, versions, run (light)
   await page.getByRole('link', { name: 'Import crewAI YAML' }).click();
   await page.waitForURL(/\/workflows\/import$/);
   await page.getByRole('button', { name: 'Import' }).click();
-  await page.locator('#file-agents_yaml[aria-invalid=true]').waitFor();
-  await page.locator('#file-agents_yaml').setInputFiles(path.join(TEMPLATE, 'agents.yaml'));
+  await page.locator('#file-agents_yaml[aria-invalid=true]').waitFor({ state: 'attached' });
+  // Each file is a labelled button, keyboard-usable, that shows the file chosen.
+  const chooseAgents = page.getByRole('button', { name: 'agents.yaml * Choose a file…' });
+  await chooseAgents.focus();
+  const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Enter')]);
+  await chooser.setFiles(path.join(TEMPLATE, 'agents.yaml'));
+  await page.getByRole('button', { name: 'agents.yaml * agents.yaml' }).waitFor();
+  assert.equal(await page.getByText('No file chosen').count(), 0);
   await page.locator('#file-tasks_yaml').setInputFiles(path.join(TEMPLATE, 'tasks.yaml'));
   await page.locator('#file-crew_yaml').setInputFiles(path.join(TEMPLATE, 'crew.yaml'));
   await page.getByLabel('Workflow name').fill('Research crew');

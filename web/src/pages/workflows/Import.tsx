@@ -129,21 +129,32 @@ export function Import() {
           {FILES.map((f) =>
             mode === 'upload' ? (
               <Box key={f.name}>
-                <Typography component="label" htmlFor={`file-${f.name}`} sx={{ display: 'block', fontWeight: 500 }}>
+                <Typography id={`label-${f.name}`} sx={{ fontWeight: 500, mb: 0.5 }}>
                   {f.label}
                   {f.required ? ' *' : ''}
                 </Typography>
+                <Button
+                  id={`choose-${f.name}`}
+                  variant="outlined"
+                  color={errs[f.name] ? 'error' : 'primary'}
+                  sx={{ textTransform: 'none' }}
+                  aria-labelledby={`label-${f.name} choose-${f.name}`}
+                  aria-describedby={`help-${f.name}`}
+                  onClick={() => document.getElementById(`file-${f.name}`)?.click()}
+                >
+                  {files[f.name]?.name ?? 'Choose a file…'}
+                </Button>
                 <input
                   id={`file-${f.name}`}
                   name={f.name}
                   type="file"
+                  hidden
                   accept=".yaml,.yml,text/yaml,application/yaml"
                   aria-invalid={!!errs[f.name]}
-                  aria-describedby={`help-${f.name}`}
                   onChange={(e) => setFiles({ ...files, [f.name]: e.target.files?.[0] })}
                 />
                 <FormHelperText id={`help-${f.name}`} error={!!errs[f.name]}>
-                  {errs[f.name] ?? (files[f.name] ? `${files[f.name]?.name}, ${files[f.name]?.size} bytes` : 'No file chosen')}
+                  {errs[f.name] ?? (files[f.name] ? `${files[f.name]?.size.toLocaleString()} bytes` : f.required ? 'Required' : 'Optional')}
                 </FormHelperText>
               </Box>
             ) : (
