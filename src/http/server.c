@@ -587,7 +587,10 @@ static enum MHD_Result serve_web(struct conn_state *cs)
 		    "</body></html>";
 		return queue(cs, 200, "text/html; charset=utf-8", page, sizeof(page) - 1, true);
 	}
+	bool favicon = str_eq(path, "/favicon.ico");
 	if ((!cs->s->web_root && !embedded) || !web_path_ok(path)) {
+		if (favicon)
+			return queue(cs, 204, NULL, "", 0, true);
 		problem_set(&cs->rq.problem, ST_NOT_FOUND, "no route matches %s", path);
 		return respond_problem(cs, ST_NOT_FOUND);
 	}
@@ -608,6 +611,10 @@ static enum MHD_Result serve_web(struct conn_state *cs)
 				return MHD_YES;
 		}
 	}
+	/* Browsers ask for /favicon.ico whatever the page links (the app links
+	 * its SVG icon): with no such file, 204 rather than a 404 in the console. */
+	if (favicon)
+		return queue(cs, 204, NULL, "", 0, true);
 	problem_set(&cs->rq.problem, ST_NOT_FOUND, "no file or route matches %s", path);
 	return respond_problem(cs, ST_NOT_FOUND);
 }

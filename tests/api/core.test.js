@@ -320,6 +320,16 @@ test('the web app is served from TROUPE_WEB_DIR, safely', async (t) => {
   assert.equal((await api(srv, 'GET', '/.env')).status, 404);
   assert.doesNotMatch((await api(srv, 'GET', '/passwd')).text, /root:/);
   assert.doesNotMatch((await api(srv, 'GET', '/assets/..%2f.env')).text, /SECRET/);
+  // /favicon.ico: the file when there is one, else 204 (no console 404).
+  const noIcon = await api(srv, 'GET', '/favicon.ico', html);
+  assert.equal(noIcon.status, 204);
+  assert.equal(noIcon.text, '');
+  assert.match(noIcon.headers.get('content-security-policy'), /default-src/);
+  fs.writeFileSync(path.join(web, 'favicon.ico'), 'ICON');
+  const icon = await api(srv, 'GET', '/favicon.ico');
+  assert.equal(icon.status, 200);
+  assert.equal(icon.text, 'ICON');
+  assert.equal(icon.headers.get('content-type'), 'image/x-icon');
   // The API is never shadowed by the web app.
   assert.equal((await api(srv, 'GET', '/api/v1/nothing')).status, 404);
   assert.match((await api(srv, 'GET', '/api/v1/nothing')).headers.get('content-type'), /problem\+json/);

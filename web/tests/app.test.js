@@ -100,6 +100,13 @@ test('the binary serves the app: index no-cache, hashed assets immutable, client
   // Not a page request, or under /api/: no fallback.
   assert.equal((await fetch(srv.url + '/models/x', { headers: { accept: 'application/json' } })).status, 404);
   assert.equal((await fetch(srv.url + '/api/v1/nope', { headers: { accept: 'text/html' } })).status, 404);
+  // The app's icon is embedded and linked; /favicon.ico answers 204, not 404.
+  assert.match(html, /<link rel="icon" href="\/favicon.svg" type="image\/svg\+xml"/);
+  const icon = await fetch(srv.url + '/favicon.svg');
+  assert.equal(icon.status, 200);
+  assert.equal(icon.headers.get('content-type'), 'image/svg+xml');
+  assert.match(await icon.text(), /^<svg /);
+  assert.equal((await fetch(srv.url + '/favicon.ico', { headers: { accept: 'image/*' } })).status, 204);
 });
 
 test('sign in, add a model pointing at the fake with a field error on the way, test it (light)', async () => {
@@ -126,8 +133,19 @@ test('sign in, add a model pointing at the fake with a field error on the way, t
 
   await page.getByRole('button', { name: 'Add model' }).click();
   const dialog = page.getByRole('dialog');
+  // OpenAI requires a key (its /models/providers entry says so): marked, and
+  // named beside the field on save; OpenAI-compatible and Ollama do not.
+  const keyRequired = () => dialog.locator('input[name=api_key]').evaluate((e) => e.required);
+  assert.equal(await keyRequired(), true);
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await dialog.getByText('is required for OpenAI').waitFor();
+  await dialog.locator('input[name=name][aria-invalid=true]').waitFor();
+  await dialog.getByLabel('Provider').click();
+  await page.getByRole('option', { name: 'Ollama' }).click();
+  assert.equal(await dialog.locator('input[name=api_key]').count(), 0);
   await dialog.getByLabel('Provider').click();
   await page.getByRole('option', { name: 'OpenAI-compatible' }).click();
+  assert.equal(await keyRequired(), false);
   // A name over the server's 100-character bound: the server's field error
   // shows beside the Name field.
   await dialog.getByLabel('Name').fill('n'.repeat(101));
@@ -136,6 +154,7 @@ test('sign in, add a model pointing at the fake with a field error on the way, t
   await dialog.getByLabel('API key').fill('good-key-123456');
   await dialog.getByRole('button', { name: 'Save' }).click();
   const nameField = dialog.getByLabel('Name');
+  await dialog.getByText(/100/).waitFor();
   await dialog.locator('input[name=name][aria-invalid=true]').waitFor();
   const describedBy = await nameField.getAttribute('aria-describedby');
   const helper = await page.locator(`[id="${describedBy}"]`).textContent();

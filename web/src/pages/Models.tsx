@@ -89,9 +89,14 @@ function ModelDialog({ model, providers, onClose }: { model: Model | null; provi
     },
   }));
   const [problem, setProblem] = useState<Problem | null>(null);
-  const errs = fieldErrors(problem);
+  const [missing, setMissing] = useState<Record<string, string>>({});
+  const errs = { ...missing, ...fieldErrors(problem) };
   const provider = providers.find((p) => p.id === f.provider);
   const connFields = provider ? [...provider.required, ...provider.optional].filter((n) => n in FIELD_LABELS) : [];
+  // Required as the provider's /models/providers entry says; a key already
+  // stored is kept when the field is left empty, so it is not asked again.
+  const isRequired = (n: string) =>
+    !!provider?.required.includes(n as Provider['required'][number]) && !(n === 'api_key' && model?.api_key_last4);
 
   const save = useMutation({
     mutationFn: async () => {
@@ -115,9 +120,14 @@ function ModelDialog({ model, providers, onClose }: { model: Model | null; provi
     onError: (e) => setProblem(e as Problem),
   });
 
+  // The connection fields the provider requires and the form lacks are
+  // named at once, beside the server's own field errors.
   function submit(e: FormEvent) {
     e.preventDefault();
     setProblem(null);
+    const m: Record<string, string> = {};
+    for (const n of connFields) if (isRequired(n) && (f.conn[n] ?? '').trim() === '') m[n] = `is required for ${provider?.label ?? f.provider}`;
+    setMissing(m);
     save.mutate();
   }
 
@@ -185,9 +195,12 @@ function ModelDialog({ model, providers, onClose }: { model: Model | null; provi
                 autoComplete={isKey ? 'new-password' : 'off'}
                 fullWidth
                 margin="normal"
-                required={provider?.required.includes(n)}
+                required={isRequired(n)}
                 value={f.conn[n] ?? ''}
-                onChange={(e) => setF({ ...f, conn: { ...f.conn, [n]: e.target.value } })}
+                onChange={(e) => {
+                  setF({ ...f, conn: { ...f.conn, [n]: e.target.value } });
+                  setMissing((m) => Object.fromEntries(Object.entries(m).filter(([k]) => k !== n)));
+                }}
                 error={!!errs[n]}
                 helperText={errs[n] ?? (isKey ? keyHelp : base)}
               />
