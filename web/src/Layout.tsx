@@ -1,5 +1,5 @@
-import { Suspense, useEffect } from 'react';
-import { AppBar, Box, Button, FormControl, IconButton, InputLabel, MenuItem, Select, Toolbar, Typography } from '@mui/material';
+import { Suspense, useEffect, useRef, useState } from 'react';
+import { AppBar, Box, Button, FormControl, IconButton, InputLabel, Menu, MenuItem, Select, Toolbar, Typography } from '@mui/material';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { NavLink, Outlet, useNavigate } from 'react-router-dom';
 import { api, type Schemas } from './api/client';
@@ -24,6 +24,74 @@ export function useRole(): Schemas['Workspace']['role'] | undefined {
   const { workspaceId } = useSession();
   const { data } = useWorkspaces();
   return data?.find((w) => w.id === workspaceId)?.role;
+}
+
+// The account menu: the profile page and signing out.
+function AccountMenu({ onSignOut }: { onSignOut: () => void }) {
+  const anchor = useRef<HTMLButtonElement>(null);
+  const [open, setOpen] = useState(false);
+  return (
+    <>
+      <Button
+        ref={anchor}
+        id="account-button"
+        color="inherit"
+        aria-haspopup="menu"
+        aria-controls={open ? 'account-menu' : undefined}
+        aria-expanded={open}
+        onClick={() => setOpen(true)}
+        sx={{ whiteSpace: 'nowrap', flexShrink: 0 }}
+      >
+        Account
+      </Button>
+      <Menu
+        id="account-menu"
+        anchorEl={anchor.current}
+        open={open}
+        onClose={() => setOpen(false)}
+        MenuListProps={{ 'aria-labelledby': 'account-button' }}
+      >
+        <MenuItem component={NavLink} to="/profile" onClick={() => setOpen(false)}>
+          Profile
+        </MenuItem>
+        <MenuItem
+          onClick={() => {
+            setOpen(false);
+            onSignOut();
+          }}
+        >
+          Sign out
+        </MenuItem>
+      </Menu>
+    </>
+  );
+}
+
+// The first Tab stop: moves the focus past the header to the page.
+function SkipLink() {
+  return (
+    <Box
+      component="a"
+      href="#main"
+      onClick={(e: React.MouseEvent) => {
+        e.preventDefault();
+        document.getElementById('main')?.focus();
+      }}
+      sx={{
+        position: 'absolute',
+        left: 8,
+        top: -48,
+        zIndex: (t) => t.zIndex.tooltip,
+        p: 1,
+        bgcolor: 'background.paper',
+        color: 'primary.main',
+        borderRadius: 1,
+        '&:focus': { top: 8, outline: '2px solid', outlineColor: 'primary.main' },
+      }}
+    >
+      Skip to content
+    </Box>
+  );
 }
 
 export function Layout({ mode, onToggleMode }: { mode: Mode; onToggleMode: () => void }) {
@@ -52,12 +120,13 @@ export function Layout({ mode, onToggleMode }: { mode: Mode; onToggleMode: () =>
 
   return (
     <Box sx={{ minHeight: '100vh' }}>
+      <SkipLink />
       <AppBar position="static" color="default" elevation={1}>
         <Toolbar sx={{ gap: 2 }}>
           <Typography component="span" variant="h6" sx={{ fontWeight: 700 }}>
             troupe
           </Typography>
-          {/* Seven pages, the switcher and two buttons fit one line at 1280 px. */}
+          {/* Six pages, the switcher and two buttons fit one line at 1280 px. */}
           <Box
             component="nav"
             aria-label="Main"
@@ -74,9 +143,6 @@ export function Layout({ mode, onToggleMode }: { mode: Mode; onToggleMode: () =>
             </Button>
             <Button component={NavLink} to="/workflows" color="inherit">
               Workflows
-            </Button>
-            <Button component={NavLink} to="/profile" color="inherit">
-              Profile
             </Button>
             <Button component={NavLink} to="/executions" color="inherit">
               Executions
@@ -119,12 +185,10 @@ export function Layout({ mode, onToggleMode }: { mode: Mode; onToggleMode: () =>
           >
             {mode === 'light' ? '☾' : '☀'}
           </IconButton>
-          <Button color="inherit" onClick={() => void signOut()} sx={{ whiteSpace: 'nowrap', flexShrink: 0 }}>
-            Sign out
-          </Button>
+          <AccountMenu onSignOut={() => void signOut()} />
         </Toolbar>
       </AppBar>
-      <Box component="main" sx={{ p: 3, maxWidth: 1200, mx: 'auto' }}>
+      <Box component="main" id="main" tabIndex={-1} sx={{ p: 3, maxWidth: 1200, mx: 'auto', '&:focus': { outline: 'none' } }}>
         <Suspense fallback={<Loading label="Loading the page" />}>
           <Outlet />
         </Suspense>

@@ -429,6 +429,8 @@ test('a viewer sees the tools and agents without edit buttons, and the API refus
   await page.getByLabel('Workspace').click();
   await page.getByRole('option', { name: ws.name }).click();
   await page.getByRole('row', { name: /Researcher/ }).waitFor();
+  // Viewers read the models, so the agent's model is named.
+  await page.getByRole('row', { name: /Researcher/ }).getByText('fake gpt').waitFor();
   assert.equal(await page.getByRole('link', { name: 'New agent' }).count(), 0);
   assert.equal(await page.getByRole('link', { name: /^Edit/ }).count(), 0);
   await page.getByRole('link', { name: 'Open Researcher' }).click();

@@ -215,8 +215,21 @@ test('dark theme: the same pages, holding data, pass axe', async () => {
   await shot(page, 'model-form-dark');
   await dialog.getByRole('button', { name: 'Cancel' }).click();
 
+  // The first Tab stop skips the header to the page.
+  await page.reload();
+  await page.getByRole('row', { name: /fake gpt/ }).waitFor();
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to content');
+  await page.keyboard.press('Enter');
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'main');
+  // Profile is in the account menu, not among the pages.
+  assert.equal(await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Profile' }).count(), 0);
+  await page.getByRole('button', { name: 'Account' }).click();
+  await page.getByRole('menuitem', { name: 'Profile' }).waitFor();
+  await checkA11y(page, 'account menu (dark)');
+
   // Sign out ends the session; the app asks to sign in again.
-  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('menuitem', { name: 'Sign out' }).click();
   await page.waitForURL(/\/signin/);
   await page.getByRole('button', { name: 'Sign in' }).waitFor();
   await page.goto(srv.url + '/models');
@@ -241,11 +254,12 @@ test('a viewer sees no edit buttons, and the API refuses the edit anyway', async
   // The switcher: from the viewer's own workspace to the admin's.
   await page.getByLabel('Workspace').click();
   await page.getByRole('option', { name: ws.name }).click();
-  // Viewers read the models (names, provider, last 4) but get no control.
+  // Viewers read the models (never the key): listed read-only, with no add,
+  // edit, test or default button and no actions column.
   await page.getByRole('row', { name: /fake gpt/ }).waitFor();
   assert.equal(await page.getByRole('button', { name: 'Add model' }).count(), 0);
-  assert.equal(await page.getByRole('button', { name: /^Edit/ }).count(), 0);
-  assert.equal(await page.getByRole('button', { name: /^Test connection/ }).count(), 0);
+  assert.equal(await page.getByRole('button', { name: /^(Edit|Test connection|Make) / }).count(), 0);
+  assert.equal(await page.getByRole('columnheader', { name: 'Actions' }).count(), 0);
   await checkA11y(page, 'models as a viewer');
   await shot(page, 'models-viewer-light');
 
@@ -264,7 +278,8 @@ test('profile: name and password change, the wrong current password shown beside
   for (const mode of ['light', 'dark']) {
     const page = await open(mode);
     await signIn(page, user.email, user.password);
-    await page.getByRole('link', { name: 'Profile' }).click();
+    await page.getByRole('button', { name: 'Account' }).click();
+    await page.getByRole('menuitem', { name: 'Profile' }).click();
     await page.waitForURL(/\/profile$/);
     await page.getByText(`Signed in as ${user.email}`).waitFor();
     await checkA11y(page, `profile (${mode})`);

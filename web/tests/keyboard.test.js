@@ -138,7 +138,7 @@ test('every main page: Tab reaches the primary actions with a visible focus, no 
   const page = await open(browser, 'light');
   await signIn(page, srv.url, lib.ADMIN_EMAIL, lib.ADMIN_PASSWORD);
   const row = (name) => () => page.getByRole('row', { name }).first().waitFor();
-  const nav = ['Models', 'Tools', 'Agents', 'Workflows', 'Executions', 'Administration', 'Sign out'];
+  const nav = ['Skip to content', 'Models', 'Tools', 'Agents', 'Workflows', 'Executions', 'Administration', 'Account'];
   await pass(page, '/models', row(/fake gpt/), [...nav, 'Add model', 'Test connection of fake gpt']);
   await pass(page, '/tools', row(/weather/), ['Search tools', 'New HTTP tool', 'Edit weather', 'Try calculator']);
   await pass(page, '/tools/new', () => page.getByLabel(/^Name/).waitFor(), ['Create tool']);

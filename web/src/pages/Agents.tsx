@@ -57,7 +57,7 @@ export function Agents() {
     return () => clearTimeout(t);
   }, [text]);
 
-  // Viewers may not list models (editor role): they see that one is set.
+  // Every role reads the models; a model not in the list was deleted.
   const modelName = (id: string | null) =>
     id ? (models.data?.find((m) => m.id === id)?.name ?? (models.data ? 'a deleted model' : 'a chosen model')) : 'workspace default';
   const list = agents.data?.pages.flatMap((p) => p.items) ?? [];

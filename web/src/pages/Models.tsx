@@ -257,8 +257,9 @@ export function Models() {
   const [tests, setTests] = useState<Record<string, TestResult | Problem>>({});
   const [testing, setTesting] = useState<string | null>(null);
   const isAdmin = role === 'admin' || role === 'owner';
-  // Viewers read the list; a test call needs the editor role (the API refuses it).
+  // Viewers read the list; testing a connection takes an editor.
   const canTest = isAdmin || role === 'editor';
+  const actions = canTest || isAdmin;
 
   async function test(m: Model) {
     setTesting(m.id);
@@ -306,7 +307,7 @@ export function Models() {
                 <TableCell>Model</TableCell>
                 <TableCell>Kind</TableCell>
                 <TableCell>API key</TableCell>
-                <TableCell>Actions</TableCell>
+                {actions && <TableCell>Actions</TableCell>}
               </TableRow>
             </TableHead>
             <TableBody>
@@ -319,6 +320,7 @@ export function Models() {
                   <TableCell>{m.model}</TableCell>
                   <TableCell>{m.kind}</TableCell>
                   <TableCell>{m.api_key_last4 ? `•••• ${m.api_key_last4}` : 'none'}</TableCell>
+                  {actions && (
                   <TableCell>
                     <Stack direction="row" spacing={1} sx={{ flexWrap: 'wrap' }}>
                       {canTest && (
@@ -339,6 +341,7 @@ export function Models() {
                     </Stack>
                     <TestSlot result={tests[m.id]} />
                   </TableCell>
+                  )}
                 </TableRow>
               ))}
             </TableBody>

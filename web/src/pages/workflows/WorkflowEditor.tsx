@@ -198,7 +198,7 @@ export function WorkflowEditor() {
   const agents = useAgentList();
   const canEdit = useCanEdit();
   const workspaces = useWorkspaces();
-  const models = useModelList(canEdit);
+  const models = useModelList(true);
   const tools = useToolList();
   if (wf.isError) return <Alert severity="error">{problemText(wf.error as Problem)}</Alert>;
   if ((!isNew && wf.isPending) || workspaces.isPending || agents.isPending || models.isLoading || tools.isPending) return <Loading label="Loading the workflow" />;

@@ -23,8 +23,8 @@ export function useAgentList() {
   });
 }
 
-// Models are for the manager and judge pickers: editors only (a viewer's
-// GET /models is refused).
+// Models are for the manager and judge pickers (viewers read them too, to
+// see the names).
 export function useModelList(enabled: boolean) {
   const { workspaceId } = useSession();
   return useQuery({
