@@ -163,10 +163,20 @@ test('import the crewAI template, edit its graph and form, versions, run (light)
   await page.locator('#file-agents_yaml[aria-invalid=true]').waitFor({ state: 'attached' });
   // Each file is a labelled button, keyboard-usable, that shows the file chosen.
   const chooseAgents = page.getByRole('button', { name: 'agents.yaml * Choose a file…' });
+  // Enter on it clicks the file input (which opens the chooser; held back here).
+  await page.locator('#file-agents_yaml').evaluate((el) =>
+    el.addEventListener('click', (e) => {
+      e.preventDefault();
+      window.__chooser = el.id;
+    }),
+  );
   await chooseAgents.focus();
-  const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Enter')]);
-  await chooser.setFiles(path.join(TEMPLATE, 'agents.yaml'));
+  await page.keyboard.press('Enter');
+  for (let i = 0; i < 100 && !(await page.evaluate(() => window.__chooser)); i++) await page.waitForTimeout(20);
+  assert.equal(await page.evaluate(() => window.__chooser), 'file-agents_yaml');
+  await page.locator('#file-agents_yaml').setInputFiles(path.join(TEMPLATE, 'agents.yaml'));
   await page.getByRole('button', { name: 'agents.yaml * agents.yaml' }).waitFor();
+  assert.equal(await page.locator('#file-agents_yaml').getAttribute('aria-invalid'), 'false');
   assert.equal(await page.getByText('No file chosen').count(), 0);
   await page.locator('#file-tasks_yaml').setInputFiles(path.join(TEMPLATE, 'tasks.yaml'));
   await page.locator('#file-crew_yaml').setInputFiles(path.join(TEMPLATE, 'crew.yaml'));
@@ -264,6 +274,12 @@ test('import the crewAI template, edit its graph and form, versions, run (light)
   assert.equal(await nodeAt('task_3'), moved, 'the moved node stays where it was put');
   await checkA11y(page, 'editor with graph');
   await shot(page, 'workflow-editor-light');
+  // What the engine does not run yet is said beside its field.
+  const guard = page.locator('[name="tasks[0].guardrail.type"]').locator('xpath=ancestor::div[contains(@class,"MuiFormControl-root")][1]');
+  assert.match(await guard.textContent(), /not run yet: a run with a guardrail is refused/);
+  const human = page.getByRole('checkbox', { name: 'Human review' }).first();
+  const note = await page.locator(`[id="${await human.getAttribute('aria-describedby')}"]`).textContent();
+  assert.equal(note, 'Not run yet: a run with human review is refused');
 
   // A context that points forward: the server's 422 names tasks[1].context[1];
   // it shows on that field and on the reporting task's node.

@@ -151,7 +151,10 @@ export function Import() {
                   hidden
                   accept=".yaml,.yml,text/yaml,application/yaml"
                   aria-invalid={!!errs[f.name]}
-                  onChange={(e) => setFiles({ ...files, [f.name]: e.target.files?.[0] })}
+                  onChange={(e) => {
+                    setFiles({ ...files, [f.name]: e.target.files?.[0] });
+                    setLocal((m) => Object.fromEntries(Object.entries(m).filter(([k]) => k !== f.name)));
+                  }}
                 />
                 <FormHelperText id={`help-${f.name}`} error={!!errs[f.name]}>
                   {errs[f.name] ?? (files[f.name] ? `${files[f.name]?.size.toLocaleString()} bytes` : f.required ? 'Required' : 'Optional')}

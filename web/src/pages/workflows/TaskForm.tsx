@@ -8,6 +8,7 @@ import {
   Checkbox,
   Chip,
   FormControlLabel,
+  FormHelperText,
   MenuItem,
   Paper,
   Stack,
@@ -17,6 +18,11 @@ import {
 } from '@mui/material';
 import type { Schemas } from '../../api/client';
 import { errorAt, type ConditionOp, type DraftTask, type GuardrailType, type Process } from './model';
+
+// What the engine does not run yet (an execute refuses it naming the field):
+// said beside the fields to those who can edit them.
+const NOT_RUN_GUARDRAIL = 'A check of the output; not run yet: a run with a guardrail is refused';
+const NOT_RUN_HUMAN = 'Not run yet: a run with human review is refused';
 
 const OPS: ConditionOp[] = ['equals', 'not_equals', 'contains', 'matches', 'gt', 'lt', 'exists'];
 
@@ -273,7 +279,7 @@ export function TaskForm({
             SelectProps={{ displayEmpty: true }}
             InputLabelProps={{ shrink: true }}
             error={!!err('guardrail.type')}
-            helperText={err('guardrail.type') ?? help('A check of the output before it is accepted')}
+            helperText={err('guardrail.type') ?? help(NOT_RUN_GUARDRAIL)}
           >
             <MenuItem value="">
               <em>None</em>
@@ -322,10 +328,24 @@ export function TaskForm({
             control={<Switch checked={task.async_execution} disabled={ro} onChange={(e) => set({ async_execution: e.target.checked })} />}
             label="Async execution"
           />
-          <FormControlLabel
-            control={<Switch checked={task.human_review} disabled={ro} onChange={(e) => set({ human_review: e.target.checked })} />}
-            label="Human review"
-          />
+          <Box>
+            <FormControlLabel
+              control={
+                <Switch
+                  checked={task.human_review}
+                  disabled={ro}
+                  onChange={(e) => set({ human_review: e.target.checked })}
+                  inputProps={ro ? undefined : { 'aria-describedby': `${p}-human-review-help` }}
+                />
+              }
+              label="Human review"
+            />
+            {!ro && (
+              <FormHelperText id={`${p}-human-review-help`} error={!!err('human_review')}>
+                {err('human_review') ?? NOT_RUN_HUMAN}
+              </FormHelperText>
+            )}
+          </Box>
         </Stack>
         {process === 'graph' && (
           <>
