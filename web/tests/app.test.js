@@ -161,6 +161,11 @@ test('sign in, add a model pointing at the fake with a field error on the way, t
   assert.match(helper, /100/, `the Name field's helper text: ${helper}`);
   await checkA11y(page, 'model form with a field error');
   await shot(page, 'model-form-error-light');
+  // The form grew with the error; its actions stay on an 800-pixel-high screen
+  // (the dialog's content scrolls, not the whole dialog).
+  const save = await dialog.getByRole('button', { name: 'Save' }).boundingBox();
+  const vh = page.viewportSize().height;
+  assert.ok(save && save.y + save.height <= vh, `Save ends at ${save && save.y + save.height} px of ${vh}`);
 
   await nameField.fill('fake gpt');
   await dialog.getByRole('button', { name: 'Save' }).click();

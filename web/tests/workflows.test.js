@@ -317,7 +317,7 @@ test('import the crewAI template, edit its graph and form, versions, run (light)
   // error beside its input, then the execution page.
   await page.getByRole('button', { name: 'Run', exact: true }).click();
   const dialog = page.getByRole('dialog');
-  await dialog.getByText('The latest version, takes these inputs:').waitFor();
+  await dialog.getByText('The latest version takes these inputs:').waitFor();
   // The versions come in their own request: wait for the latest's label.
   await dialog.getByRole('combobox', { name: 'Version' }).filter({ hasText: 'Version 7 (latest)' }).waitFor();
   assert.equal(await dialog.getByRole('combobox', { name: 'Version' }).textContent(), 'Version 7 (latest)');
@@ -352,7 +352,7 @@ test('import the crewAI template, edit its graph and form, versions, run (light)
   await page.getByRole('button', { name: 'Run', exact: true }).click();
   await dialog.getByRole('combobox', { name: 'Version' }).click();
   await page.getByRole('option', { name: 'Version 2 · context: research_task → reporting_task', exact: true }).click();
-  await dialog.getByText('Version 2, takes these inputs:').waitFor();
+  await dialog.getByText('Version 2 takes these inputs:').waitFor();
   assert.match(await yearHelpOf(), /^string, required/);
   assert.equal(await dialog.getByLabel(/^topic/).inputValue(), '', 'the form is new for the version');
   await dialog.getByLabel(/^topic/).fill('old agents');

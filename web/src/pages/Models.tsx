@@ -25,7 +25,7 @@ import { api, type Schemas } from '../api/client';
 import { fieldErrors, problemText, type Problem } from '../problem';
 import { useSession } from '../App';
 import { useRole } from '../Layout';
-import { Loading } from '../ui';
+import { DialogForm, Loading } from '../ui';
 
 type Model = Schemas['Model'];
 type Provider = Schemas['Provider'];
@@ -133,7 +133,7 @@ function ModelDialog({ model, providers, onClose }: { model: Model | null; provi
 
   return (
     <Dialog open onClose={onClose} fullWidth maxWidth="sm" aria-labelledby="model-dialog-title">
-      <form onSubmit={submit} noValidate>
+      <DialogForm onSubmit={submit}>
         <DialogTitle id="model-dialog-title">{model ? `Edit ${model.name}` : 'Add a model'}</DialogTitle>
         <DialogContent>
           {problem && (
@@ -213,7 +213,7 @@ function ModelDialog({ model, providers, onClose }: { model: Model | null; provi
             Save
           </Button>
         </DialogActions>
-      </form>
+      </DialogForm>
     </Dialog>
   );
 }

@@ -24,7 +24,7 @@ import { useQuery } from '@tanstack/react-query';
 import { useNavigate } from 'react-router-dom';
 import { api } from '../../api/client';
 import { fieldErrors, problemText, type Problem } from '../../problem';
-import { Loading } from '../../ui';
+import { DialogForm, Loading } from '../../ui';
 import { runDefaults, runInputs, versionChoices, type InputOut, type RunValues, type VersionSummary, type Workflow } from './model';
 
 // Every version summary, a page of 200 at a time (the API's largest).
@@ -145,13 +145,14 @@ function RunForm({
   const placed = (f: string) => f === 'version' || inputs.some((i) => `inputs.${i.name}` === f);
   const unplaced = (problem?.errors ?? []).filter((x) => !placed(x.field ?? ''));
   return (
-    <form onSubmit={(e) => void submit(e)} noValidate>
+    <DialogForm onSubmit={(e) => void submit(e)}>
       <DialogContent>
         {picker(server.version)}
         <DialogContentText>
           {version === workflow.version ? 'The latest version' : `Version ${version}`}
           {version === workflow.published_version ? ', the published one' : ''}
-          {inputs.length === 0 ? ', takes no inputs.' : `, takes ${inputs.length === 1 ? 'this input' : 'these inputs'}:`}
+          {version === workflow.published_version ? ',' : ''}
+          {inputs.length === 0 ? ' takes no inputs.' : ` takes ${inputs.length === 1 ? 'this input' : 'these inputs'}:`}
         </DialogContentText>
         {problem && (
           <Alert severity="error" sx={{ mt: 1 }}>
@@ -208,6 +209,6 @@ function RunForm({
           Start run
         </Button>
       </DialogActions>
-    </form>
+    </DialogForm>
   );
 }
