@@ -20,7 +20,19 @@ const WorkflowImport = lazy(() => import('./pages/workflows/Import').then((m) =>
 // Every page is its own chunk, loaded when its route is first shown: the
 // sign-in page loads only what it needs (web/tests/size.test.js holds it
 // under 300 KB gzipped).
-const SignIn = lazy(() => import('./pages/SignIn').then((m) => ({ default: m.SignIn })));
+// The sign-in page is a cold visit's first: main.tsx loads it before the
+// first render when the address is /signin, and its lazy component then
+// resolves at once (a settled thenable, which React.lazy reads in the same
+// render): no fallback commit and no second render before the form.
+type SignInModule = { default: typeof import('./pages/SignIn').SignIn };
+let signInModule: SignInModule | null = null;
+export const loadSignIn = () =>
+  import('./pages/SignIn').then((m) => {
+    signInModule = { default: m.SignIn };
+    return signInModule;
+  });
+const settled = (m: SignInModule) => ({ then: (ok: (v: SignInModule) => void) => ok(m) }) as unknown as Promise<SignInModule>;
+const SignIn = lazy(() => (signInModule ? settled(signInModule) : loadSignIn()));
 const Register = lazy(() => import('./pages/Register').then((m) => ({ default: m.Register })));
 const Models = lazy(() => import('./pages/Models').then((m) => ({ default: m.Models })));
 const Profile = lazy(() => import('./pages/Profile').then((m) => ({ default: m.Profile })));
