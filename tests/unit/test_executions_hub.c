@@ -240,6 +240,11 @@ static void t_poll(const char *dir)
 	T_OK(ms >= 0 && seq == b.seq, "the poll finds it and wakes the subscriber (after %d ms, seq %lld)", ms,
 	     (long long) seq);
 	executions_unsubscribe(&s);
+	/* The hub's thread polls this database: stop it before the database is
+	 * closed, and start it again without one for the tests that follow. */
+	executions_hub_stop();
+	struct executions_hub_options plain = {.keepalive_ms = 60000, .queue_max = 4};
+	T_EQ_INT(executions_hub_start(&plain, &p), ST_OK, "the hub restarts without a database to poll");
 out:
 	db_close(&other);
 	db_close(&db);
