@@ -31,7 +31,6 @@ export function useCanEdit(): boolean {
   return role === 'editor' || role === 'admin' || role === 'owner';
 }
 
-// Every tool of the workspace: the built-ins, then the custom ones.
 // Every tool of the workspace, or those whose name or definition holds q
 // (the API's search; built-ins by name or description).
 export function useTools(q = '') {
@@ -39,6 +38,8 @@ export function useTools(q = '') {
   return useQuery({
     queryKey: q ? ['tools', workspaceId, 'q', q] : ['tools', workspaceId],
     enabled: !!workspaceId,
+    // While a new search loads, the list keeps showing the last answer
+    // instead of a spinner (TanStack Query v5's keep-previous-data idiom).
     placeholderData: (prev) => prev,
     queryFn: async () => {
       const out: Schemas['Tool'][] = [];
